@@ -1,0 +1,131 @@
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "digest.h"
+#include "log.h"
+
+static void
+digest_parts(const EVP_MD *md, uint8_t *out, size_t outlen, int xof,
+    const struct bytes_ref *parts, size_t nparts)
+{
+	EVP_MD_CTX *ctx;
+	unsigned int mdlen = 0;
+	size_t i;
+	int ok;
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		fatalx("%s: EVP_MD_CTX_new failed", __func__);
+	ok = EVP_DigestInit_ex(ctx, md, NULL);
+	for (i = 0; ok && i < nparts; i++)
+		ok = EVP_DigestUpdate(ctx, parts[i].ptr, parts[i].len);
+	if (ok && xof)
+		ok = EVP_DigestFinalXOF(ctx, out, outlen);
+	else if (ok) {
+		ok = EVP_DigestFinal_ex(ctx, out, &mdlen) && mdlen == outlen;
+	}
+	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		fatalx("%s: OpenSSL digest failed", __func__);
+}
+
+void
+sha3_256(uint8_t out[SHA3_256_LEN], const void *in, size_t len)
+{
+	struct bytes_ref part = { in, len };
+
+	digest_parts(EVP_sha3_256(), out, SHA3_256_LEN, 0, &part, 1);
+}
+
+void
+sha3_256_parts(uint8_t out[SHA3_256_LEN], const struct bytes_ref *parts,
+    size_t nparts)
+{
+	digest_parts(EVP_sha3_256(), out, SHA3_256_LEN, 0, parts, nparts);
+}
+
+void
+shake256_parts(uint8_t *out, size_t outlen, const struct bytes_ref *parts,
+    size_t nparts)
+{
+	digest_parts(EVP_shake256(), out, outlen, 1, parts, nparts);
+}
+
+void
+aes256_ctr(uint8_t *out, const uint8_t *in, size_t len,
+    const uint8_t key[AES256_KEY_LEN], const uint8_t iv[AES_CTR_IV_LEN])
+{
+	EVP_CIPHER_CTX *ctx;
+	int outl = 0, ok;
+
+	if (len > INT32_MAX)
+		fatalx("%s: %zu bytes is too long", __func__, len);
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+		fatalx("%s: EVP_CIPHER_CTX_new failed", __func__);
+	ok = EVP_EncryptInit_ex(ctx, EVP_aes_256_ctr(), NULL, key, iv) &&
+	    EVP_EncryptUpdate(ctx, out, &outl, in, (int)len) &&
+	    (size_t)outl == len;
+	EVP_CIPHER_CTX_free(ctx);
+	if (!ok)
+		fatalx("%s: OpenSSL AES-256-CTR failed", __func__);
+}
+
+void
+hmac_sha256(uint8_t out[32], const void *key, size_t keylen, const void *msg,
+    size_t msglen)
+{
+	unsigned int outlen = 0;
+
+	if (keylen > INT32_MAX ||
+	    HMAC(EVP_sha256(), key, (int)keylen, msg, msglen, out,
+	    &outlen) == NULL || outlen != 32)
+		fatalx("%s: OpenSSL HMAC failed", __func__);
+}
+
+void
+put_u64_be(uint8_t out[8], uint64_t x)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--, x >>= 8)
+		out[i] = (uint8_t)x;
+}
+
+uint64_t
+get_u64_be(const uint8_t in[8])
+{
+	uint64_t x = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		x = (x << 8) | in[i];
+	return x;
+}
+
+void
+put_u32_be(uint8_t out[4], uint32_t x)
+{
+	out[0] = (uint8_t)(x >> 24);
+	out[1] = (uint8_t)(x >> 16);
+	out[2] = (uint8_t)(x >> 8);
+	out[3] = (uint8_t)x;
+}
+
+uint32_t
+get_u32_be(const uint8_t in[4])
+{
+	return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 |
+	    (uint32_t)in[2] << 8 | in[3];
+}
+
+void
+put_u16_be(uint8_t out[2], uint16_t x)
+{
+	out[0] = (uint8_t)(x >> 8);
+	out[1] = (uint8_t)x;
+}
+
+uint16_t
+get_u16_be(const uint8_t in[2])
+{
+	return (uint16_t)(in[0] << 8 | in[1]);
+}
