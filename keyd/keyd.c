@@ -207,11 +207,15 @@ serve(struct keyd_proc *kp)
 				continue;
 			fatal("poll");
 		}
+		/*
+		 * Requests first: a parent message may replace the request
+		 * channel, and pfd[1] would then describe the old one.
+		 */
+		if (n == 2 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
+			request_dispatch(kp);
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
 			if (!parent_dispatch(kp))
 				return;
-		if (n == 2 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
-			request_dispatch(kp);
 	}
 }
 

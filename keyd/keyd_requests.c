@@ -561,6 +561,9 @@ keyd_handle_request(struct keyd *kd, const struct ipc_msg *req,
 {
 	int rv = -1;
 
+	/* keyd.c does not read requests before CONFIG_DONE; never serve one. */
+	if (!kd->config_done)
+		return -1;
 	switch ((enum keyd_req_msg)req->type) {
 	case KEYD_R_IDENTITY:
 		rv = handle_identity(kd, req, reply);
