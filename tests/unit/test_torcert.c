@@ -9,7 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "ed25519_expanded.h"
@@ -31,33 +30,6 @@ static const char enc_key_cert_b64[] =
 /* 2026-11-22 02:48:40 UTC, valid-after of the test network's consensus. */
 #define TESTNET_NOW	((time_t)1795315720)
 
-/*
- * Base64 of up to 255 chars with line breaks, through OpenSSL (the
- * project's own decoder is tested elsewhere).  Returns the length.
- */
-static size_t
-unbase64(uint8_t *out, size_t outlen, const char *b64, size_t b64len)
-{
-	char joined[256];
-	uint8_t decoded[192];	/* EVP_DecodeBlock writes padding bytes too */
-	size_t n = 0, i, pad = 0;
-	int got;
-
-	for (i = 0; i < b64len; i++)
-		if (b64[i] != '\n' && n < sizeof(joined) - 1)
-			joined[n++] = b64[i];
-	joined[n] = '\0';
-	while (pad < n && joined[n - 1 - pad] == '=')
-		pad++;
-	if (n % 4 != 0 || n / 4 * 3 > sizeof(decoded))
-		return 0;
-	got = EVP_DecodeBlock(decoded, (const uint8_t *)joined, (int)n);
-	if (got < 0 || (size_t)got < pad || (size_t)got - pad > outlen)
-		return 0;
-	memcpy(out, decoded, (size_t)got - pad);
-	return (size_t)got - pad;
-}
-
 /* The descriptor-signing-key-cert of a descriptor file in tests/data. */
 static size_t
 descriptor_cert(uint8_t *out, size_t outlen, const char *file)
@@ -71,7 +43,7 @@ descriptor_cert(uint8_t *out, size_t outlen, const char *file)
 	if ((start = strstr(desc, begin)) != NULL) {
 		start += strlen(begin);
 		if ((end = strstr(start, "-----END ED25519 CERT-----")) != NULL)
-			len = unbase64(out, outlen, start, (size_t)(end - start));
+			len = test_unbase64(out, outlen, start, (size_t)(end - start));
 	}
 	free(desc);
 	return len;
@@ -80,7 +52,7 @@ descriptor_cert(uint8_t *out, size_t outlen, const char *file)
 static void
 decode_cert(uint8_t out[TORCERT_LEN], const char *b64)
 {
-	CHECK_INT_EQ(unbase64(out, TORCERT_LEN, b64, strlen(b64)),
+	CHECK_INT_EQ(test_unbase64(out, TORCERT_LEN, b64, strlen(b64)),
 	    TORCERT_LEN);
 }
 
