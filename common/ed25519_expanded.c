@@ -16,8 +16,9 @@
 #include "ed25519_expanded.h"
 #include "log.h"
 
-#define SCALAR_LEN	crypto_core_ed25519_SCALARBYTES		/* 32 */
-#define WIDE_LEN	crypto_core_ed25519_NONREDUCEDSCALARBYTES	/* 64 */
+/* 32 and 64 bytes */
+#define SCALAR_LEN	crypto_core_ed25519_SCALARBYTES
+#define WIDE_LEN	crypto_core_ed25519_NONREDUCEDSCALARBYTES
 
 /*
  * The blinding strings.  tor hashes BLIND_STRING with sizeof(), so its NUL
@@ -192,7 +193,7 @@ hs_blinding_param(uint8_t h[32], const uint8_t pub[ED25519_PUBKEY_LEN],
 {
 	uint8_t tp_be[8], len_be[8];
 	struct bytes_ref parts[] = {
-		{ blind_string, sizeof(blind_string) },	/* with the NUL */
+		{ blind_string, sizeof(blind_string) },	/* with NUL */
 		{ pub, ED25519_PUBKEY_LEN },
 		BYTES_STR(basepoint_string),
 		BYTES_STR("key-blind"),
@@ -291,7 +292,8 @@ blind_secret_checked(struct ed25519_expanded *out,
     const uint8_t pub[ED25519_PUBKEY_LEN], const uint8_t h[32])
 {
 	struct ed25519_expanded blinded;	/* out may alias sk */
-	uint8_t blinded_pub[ED25519_PUBKEY_LEN], from_secret[ED25519_PUBKEY_LEN];
+	uint8_t blinded_pub[ED25519_PUBKEY_LEN];
+	uint8_t from_secret[ED25519_PUBKEY_LEN];
 	int ok;
 
 	if (hs_blind_pubkey_with_param(blinded_pub, pub, h) != 0) {

@@ -16,7 +16,8 @@
 #include "digest.h"
 #include "revcounter.h"
 
-#define OPE_CHUNK_WORDS	1024	/* a multiple of 8: chunks start on a block */
+/* A multiple of 8 words, so that every chunk starts on an AES block. */
+#define OPE_CHUNK_WORDS	1024
 #define AES_BLOCK_LEN	16
 
 void

@@ -149,7 +149,7 @@ torcert_build_body(uint8_t body[TORCERT_BODY_LEN], uint8_t type,
 	body[39] = 1;				/* n_extensions */
 	put_u16_be(body + 40, CERT_SIGNER_EXT_LEN);
 	body[42] = TORCERT_EXT_SIGNED_WITH_KEY;
-	body[43] = 0;				/* flags, as tor writes them */
+	body[43] = 0;				/* flags: none, as tor */
 	memcpy(body + 44, signer_pub, CERT_SIGNER_EXT_LEN);
 }
 

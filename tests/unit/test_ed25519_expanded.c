@@ -172,21 +172,27 @@ test_rfc8032_vectors(void)
 	static const struct {
 		const char *seed, *pub, *msg, *sig;
 	} v[] = {
-		{ "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
-		  "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
-		  "",
-		  "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
-		  "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b" },
-		{ "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
-		  "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
-		  "72",
-		  "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da"
-		  "085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00" },
-		{ "c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
-		  "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025",
-		  "af82",
-		  "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac"
-		  "18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a" },
+	{
+	    "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+	    "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+	    "",
+	    "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
+	    "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
+	},
+	{
+	    "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+	    "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
+	    "72",
+	    "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da"
+	    "085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00",
+	},
+	{
+	    "c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
+	    "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025",
+	    "af82",
+	    "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac"
+	    "18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a",
+	},
 	};
 	struct ed25519_expanded sk;
 	uint8_t seed[32], pub[32], msg[2], sig[64];
@@ -213,7 +219,8 @@ test_sign_parts_equal_concatenation(void)
 {
 	struct ed25519_expanded sk;
 	uint8_t pub[32], whole[64], split[64];
-	const char msg[] = "Tor onion service descriptor sig v3hs-descriptor 3\n";
+	const char msg[] =
+	    "Tor onion service descriptor sig v3hs-descriptor 3\n";
 	struct bytes_ref one = { msg, sizeof(msg) - 1 };
 	struct bytes_ref three[] = {
 		{ msg, 35 }, { NULL, 0 }, { msg + 35, sizeof(msg) - 1 - 35 },
@@ -437,17 +444,17 @@ test_invalid_pubkeys(void)
 {
 	static const char *bad[] = {
 		/* identity (order 1), y = -1 (order 2), y = 0 (order 4) */
-		"0100000000000000000000000000000000000000000000000000000000000000",
-		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-		"0000000000000000000000000000000000000000000000000000000000000000",
+	    "0100000000000000000000000000000000000000000000000000000000000000",
+	    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+	    "0000000000000000000000000000000000000000000000000000000000000000",
 		/* order 8 */
-		"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+	    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
 		/* non-canonical: y = p, y = p + 1, y = p + 3 (on the curve) */
-		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-		"f0ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+	    "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+	    "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+	    "f0ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
 		/* x = 0 with the sign bit set */
-		"0100000000000000000000000000000000000000000000000000000000000080",
+	    "0100000000000000000000000000000000000000000000000000000000000080",
 	};
 	uint8_t pub[32], out[32], sig[64] = { 0 };
 	size_t i;

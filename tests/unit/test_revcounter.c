@@ -164,7 +164,7 @@ test_revcounter_key(void)
 static void
 test_revcounter_at(void)
 {
-	const int64_t srv = 1795315680;		/* 2026-11-22 02:48:00 UTC */
+	const int64_t srv = 1795315680;	/* 2026-11-22 02:48:00 UTC */
 	uint8_t key[32];
 	uint64_t at, ope, later;
 

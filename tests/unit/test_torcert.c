@@ -43,7 +43,8 @@ descriptor_cert(uint8_t *out, size_t outlen, const char *file)
 	if ((start = strstr(desc, begin)) != NULL) {
 		start += strlen(begin);
 		if ((end = strstr(start, "-----END ED25519 CERT-----")) != NULL)
-			len = test_unbase64(out, outlen, start, (size_t)(end - start));
+			len = test_unbase64(out, outlen, start,
+			    (size_t)(end - start));
 	}
 	free(desc);
 	return len;
@@ -133,7 +134,7 @@ test_testnet_descriptor_signing_cert(void)
 	    TORCERT_TYPE_AUTH_HS_IP_KEY, NULL, TESTNET_NOW), TORCERT_ERR_TYPE);
 }
 
-/* tor's ed25519_vectors.inc, vector 0: the key our test certs are signed with. */
+/* tor's ed25519_vectors.inc, vector 0: it signs our own test certs. */
 static struct ed25519_expanded signing_sk;
 static uint8_t signing_pub[32];
 
@@ -351,7 +352,8 @@ test_expiry(void)
 {
 	uint8_t buf[TORCERT_LEN];
 	struct torcert c;
-	time_t end = (time_t)0x0008E840 * 3600;	/* 2036-08-04 16:00 UTC */
+	/* 2036-08-04 16:00 UTC */
+	time_t end = (time_t)0x0008E840 * 3600;
 
 	decode_cert(buf, auth_key_cert_b64);
 	CHECK_INT_EQ(torcert_check(&c, buf, sizeof(buf),
