@@ -509,6 +509,11 @@ test_pkcs8_errors(void)
 	der[15] = 0x1f;			/* a 31-byte seed */
 	check_der_rejected(mk, der, len);
 	len = make_der(der, 0);
+	der[1] = 0x2f;			/* a byte after the seed, inside */
+	der[13] = 0x23;			/* the privateKey OCTET STRING */
+	der[len] = 0x00;
+	check_der_rejected(mk, der, len + 1);
+	len = make_der(der, 0);
 	check_der_rejected(mk, der, len - 1);	/* truncated */
 	der[len] = 0x00;
 	check_der_rejected(mk, der, len + 1);	/* trailing byte */
