@@ -597,9 +597,11 @@ test_io_errors(void)
 	struct masterkey *mk = new_key();
 	int fd;
 
+	CHECK_INT_EQ(masterkey_generate(mk), MASTERKEY_OK);
 	errno = 0;
 	CHECK_INT_EQ(masterkey_read_fd(mk, -1), MASTERKEY_ERR_IO);
 	CHECK_INT_EQ(errno, EBADF);
+	CHECK(sodium_is_zero((uint8_t *)mk, sizeof(*mk)));
 	CHECK_INT_EQ(masterkey_generate(mk), MASTERKEY_OK);
 	if ((fd = open("/dev/null", O_RDONLY)) == -1)
 		abort();
