@@ -55,17 +55,20 @@ hs_period_params_init(struct hs_period_params *p,
 		return -1;
 	}
 	/*
-	 * tor would clamp an out-of-range hsdir_interval; a consensus that
-	 * carries one is broken, and we refuse to guess rather than publish
-	 * for periods nobody else uses.
+	 * tor clamps an out-of-range hsdir_interval into its range
+	 * (networkstatus_get_param), and clients then use the clamped value:
+	 * do the same, so that we publish where they look.
 	 */
-	if (hsdir_interval_min != 0 &&
-	    (hsdir_interval_min < HSDIR_INTERVAL_MIN ||
-	    hsdir_interval_min > HSDIR_INTERVAL_MAX)) {
-		log_warnx("hsdir_interval %llu is outside %d..%d",
+	if (hsdir_interval_min != 0 && hsdir_interval_min < HSDIR_INTERVAL_MIN) {
+		log_warnx("hsdir_interval %llu is below %d; using %d",
 		    (unsigned long long)hsdir_interval_min, HSDIR_INTERVAL_MIN,
+		    HSDIR_INTERVAL_MIN);
+		hsdir_interval_min = HSDIR_INTERVAL_MIN;
+	} else if (hsdir_interval_min > HSDIR_INTERVAL_MAX) {
+		log_warnx("hsdir_interval %llu is above %d; using %d",
+		    (unsigned long long)hsdir_interval_min, HSDIR_INTERVAL_MAX,
 		    HSDIR_INTERVAL_MAX);
-		return -1;
+		hsdir_interval_min = HSDIR_INTERVAL_MAX;
 	}
 	p->voting_interval_s = voting_interval_s;
 	p->offset_min = phase_seconds(p) / 60;

@@ -54,9 +54,11 @@ test_period_params(void)
 	CHECK_INT_EQ(hs_period_params_init(&p, 3600, 30), 0);
 	CHECK_INT_EQ(hs_period_params_init(&p, 3600, 14400), 0);
 	CHECK_INT_EQ(p.length_min, 14400);
-	/* Out of tor's ranges. */
-	CHECK_INT_EQ(hs_period_params_init(&p, 3600, 29), -1);
-	CHECK_INT_EQ(hs_period_params_init(&p, 3600, 14401), -1);
+	/* Out-of-range params are clamped, as tor's clients clamp them. */
+	CHECK_INT_EQ(hs_period_params_init(&p, 3600, 29), 0);
+	CHECK_INT_EQ(p.length_min, 30);
+	CHECK_INT_EQ(hs_period_params_init(&p, 3600, 14401), 0);
+	CHECK_INT_EQ(p.length_min, 14400);
 	CHECK_INT_EQ(hs_period_params_init(&p, 9, 0), -1);
 	CHECK_INT_EQ(hs_period_params_init(&p, 0, 0), -1);
 	CHECK_INT_EQ(hs_period_params_init(&p, 86401, 0), -1);
