@@ -28,8 +28,9 @@ struct hs_period_params {
  * hsdir_interval_min: the consensus param, or 0 if absent.  Without the
  * param the length is one SR protocol run, 24 voting intervals (tor's
  * TestingTorNetwork rule; on the live network that equals the default of
- * 1440).  The offset is one SR phase, 12 voting intervals.
- * Returns -1 if the values are out of tor's ranges.
+ * 1440).  The offset is one SR phase, 12 voting intervals.  A param
+ * outside tor's range 30..14400 is clamped into it, as tor does.
+ * Returns -1 if the voting interval is absurd (outside 10 s..1 day).
  */
 int	hs_period_params_init(struct hs_period_params *p,
 	    uint64_t voting_interval_s, uint64_t hsdir_interval_min);
