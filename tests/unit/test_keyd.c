@@ -519,6 +519,7 @@ test_revision_counter(void)
 	struct masterkey *mk;
 	uint64_t r1 = 0, r2 = 0, r3 = 0, want = 0;
 	uint8_t key[32];
+	time_t va;
 
 	fixture_open(&f);
 	CHECK_INT_EQ(begin(&f, TP_CUR - 1, LIVE_VI, 0, &first), 0);
@@ -532,9 +533,11 @@ test_revision_counter(void)
 
 	/*
 	 * tor's rule: the second descriptor counts from the current SR run,
-	 * the first from the previous one, with the key from the blinded
-	 * secret.
+	 * the first from the previous one (both found from the consensus
+	 * valid-after, a multiple of the voting interval), with the key from
+	 * the blinded secret.
 	 */
+	va = fake_now - fake_now % LIVE_VI;
 	CHECK_INT_EQ(hs_period_params_init(&hp, LIVE_VI, 0), 0);
 	mk = f.kd->services[0].mk;
 	blinded = sodium_malloc(sizeof(*blinded));
@@ -543,13 +546,13 @@ test_revision_counter(void)
 	    1440), 0);
 	revcounter_key(key, blinded);
 	CHECK_INT_EQ(revcounter_at(&want, key, fake_now,
-	    hs_sr_run_start(&hp, fake_now)), 0);
+	    hs_sr_run_start(&hp, va)), 0);
 	CHECK(want == r3);
 	CHECK_INT_EQ(hs_blind_secret(blinded, NULL, &mk->sk, mk->pub,
 	    TP_CUR - 1, 1440), 0);
 	revcounter_key(key, blinded);
 	CHECK_INT_EQ(revcounter_at(&want, key, fake_now,
-	    hs_sr_previous_run_start(&hp, fake_now)), 0);
+	    hs_sr_previous_run_start(&hp, va)), 0);
 	CHECK_INT_EQ(revision(&f, &first, &r1), 0);
 	CHECK(want == r1);
 	sodium_free(blinded);
