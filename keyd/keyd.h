@@ -1,0 +1,110 @@
+/*
+ * keyd's state and request handlers, separate from its event loop so that
+ * unit tests can drive them: request bytes in, reply bytes out.
+ *
+ * Everything that holds a secret (the master keys, the descriptor-signing
+ * keys, the revision-counter keys, the scratch blinded key) lives in
+ * libsodium secure memory: guarded pages, locked, wiped when freed.
+ */
+#ifndef OB_KEYD_H
+#define OB_KEYD_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "ed25519_expanded.h"
+#include "hs_common.h"
+#include "ipc.h"
+#include "keyd_proto.h"
+#include "masterkey.h"
+#include "torcert.h"
+
+/*
+ * Live periods per service.  A service uses at most the previous, current
+ * and next period at once; twice that leaves room for a change of the
+ * period length in the consensus while old periods drain.  keyd never
+ * evicts a period that is still inside the window, so its revision floor
+ * cannot be reset by filling the table.
+ */
+#define KEYD_PERIODS_PER_SERVICE	6
+
+/* tor: HS_DESC_CERT_LIFETIME, 54 hours. */
+#define KEYD_SIGNING_CERT_LIFETIME	(54 * 3600)
+#define KEYD_VOTING_INTERVAL_MIN	10
+#define KEYD_VOTING_INTERVAL_MAX	86400
+
+/* One begun time period of one service. */
+struct keyd_period {
+	int			 in_use;
+	uint64_t		 tp;
+	struct hs_period_params	 params;
+	time_t			 srv_start;	/* revision counter origin */
+	struct ed25519_expanded	 sk;		/* descriptor-signing key */
+	uint8_t			 signing_pub[ED25519_PUBKEY_LEN];
+	uint8_t			 blinded_pub[ED25519_PUBKEY_LEN];
+	uint8_t			 cert[TORCERT_LEN];	/* type 0x08 */
+	uint32_t		 cert_exp_hours;
+	uint8_t			 rev_key[32];
+	int			 has_signed;
+	uint64_t		 last_revision;
+};
+
+struct keyd_service {
+	struct masterkey	*mk;		/* masterkey_new() */
+	struct keyd_period	*periods;	/* sodium_allocarray() */
+};
+
+struct keyd {
+	struct keyd_service	 services[KEYD_MAX_SERVICES];
+	uint32_t		 nservices;
+	int			 config_done;
+	time_t			(*now)(void);	/* time(NULL) but in tests */
+	/* Secret temporaries, here rather than on the stack. */
+	struct ed25519_expanded	 blinded;
+	struct keyd_period	 fresh;
+};
+
+/* now: NULL for the system clock.  Allocated in secure memory. */
+struct keyd *keyd_new(time_t (*now)(void));
+void	keyd_free(struct keyd *kd);
+
+/*
+ * Configuration: service index must be the next one (0, 1, ...).  Reads
+ * the key file from fd and closes fd.  On failure *detail is the
+ * masterkey_error.
+ */
+enum keyd_error keyd_add_service_fd(struct keyd *kd, uint32_t index, int fd,
+	    uint32_t *detail);
+/* The same with a parsed key; keyd takes ownership of mk either way. */
+enum keyd_error keyd_add_service_key(struct keyd *kd, uint32_t index,
+	    struct masterkey *mk);
+
+/*
+ * Handles one request of the request channel and builds the reply (an OK
+ * reply or KEYD_R_ERROR, id echoed) into reply, which must hold
+ * IPC_HDR_LEN + KEYD_REPLY_MAX bytes.  Returns -1, with no reply, if the
+ * message itself is malformed or not a request: the caller treats that as
+ * fatal.
+ */
+#define KEYD_REPLY_MAX	256
+int	keyd_handle_request(struct keyd *kd, const struct ipc_msg *req,
+	    struct ipc_builder *reply);
+
+/*
+ * Checks that body is a v3 outer descriptor up to and including its
+ * "-----END MESSAGE-----\n" and nothing after, carrying exactly cert as
+ * its descriptor-signing-key-cert.  Fills *revision; on a format error
+ * *line is the 1-based line that was wrong.
+ */
+enum keyd_error keyd_check_body(const uint8_t *body, size_t len,
+	    const uint8_t cert[TORCERT_LEN], uint64_t *revision, uint32_t *line);
+
+const char *keyd_strerror(enum keyd_error err);
+
+/* The channel tables, shared by keyd.c and the tests. */
+extern const struct ipc_type keyd_parent_types[];
+extern const size_t keyd_parent_ntypes;
+extern const struct ipc_type keyd_request_types[];
+extern const size_t keyd_request_ntypes;
+
+#endif

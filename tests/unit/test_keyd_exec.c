@@ -1,0 +1,258 @@
+/*
+ * The real keyd binary (path in $OB_KEYD), started as the parent starts
+ * it: its parent channel at fd 3, the key file as an fd over that channel,
+ * the request channel handed over as an fd.  Checks the configuration
+ * handshake, that no request is served before CONFIG_DONE, a full
+ * begin/certify/sign round with the results verified, and that a
+ * malformed request kills keyd while EOF from the parent ends it cleanly.
+ */
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <poll.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "digest.h"
+#include "encoding.h"
+#include "hs_common.h"
+#include "ipc.h"
+#include "keyd.h"
+#include "masterkey.h"
+#include "test.h"
+#include "torcert.h"
+
+struct child {
+	pid_t			 pid;
+	struct ipc_channel	 parent;
+	struct ipc_channel	 req;
+	uint8_t			 buf[IPC_HDR_LEN + KEYD_REQUEST_CAP];
+	struct ipc_builder	 b;
+	struct ipc_msg		 m;
+};
+
+static void
+spawn_keyd(struct child *c)
+{
+	const char *path = getenv("OB_KEYD");
+	int pv[2], rq[2];
+
+	if (path == NULL ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pv) == -1 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rq) == -1)
+		abort();
+	if ((c->pid = fork()) == -1)
+		abort();
+	if (c->pid == 0) {
+		if (dup2(pv[1], KEYD_PARENT_FD) == -1)
+			_exit(126);
+		execl(path, "keyd", (char *)NULL);
+		_exit(127);
+	}
+	close(pv[1]);
+	if (ipc_channel_init(&c->parent, pv[0], "test-parent", KEYD_PARENT_CAP,
+	    keyd_parent_types, keyd_parent_ntypes) == -1 ||
+	    ipc_channel_init(&c->req, rq[0], "test-publishd", KEYD_REQUEST_CAP,
+	    keyd_request_types, keyd_request_ntypes) == -1)
+		abort();
+	/* keyd's end of the request channel travels over the parent channel */
+	ipc_builder_init(&c->b, c->buf, sizeof(c->buf),
+	    KEYD_P_REQUEST_CHANNEL, 1);
+	CHECK_INT_EQ(ipc_send(&c->parent, &c->b, rq[1]), 0);
+	close(rq[1]);
+	CHECK_INT_EQ(ipc_recv(&c->parent, &c->m), IPC_OK);
+	CHECK_INT_EQ(c->m.type, KEYD_P_REQUEST_CHANNEL_REPLY);
+}
+
+static int
+wait_keyd(struct child *c)
+{
+	int status;
+
+	ipc_channel_close(&c->parent);
+	ipc_channel_close(&c->req);
+	if (waitpid(c->pid, &status, 0) != c->pid)
+		abort();
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int
+key_fd(const struct masterkey *mk)
+{
+	int fd = memfd_create("key", MFD_CLOEXEC);
+
+	if (fd == -1)
+		abort();
+	if (mk != NULL) {
+		if (masterkey_write_tor(fd, mk) != MASTERKEY_OK)
+			abort();
+	} else if (write(fd, "not a key\n", 10) != 10)
+		abort();
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		abort();
+	return fd;
+}
+
+static void
+send_key(struct child *c, uint32_t service, int fd)
+{
+	ipc_builder_init(&c->b, c->buf, sizeof(c->buf), KEYD_P_KEY, 10 + service);
+	ipc_add_u32(&c->b, service);
+	CHECK_INT_EQ(ipc_send(&c->parent, &c->b, fd), 0);
+	close(fd);
+	CHECK_INT_EQ(ipc_recv(&c->parent, &c->m), IPC_OK);
+	CHECK_INT_EQ(c->m.id, 10 + service);
+}
+
+static void
+config_done(struct child *c)
+{
+	ipc_builder_init(&c->b, c->buf, sizeof(c->buf), KEYD_P_CONFIG_DONE, 2);
+	CHECK_INT_EQ(ipc_send(&c->parent, &c->b, -1), 0);
+	CHECK_INT_EQ(ipc_recv(&c->parent, &c->m), IPC_OK);
+	CHECK_INT_EQ(c->m.type, KEYD_P_CONFIG_DONE_REPLY);
+	CHECK_INT_EQ(c->m.len, 4);
+	CHECK_INT_EQ(get_u32_be(c->m.payload), 1);
+}
+
+static int
+readable_within(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, ms) == 1;
+}
+
+static void
+request(struct child *c, uint32_t want_type)
+{
+	CHECK_INT_EQ(ipc_send(&c->req, &c->b, -1), 0);
+	CHECK_INT_EQ(ipc_recv(&c->req, &c->m), IPC_OK);
+	CHECK_INT_EQ(c->m.type, want_type);
+}
+
+static size_t
+make_body(char *out, size_t outsz, const uint8_t cert[TORCERT_LEN])
+{
+	char b64[256];
+	int n;
+
+	if (base64_encode(b64, sizeof(b64), cert, TORCERT_LEN,
+	    BASE64_PAD | BASE64_MULTILINE) < 0)
+		abort();
+	n = snprintf(out, outsz, "hs-descriptor 3\ndescriptor-lifetime 180\n"
+	    "descriptor-signing-key-cert\n-----BEGIN ED25519 CERT-----\n%s"
+	    "-----END ED25519 CERT-----\nrevision-counter 7\nsuperencrypted\n"
+	    "-----BEGIN MESSAGE-----\nQUJD\n-----END MESSAGE-----\n", b64);
+	if (n < 0 || (size_t)n >= outsz)
+		abort();
+	return (size_t)n;
+}
+
+static void
+begin_and_sign(struct child *c, const uint8_t master_pub[32])
+{
+	static const char prefix[] = "Tor onion service descriptor sig v3";
+	struct hs_period_params hp;
+	struct torcert tc;
+	uint8_t signing[32], blinded[32], cert[TORCERT_LEN], sig[64];
+	char body[1024], msg[1100];
+	uint64_t tp;
+	size_t len;
+
+	CHECK_INT_EQ(hs_period_params_init(&hp, 3600, 0), 0);
+	tp = hs_time_period_num(&hp, time(NULL));
+	ipc_builder_init(&c->b, c->buf, sizeof(c->buf), KEYD_R_BEGIN, 21);
+	ipc_add_u32(&c->b, 0);
+	ipc_add_u64(&c->b, tp);
+	ipc_add_u32(&c->b, 3600);
+	ipc_add_u32(&c->b, 0);
+	request(c, KEYD_R_BEGIN_REPLY);
+	CHECK_INT_EQ(c->m.id, 21);
+	if (c->m.len != KEYD_BEGIN_REPLY_LEN)
+		return;
+	memcpy(signing, c->m.payload, 32);
+	memcpy(cert, c->m.payload + 68, TORCERT_LEN);
+	CHECK_INT_EQ(hs_blind_pubkey(blinded, master_pub, tp, 1440), 0);
+	CHECK_INT_EQ(torcert_check(&tc, cert, TORCERT_LEN,
+	    TORCERT_TYPE_SIGNING_HS_DESC, blinded, time(NULL)), TORCERT_OK);
+
+	len = make_body(body, sizeof(body), cert);
+	ipc_builder_init(&c->b, c->buf, sizeof(c->buf), KEYD_R_SIGN, 22);
+	ipc_add_u32(&c->b, 0);
+	ipc_add_bytes(&c->b, signing, 32);
+	ipc_add_u32(&c->b, (uint32_t)len);
+	ipc_add_bytes(&c->b, body, len);
+	request(c, KEYD_R_SIGN_REPLY);
+	if (c->m.len != 64)
+		return;
+	memcpy(sig, c->m.payload, 64);
+	memcpy(msg, prefix, sizeof(prefix) - 1);
+	memcpy(msg + sizeof(prefix) - 1, body, len);
+	CHECK_INT_EQ(ed25519_verify(sig, (uint8_t *)msg,
+	    sizeof(prefix) - 1 + len, signing), 0);
+}
+
+static void
+test_keyd_binary_serves_after_config(void)
+{
+	struct child c;
+	struct masterkey *mk;
+
+	CHECK(sodium_init() >= 0);
+	CHECK((mk = masterkey_new()) != NULL);
+	CHECK_INT_EQ(masterkey_generate(mk), MASTERKEY_OK);
+	spawn_keyd(&c);
+
+	send_key(&c, 0, key_fd(mk));
+	CHECK_INT_EQ(c.m.type, KEYD_P_KEY_REPLY);
+	CHECK(c.m.len == 32 && memcmp(c.m.payload, mk->pub, 32) == 0);
+	/* a bad key file is a refusal with the parser's reason */
+	send_key(&c, 1, key_fd(NULL));
+	CHECK_INT_EQ(c.m.type, KEYD_P_ERROR);
+	CHECK_INT_EQ(get_u32_be(c.m.payload), KEYD_ERR_KEY_FILE);
+	CHECK(get_u32_be(c.m.payload + 4) != MASTERKEY_OK);
+
+	/* a request before CONFIG_DONE waits */
+	ipc_builder_init(&c.b, c.buf, sizeof(c.buf), KEYD_R_IDENTITY, 20);
+	ipc_add_u32(&c.b, 0);
+	CHECK_INT_EQ(ipc_send(&c.req, &c.b, -1), 0);
+	CHECK(!readable_within(c.req.fd, 200));
+	config_done(&c);
+	CHECK(readable_within(c.req.fd, 5000));
+	CHECK_INT_EQ(ipc_recv(&c.req, &c.m), IPC_OK);
+	CHECK_INT_EQ(c.m.type, KEYD_R_IDENTITY_REPLY);
+	CHECK(c.m.len == 32 && memcmp(c.m.payload, mk->pub, 32) == 0);
+
+	begin_and_sign(&c, mk->pub);
+	/* EOF from the parent: keyd exits cleanly */
+	CHECK_INT_EQ(wait_keyd(&c), 0);
+	masterkey_free(mk);
+}
+
+static void
+test_keyd_binary_dies_on_malformed_request(void)
+{
+	struct child c;
+	struct masterkey *mk;
+
+	CHECK((mk = masterkey_new()) != NULL);
+	CHECK_INT_EQ(masterkey_generate(mk), MASTERKEY_OK);
+	spawn_keyd(&c);
+	send_key(&c, 0, key_fd(mk));
+	config_done(&c);
+	ipc_builder_init(&c.b, c.buf, sizeof(c.buf), KEYD_R_IDENTITY, 30);
+	ipc_add_u32(&c.b, 0);
+	ipc_add_u8(&c.b, 0);		/* 5 bytes: not an IDENTITY */
+	CHECK_INT_EQ(ipc_send(&c.req, &c.b, -1), 0);
+	CHECK_INT_EQ(ipc_recv(&c.req, &c.m), IPC_EOF);
+	CHECK_INT_EQ(wait_keyd(&c), 1);
+	masterkey_free(mk);
+}
+
+TEST_MAIN(
+    TEST_CASE(test_keyd_binary_serves_after_config),
+    TEST_CASE(test_keyd_binary_dies_on_malformed_request))
