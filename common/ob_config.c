@@ -10,6 +10,7 @@
  */
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -133,9 +134,8 @@ quote_value(char out[QUOTED_MAX], const char *s, size_t len)
 
 	for (i = 0; i < len && n + 4 < QUOTED_MAX; i++)
 		out[n++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	if (i < len) {
+	if (i < len)
 		out[n - 3] = out[n - 2] = out[n - 1] = '.';
-	}
 	out[n] = '\0';
 }
 
@@ -307,16 +307,13 @@ static int
 parse_secret(struct config_parser *p, yaml_node_t *node, void *field,
     const char *keypath)
 {
-	char **target = field;
 	int rv;
 
 	rv = parse_nonempty_string(p, node, field, keypath);
 	if (node->type == YAML_SCALAR_NODE)
 		sodium_memzero(node->data.scalar.value,
 		    node->data.scalar.length);
-	if (rv == -1 || *target == NULL)
-		return -1;
-	return 0;
+	return rv;
 }
 
 static int
@@ -388,6 +385,27 @@ parse_fetch_interval(struct config_parser *p, yaml_node_t *node, void *field,
 		return -1;
 	*target = (unsigned int)n;
 	return 0;
+}
+
+/* An IPv4 or IPv6 address: the control port is on this host, by number. */
+static int
+parse_ip_address(struct config_parser *p, yaml_node_t *node, void *field,
+    const char *keypath)
+{
+	struct in6_addr addr;
+	char quoted[QUOTED_MAX];
+	const char *v;
+	size_t len;
+
+	if ((v = scalar_string(p, node, keypath, &len)) == NULL)
+		return -1;
+	if (inet_pton(AF_INET, v, &addr) != 1 &&
+	    inet_pton(AF_INET6, v, &addr) != 1) {
+		quote_value(quoted, v, len);
+		return config_error(p, node, keypath, "\"%s\" is not an IPv4 "
+		    "or IPv6 address", quoted);
+	}
+	return set_string(p, node, field, v, keypath);
 }
 
 /*
@@ -749,7 +767,7 @@ static const struct config_key top_keys[] = {
 	    offsetof(struct ob_config, log_level), NULL },
 	{ "tor-control-socket", parse_optional_path,
 	    offsetof(struct ob_config, control_socket), NULL },
-	{ "tor-control-address", parse_nonempty_string,
+	{ "tor-control-address", parse_ip_address,
 	    offsetof(struct ob_config, control_address), NULL },
 	{ "tor-control-port", parse_port,
 	    offsetof(struct ob_config, control_port), NULL },
