@@ -534,6 +534,10 @@ parse_mapping(struct config_parser *p, yaml_node_t *node, const char *keypath,
 		quote_value(quoted, (const char *)key->data.scalar.value,
 		    key->data.scalar.length);
 		keypath_join(childpath, keypath, quoted);
+		/* Ignoring a merge would silently drop what it brings in. */
+		if (strcmp(quoted, "<<") == 0)
+			return config_error(p, key, childpath, "YAML merge "
+			    "keys are not supported; write the settings out");
 		if ((k = find_key(keys, nkeys, key)) == NULL) {
 			warn_unknown_key(p, key, childpath);
 			continue;

@@ -334,7 +334,7 @@ test_parse_buffer(void)
 	    "is needed)");
 }
 
-/* Runs fn with stderr going to a file; returns what it wrote. */
+/* Loads path with stderr going to a file; returns what was written. */
 static char *
 capture_stderr(struct ob_config **cfg, const char *path)
 {
@@ -387,6 +387,29 @@ test_unknown_keys_warn_with_line(void)
 	    6);
 	CHECK(cfg->status_socket_path == NULL);
 	ob_config_free(cfg);
+}
+
+/* Onionbalance's own files give no warning at all. */
+static void
+test_no_warnings_for_onionbalance_files(void)
+{
+	static const char *const files[] = {
+		"valid/onionbalance-status-socket-doc.yaml",
+		"valid/generator-filled.yaml",
+		"valid/all-settings.yaml",
+	};
+	struct ob_config *cfg;
+	char *out;
+	size_t i;
+
+	enter_data_dir();
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		out = capture_stderr(&cfg, files[i]);
+		CHECK_STR_EQ(out, "");
+		CHECK(cfg != NULL);
+		ob_config_free(cfg);
+		free(out);
+	}
 }
 
 static void
@@ -451,6 +474,8 @@ test_error_messages(void)
 		    "number from 5 to 3600" },
 		{ "bad-user", "1:12: keyd-user: \"Root\" is not a valid user "
 		    "name (a-z, 0-9, '_', '-'; at most 32)" },
+		{ "merge-key", "5:3: services[1].<<: YAML merge keys are not "
+		    "supported; write the settings out" },
 		{ "two-documents", "6:1: a second YAML document begins here; "
 		    "the file must have one" },
 	};
@@ -714,6 +739,7 @@ TEST_MAIN(
 	TEST_CASE(test_relative_socket_paths),
 	TEST_CASE(test_parse_buffer),
 	TEST_CASE(test_unknown_keys_warn_with_line),
+	TEST_CASE(test_no_warnings_for_onionbalance_files),
 	TEST_CASE(test_error_messages),
 	TEST_CASE(test_bad_onion_addresses),
 	TEST_CASE(test_duplicate_key_path),
