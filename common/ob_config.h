@@ -1,0 +1,149 @@
+/*
+ * The configuration file, parsed once in the parent.
+ *
+ * The file is Onionbalance's config.yaml, unchanged: a top-level
+ * "services:" list, each service with "key:" (the frontend's private key
+ * file) and "instances:" (a list of "address:" and optional "name:"), and
+ * an optional top-level "status-socket-location".  Our own settings are
+ * additive; docs/configuration.md lists every key and environment
+ * variable.
+ *
+ * Every error a user can cause is one line, "FILE:LINE:COLUMN: KEY: what
+ * is wrong", written to the caller's buffer.  Unknown keys are not errors:
+ * they are logged with log_warnx() (file and line) and ignored.
+ *
+ * A reload loads into a new struct and swaps only on success, so a bad
+ * file never replaces a good configuration:
+ *
+ *	struct ob_config *next;
+ *	if (ob_config_load(path, &next, err, sizeof(err)) == -1)
+ *		log_warnx("%s; keeping the old configuration", err);
+ *	else {
+ *		ob_config_free(cur);
+ *		cur = next;
+ *	}
+ */
+#ifndef OB_OB_CONFIG_H
+#define OB_OB_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "onion_address.h"
+
+/* Sanity caps: a larger file or list is a mistake, not a setup. */
+#define OB_CONFIG_MAX_FILE_SIZE		(1024 * 1024)
+#define OB_CONFIG_MAX_SERVICES		64
+#define OB_CONFIG_MAX_INSTANCES		1000
+#define OB_CONFIG_MAX_NAME_LEN		255
+
+/* Defaults (Onionbalance's, where Onionbalance has the setting). */
+#define OB_CONFIG_DEFAULT_PATH		"config.yaml"
+#define OB_CONFIG_DEFAULT_LOG_LEVEL	LOG_LEVEL_WARN
+#define OB_CONFIG_DEFAULT_CONTROL_SOCKET "/var/run/tor/control"
+#define OB_CONFIG_DEFAULT_CONTROL_ADDRESS "127.0.0.1"
+#define OB_CONFIG_DEFAULT_CONTROL_PORT	9051
+#define OB_CONFIG_DEFAULT_FETCH_INTERVAL 600	/* seconds */
+#define OB_CONFIG_MIN_FETCH_INTERVAL	5
+#define OB_CONFIG_MAX_FETCH_INTERVAL	3600
+#define OB_CONFIG_DEFAULT_KEYD_USER	"onionbalanced-keyd"
+#define OB_CONFIG_DEFAULT_FETCHD_USER	"onionbalanced-fetchd"
+#define OB_CONFIG_DEFAULT_PUBLISHD_USER	"onionbalanced-publishd"
+
+/* Where a value was written (1-based), for messages after parsing. */
+struct ob_config_pos {
+	unsigned long	 line;
+	unsigned long	 column;
+};
+
+struct ob_config_instance {
+	/* Canonical form: 56 chars, lower case, no ".onion". */
+	char		 address[ONION_ADDRESS_LEN + 1];
+	uint8_t		 pubkey[32];
+	char		*name;		/* NULL when the file gives none */
+	struct ob_config_pos address_pos;
+};
+
+struct ob_config_service {
+	/*
+	 * The key file, resolved: a relative "key:" is taken relative to the
+	 * directory of the config file, as Onionbalance does.
+	 */
+	char		*key_path;
+	struct ob_config_pos key_pos;
+	struct ob_config_instance *instances;
+	size_t		 ninstances;
+	/* Set by ob_config_set_identity() once keyd has told the parent. */
+	int		 has_identity;
+	uint8_t		 identity[32];
+};
+
+struct ob_config {
+	char		*path;		/* the file, as the caller named it */
+	struct ob_config_service *services;
+	size_t		 nservices;
+
+	char		*status_socket_path;	/* NULL: no status socket */
+	enum log_level	 log_level;
+
+	/* Tried in this order, as Onionbalance does: socket, then TCP. */
+	char		*control_socket;	/* NULL: "" given, TCP only */
+	char		*control_address;
+	uint16_t	 control_port;
+	char		*control_password;	/* NULL: none; wiped on free */
+
+	unsigned int	 fetch_interval;	/* seconds */
+
+	/* System users of the children (sandbox). */
+	char		*keyd_user;
+	char		*fetchd_user;
+	char		*publishd_user;
+};
+
+/*
+ * The config file to read when the command line names none:
+ * $ONIONBALANCE_CONFIG if set and not empty, else "config.yaml".
+ */
+const char *ob_config_default_path(void);
+
+/*
+ * Reads and parses the file, then applies the environment variables
+ * (ONIONBALANCE_STATUS_SOCKET_LOCATION, ONIONBALANCE_LOG_LEVEL,
+ * ONIONBALANCE_TOR_CONTROL_SOCKET override the file).  Relative key
+ * paths become absolute (against the config file's directory), as do
+ * relative socket paths (against the working directory, as Onionbalance).
+ * On success stores a new config in *out and returns 0; on error writes
+ * one line to err, leaves *out alone and returns -1.
+ */
+int	ob_config_load(const char *path, struct ob_config **out, char *err,
+	    size_t errlen);
+
+/*
+ * Parses a buffer only: no file system, no environment.  name is used in
+ * messages, and its directory is where relative key paths resolve.
+ * Same contract as ob_config_load().
+ */
+int	ob_config_parse_buffer(const char *buf, size_t len, const char *name,
+	    struct ob_config **out, char *err, size_t errlen);
+
+void	ob_config_free(struct ob_config *cfg);
+
+/*
+ * Checks that no instance of the service is the frontend itself, given
+ * the frontend's public key (which only keyd can derive from the key
+ * file).  0 if fine; -1 and one line in err otherwise.
+ */
+int	ob_config_check_instances(const struct ob_config *cfg,
+	    size_t service_index, const uint8_t frontend_pubkey[32], char *err,
+	    size_t errlen);
+
+/*
+ * ob_config_check_instances(), and also that no other service has the
+ * same identity (one key under two file names); then records it in
+ * services[service_index].identity.  0 if fine; -1 and err otherwise.
+ */
+int	ob_config_set_identity(struct ob_config *cfg, size_t service_index,
+	    const uint8_t frontend_pubkey[32], char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * libFuzzer target for the config parser: any bytes must give either a
+ * config that keeps the parser's promises or one line of error, never a
+ * crash, a leak or a read outside the buffer.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "ob_config.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static void
+check_config(const struct ob_config *cfg)
+{
+	const struct ob_config_service *svc;
+	uint8_t pubkey[32];
+	char err[512];
+	size_t i, j;
+
+	if (cfg->nservices == 0 || cfg->nservices > OB_CONFIG_MAX_SERVICES)
+		abort();
+	for (i = 0; i < cfg->nservices; i++) {
+		svc = &cfg->services[i];
+		if (svc->key_path == NULL || svc->ninstances == 0 ||
+		    svc->ninstances > OB_CONFIG_MAX_INSTANCES)
+			abort();
+		for (j = 0; j < svc->ninstances; j++)
+			if (strlen(svc->instances[j].address) !=
+			    ONION_ADDRESS_LEN)
+				abort();
+		/* An instance's own key as the frontend must be refused. */
+		memcpy(pubkey, svc->instances[0].pubkey, sizeof(pubkey));
+		if (ob_config_check_instances(cfg, i, pubkey, err,
+		    sizeof(err)) != -1 || strchr(err, '\n') != NULL)
+			abort();
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static int initialized;
+	struct ob_config *cfg = NULL;
+	char err[512];
+
+	if (!initialized) {
+		/* Unknown keys are warnings: keep the fuzzer's output quiet. */
+		log_init("fuzz_config", LOG_LEVEL_ERROR);
+		initialized = 1;
+	}
+	if (ob_config_parse_buffer((const char *)data, size, "fuzz.yaml",
+	    &cfg, err, sizeof(err)) == -1) {
+		if (cfg != NULL || err[0] == '\0' || strchr(err, '\n') != NULL)
+			abort();
+		return 0;
+	}
+	check_config(cfg);
+	ob_config_free(cfg);
+	return 0;
+}

@@ -1,0 +1,750 @@
+/*
+ * The config parser against golden files in tests/data/config: the
+ * examples of Onionbalance's documentation and the file its generator
+ * writes parse into the expected struct; every error file gives exactly
+ * its one-line message; unknown keys warn with their line; the
+ * environment overrides as in Onionbalance; a failed reload keeps the
+ * old config.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "ob_config.h"
+#include "onion_address.h"
+#include "test.h"
+
+#define ADDR_A	"k6udx3rspbeemwob5ij4ckqmsitz736vnjs3fm4j6z655onotjskjwad"
+#define PK_A	"57a83bee3278484659c1ea13c12a0c92279fefd56a65b2b389f67ddeb9ae9a64"
+#define ADDR_B	"le5tsbi4izbr7pzfxabhcrfwe5jokzdpkvwgucbfh4rhf5r2fi3hgvid"
+#define PK_B	"593b39051c46431fbf25b8027144b62752e5646f556c6a08253f2272f63a2a36"
+#define ADDR_C	"cfehrmlk7fkfvbmwwtyegs3pvgg4vx26lj7reqizkp3j4s7ek7dqo2yd"
+#define PK_C	"114878b16af9545a8596b4f0434b6fa98dcadf5e5a7f12411953f69e4be457c7"
+#define ADDR_D	"vqej6pkpsolausp6cjribzket3tay3w37pywwgkbcqaen3nwkwgfn4yd"
+#define PK_D	"ac089f3d4f93960a49fe126280e5449ee60c6edbfbf16b1941140046edb6558c"
+#define ADDR_E	"wdyko23hf77iec6dmwkhrrgtglclflswbwzttag3c3u3ivdt76vllrid"
+#define PK_E	"b0f0a76b672ffe820bc3659478c4d332c4b2ae560db33980db16e9b45473ffaa"
+/* The identity point (small order), with a right checksum and version. */
+#define ADDR_SMALL_ORDER "aeaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaahmjqd"
+
+static const char *const env_vars[] = {
+	"ONIONBALANCE_CONFIG", "ONIONBALANCE_LOG_LEVEL",
+	"ONIONBALANCE_STATUS_SOCKET_LOCATION",
+	"ONIONBALANCE_TOR_CONTROL_SOCKET",
+};
+
+/*
+ * Every test starts in tests/data/config with none of Onionbalance's
+ * variables set, so file names in messages are short and fixed.  Returns
+ * the working directory as the kernel spells it (for resolved paths).
+ */
+static const char *
+enter_data_dir(void)
+{
+	static char cwd[PATH_MAX];
+	const char *data = getenv("OB_TEST_DATA");
+	char dir[PATH_MAX];
+	size_t i;
+
+	snprintf(dir, sizeof(dir), "%s/config", data ? data : "tests/data");
+	if (chdir(dir) == -1 || getcwd(cwd, sizeof(cwd)) == NULL) {
+		perror(dir);
+		abort();
+	}
+	for (i = 0; i < sizeof(env_vars) / sizeof(env_vars[0]); i++)
+		unsetenv(env_vars[i]);
+	return cwd;
+}
+
+static struct ob_config *
+load_ok(const char *path)
+{
+	struct ob_config *cfg = NULL;
+	char err[512] = "";
+
+	if (ob_config_load(path, &cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: unexpected error: %s\n", path, err);
+		test_failures++;
+		return NULL;
+	}
+	CHECK(cfg != NULL);
+	return cfg;
+}
+
+/* Loads a file that must fail; the config pointer must stay untouched. */
+static void
+check_load_error(const char *path, const char *want)
+{
+	struct ob_config *cfg = (struct ob_config *)&cfg;
+	char err[512] = "";
+
+	CHECK_INT_EQ(ob_config_load(path, &cfg, err, sizeof(err)), -1);
+	CHECK(cfg == (struct ob_config *)&cfg);
+	CHECK(strchr(err, '\n') == NULL);
+	CHECK_STR_EQ(err, want);
+}
+
+static void
+check_instance(const struct ob_config_instance *inst, const char *address,
+    const char *pubkey_hex, const char *name, unsigned long line)
+{
+	CHECK_STR_EQ(inst->address, address);
+	CHECK_HEX(inst->pubkey, 32, pubkey_hex);
+	if (name == NULL)
+		CHECK(inst->name == NULL);
+	else
+		CHECK_STR_EQ(inst->name, name);
+	CHECK_INT_EQ(inst->address_pos.line, line);
+}
+
+static void
+check_defaults_except_sockets(const struct ob_config *cfg)
+{
+	CHECK_INT_EQ(cfg->log_level, LOG_LEVEL_WARN);
+	CHECK_STR_EQ(cfg->control_address, "127.0.0.1");
+	CHECK_INT_EQ(cfg->control_port, 9051);
+	CHECK(cfg->control_password == NULL);
+	CHECK_INT_EQ(cfg->fetch_interval, 600);
+	CHECK_STR_EQ(cfg->keyd_user, "onionbalanced-keyd");
+	CHECK_STR_EQ(cfg->fetchd_user, "onionbalanced-fetchd");
+	CHECK_STR_EQ(cfg->publishd_user, "onionbalanced-publishd");
+}
+
+static void
+test_onionbalance_status_socket_doc(void)
+{
+	const char *cwd = enter_data_dir();
+	struct ob_config *cfg;
+	char want[PATH_MAX + 100];
+
+	if ((cfg = load_ok("valid/onionbalance-status-socket-doc.yaml")) == NULL)
+		return;
+	CHECK_STR_EQ(cfg->path, "valid/onionbalance-status-socket-doc.yaml");
+	CHECK_STR_EQ(cfg->status_socket_path, "/home/user/test.sock");
+	CHECK_INT_EQ(cfg->nservices, 1);
+	snprintf(want, sizeof(want), "%s/valid/bvy46sg2b5dokczabwv2pabqlrps3lp"
+	    "pweyrebhat6gjieo2avojdvad.key", cwd);
+	CHECK_STR_EQ(cfg->services[0].key_path, want);
+	CHECK_INT_EQ(cfg->services[0].key_pos.line, 7);
+	CHECK_INT_EQ(cfg->services[0].key_pos.column, 8);
+	CHECK_INT_EQ(cfg->services[0].ninstances, 1);
+	/* Written with ".onion"; kept without. */
+	check_instance(&cfg->services[0].instances[0],
+	    "vkmiy6biqcyphtx5exswxl5sjus2vn2b6pzir7lz5akudhwbqk5muead",
+	    "aa988c782880b0f3cefd25e56bafb24d25aab741f3f288fd79e815419ec182ba",
+	    "node1", 5);
+	CHECK_INT_EQ(cfg->services[0].instances[0].address_pos.column, 14);
+	CHECK(!cfg->services[0].has_identity);
+	CHECK_STR_EQ(cfg->control_socket, "/var/run/tor/control");
+	check_defaults_except_sockets(cfg);
+	ob_config_free(cfg);
+}
+
+/* onionbalance-config -n 3 -s 2 -t web, placeholders filled in. */
+static void
+test_generator_output_filled(void)
+{
+	const char *cwd = enter_data_dir();
+	struct ob_config *cfg;
+	const struct ob_config_service *s;
+	char want[PATH_MAX + 100];
+
+	if ((cfg = load_ok("valid/generator-filled.yaml")) == NULL)
+		return;
+	CHECK(cfg->status_socket_path == NULL);
+	CHECK_INT_EQ(cfg->nservices, 2);
+	s = &cfg->services[0];
+	snprintf(want, sizeof(want), "%s/valid/l642a4sbrjhygjxbzpepingaojpu5sh"
+	    "jc4lsim3au5cm3pneu54etbid.key", cwd);
+	CHECK_STR_EQ(s->key_path, want);
+	CHECK_INT_EQ(s->key_pos.line, 10);
+	CHECK_INT_EQ(s->ninstances, 3);
+	check_instance(&s->instances[0], ADDR_A, PK_A, "web1", 4);
+	check_instance(&s->instances[1], ADDR_B, PK_B, "web2", 6);
+	check_instance(&s->instances[2], ADDR_C, PK_C, "web3", 8);
+	s = &cfg->services[1];
+	snprintf(want, sizeof(want), "%s/valid/og5bfjsi56vmkkgqe67jxpadlo66mqm"
+	    "sfmabgbncg6olpcjkpau5llad.key", cwd);
+	CHECK_STR_EQ(s->key_path, want);
+	CHECK_INT_EQ(s->key_pos.line, 18);
+	CHECK_INT_EQ(s->ninstances, 3);
+	check_instance(&s->instances[0], ADDR_D, PK_D, "web1", 12);
+	check_instance(&s->instances[1], ADDR_E, PK_E, "web2", 14);
+	/* One backend may serve two frontends. */
+	check_instance(&s->instances[2], ADDR_A, PK_A, "web3", 16);
+	check_defaults_except_sockets(cfg);
+	ob_config_free(cfg);
+}
+
+static void
+test_all_settings(void)
+{
+	const char *cwd = enter_data_dir();
+	struct ob_config *cfg;
+	char want[PATH_MAX + 100];
+
+	if ((cfg = load_ok("valid/all-settings.yaml")) == NULL)
+		return;
+	CHECK_STR_EQ(cfg->status_socket_path, "/run/onionbalanced/status.sock");
+	CHECK_INT_EQ(cfg->log_level, LOG_LEVEL_DEBUG);
+	CHECK_STR_EQ(cfg->control_socket, "/run/tor/control");
+	CHECK_STR_EQ(cfg->control_address, "127.0.0.2");
+	CHECK_INT_EQ(cfg->control_port, 9151);
+	CHECK_STR_EQ(cfg->control_password, "correct horse");
+	CHECK_INT_EQ(cfg->fetch_interval, 120);
+	CHECK_STR_EQ(cfg->keyd_user, "_obkeyd");
+	CHECK_STR_EQ(cfg->fetchd_user, "ob-fetchd");
+	CHECK_STR_EQ(cfg->publishd_user, "ob_publishd2");
+	CHECK_INT_EQ(cfg->nservices, 2);
+	/* An absolute key path stays, cleaned of the double slash. */
+	CHECK_STR_EQ(cfg->services[0].key_path,
+	    "/etc/onionbalanced/frontend.key");
+	CHECK_INT_EQ(cfg->services[0].ninstances, 2);
+	check_instance(&cfg->services[0].instances[0], ADDR_A, PK_A,
+	    "backend-1", 15);
+	check_instance(&cfg->services[0].instances[1], ADDR_B, PK_B, NULL, 17);
+	/* Relative: against the config file's directory. */
+	snprintf(want, sizeof(want), "%s/valid/hs_keys/hs_ed25519_secret_key",
+	    cwd);
+	CHECK_STR_EQ(cfg->services[1].key_path, want);
+	CHECK_INT_EQ(cfg->services[1].ninstances, 1);
+	check_instance(&cfg->services[1].instances[0], ADDR_C, PK_C, NULL, 20);
+	ob_config_free(cfg);
+}
+
+static void
+test_flow_style_and_empty_sockets(void)
+{
+	const char *cwd = enter_data_dir();
+	struct ob_config *cfg;
+	char want[PATH_MAX + 100];
+
+	if ((cfg = load_ok("valid/flow-style.yaml")) == NULL)
+		return;
+	/* ".." is kept: it is not ours to resolve across symlinks. */
+	snprintf(want, sizeof(want), "%s/valid/../keys/a.key", cwd);
+	CHECK_STR_EQ(cfg->services[0].key_path, want);
+	CHECK_INT_EQ(cfg->services[0].ninstances, 2);
+	check_instance(&cfg->services[0].instances[0], ADDR_A, PK_A, "one", 1);
+	check_instance(&cfg->services[0].instances[1], ADDR_B, PK_B, NULL, 1);
+	CHECK(cfg->status_socket_path == NULL);
+	CHECK(cfg->control_socket == NULL);
+	ob_config_free(cfg);
+}
+
+/* The same file named three ways resolves its key to the same path. */
+static void
+test_relative_and_absolute_config_path(void)
+{
+	const char *cwd = enter_data_dir();
+	const char *names[3];
+	struct ob_config *cfg;
+	char want[PATH_MAX + 100], abs[PATH_MAX + 100];
+	size_t i;
+
+	snprintf(want, sizeof(want), "%s/valid/frontend.key", cwd);
+	snprintf(abs, sizeof(abs), "%s/valid/minimal.yaml", cwd);
+	names[0] = "valid/minimal.yaml";
+	names[1] = "./valid//minimal.yaml";
+	names[2] = abs;
+	for (i = 0; i < 3; i++) {
+		if ((cfg = load_ok(names[i])) == NULL)
+			continue;
+		CHECK_STR_EQ(cfg->path, names[i]);
+		CHECK_STR_EQ(cfg->services[0].key_path, want);
+		check_instance(&cfg->services[0].instances[0], ADDR_A, PK_A,
+		    NULL, 4);
+		CHECK(cfg->status_socket_path == NULL);
+		CHECK_STR_EQ(cfg->control_socket, "/var/run/tor/control");
+		check_defaults_except_sockets(cfg);
+		ob_config_free(cfg);
+	}
+	if (chdir("valid") == -1)
+		abort();
+	if ((cfg = load_ok("minimal.yaml")) != NULL) {
+		CHECK_STR_EQ(cfg->services[0].key_path, want);
+		ob_config_free(cfg);
+	}
+}
+
+/* Relative socket paths: the working directory, as in Onionbalance. */
+static void
+test_relative_socket_paths(void)
+{
+	const char *cwd = enter_data_dir();
+	struct ob_config *cfg;
+	char want[PATH_MAX + 100];
+
+	if ((cfg = load_ok("valid/relative-sockets.yaml")) == NULL)
+		return;
+	snprintf(want, sizeof(want), "%s/run/status.sock", cwd);
+	CHECK_STR_EQ(cfg->status_socket_path, want);
+	snprintf(want, sizeof(want), "%s/control", cwd);
+	CHECK_STR_EQ(cfg->control_socket, want);
+	ob_config_free(cfg);
+}
+
+/* From a buffer: no file system, no environment, paths as written. */
+static void
+test_parse_buffer(void)
+{
+	static const char text[] = "services:\n- key: frontend.key\n"
+	    "  instances:\n  - address: " ADDR_B ".onion\n"
+	    "status-socket-location: status.sock\n";
+	static const struct {
+		const char *name, *key_path;
+	} cases[] = {
+		{ "config.yaml", "frontend.key" },
+		{ "etc//ob/config.yaml", "etc/ob/frontend.key" },
+		{ "/etc/ob/config.yaml", "/etc/ob/frontend.key" },
+		{ "/config.yaml", "/frontend.key" },
+	};
+	struct ob_config *cfg = NULL;
+	char err[512];
+	size_t i;
+
+	enter_data_dir();
+	setenv("ONIONBALANCE_STATUS_SOCKET_LOCATION", "/env.sock", 1);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (ob_config_parse_buffer(text, sizeof(text) - 1,
+		    cases[i].name, &cfg, err, sizeof(err)) == -1) {
+			fprintf(stderr, "unexpected error: %s\n", err);
+			test_failures++;
+			continue;
+		}
+		CHECK_STR_EQ(cfg->path, cases[i].name);
+		CHECK_STR_EQ(cfg->services[0].key_path, cases[i].key_path);
+		CHECK_STR_EQ(cfg->status_socket_path, "status.sock");
+		check_instance(&cfg->services[0].instances[0], ADDR_B, PK_B,
+		    NULL, 4);
+		ob_config_free(cfg);
+	}
+	unsetenv("ONIONBALANCE_STATUS_SOCKET_LOCATION");
+	/* Not NUL-terminated: only len bytes count. */
+	CHECK_INT_EQ(ob_config_parse_buffer("services: []garbage", 12, "x",
+	    &cfg, err, sizeof(err)), -1);
+	CHECK_STR_EQ(err, "x:1:11: services: the list is empty (at least one "
+	    "is needed)");
+}
+
+/* Loads path with stderr going to a file; returns what was written. */
+static char *
+capture_stderr(struct ob_config **cfg, const char *path)
+{
+	FILE *tmp;
+	char *out;
+	long n;
+	int saved;
+
+	fflush(stderr);
+	if ((tmp = tmpfile()) == NULL || (saved = dup(2)) == -1 ||
+	    dup2(fileno(tmp), 2) == -1)
+		abort();
+	*cfg = load_ok(path);
+	fflush(stderr);
+	if (dup2(saved, 2) == -1 || close(saved) == -1)
+		abort();
+	if ((n = ftell(tmp)) < 0 || fseek(tmp, 0, SEEK_SET) != 0 ||
+	    (out = calloc(1, (size_t)n + 1)) == NULL ||
+	    fread(out, 1, (size_t)n, tmp) != (size_t)n)
+		abort();
+	fclose(tmp);
+	return out;
+}
+
+static void
+test_unknown_keys_warn_with_line(void)
+{
+	static const char want[] =
+	    "test_config: [warning] valid/unknown-keys.yaml:2:1: "
+	    "REFRESH_INTERVAL: Onionbalance v2 setting, ignored\n"
+	    "test_config: [warning] valid/unknown-keys.yaml:8:5: "
+	    "services[0].instances[0].auth: Onionbalance v2 setting, ignored\n"
+	    "test_config: [warning] valid/unknown-keys.yaml:9:5: "
+	    "services[0].instances[0].weight: unknown key, ignored\n"
+	    "test_config: [warning] valid/unknown-keys.yaml:10:3: "
+	    "services[0].colour: unknown key, ignored\n"
+	    "test_config: [warning] valid/unknown-keys.yaml:11:1: "
+	    "status-sokcet-location: unknown key, ignored\n";
+	struct ob_config *cfg;
+	char *out;
+
+	enter_data_dir();
+	out = capture_stderr(&cfg, "valid/unknown-keys.yaml");
+	CHECK_STR_EQ(out, want);
+	free(out);
+	if (cfg == NULL)
+		return;
+	CHECK_INT_EQ(cfg->services[0].ninstances, 1);
+	check_instance(&cfg->services[0].instances[0], ADDR_A, PK_A, "node1",
+	    6);
+	CHECK(cfg->status_socket_path == NULL);
+	ob_config_free(cfg);
+}
+
+/* Onionbalance's own files give no warning at all. */
+static void
+test_no_warnings_for_onionbalance_files(void)
+{
+	static const char *const files[] = {
+		"valid/onionbalance-status-socket-doc.yaml",
+		"valid/generator-filled.yaml",
+		"valid/all-settings.yaml",
+	};
+	struct ob_config *cfg;
+	char *out;
+	size_t i;
+
+	enter_data_dir();
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		out = capture_stderr(&cfg, files[i]);
+		CHECK_STR_EQ(out, "");
+		CHECK(cfg != NULL);
+		ob_config_free(cfg);
+		free(out);
+	}
+}
+
+static void
+test_error_messages(void)
+{
+	static const struct {
+		const char *file, *message;
+	} cases[] = {
+		{ "syntax", "5:4: YAML syntax error: did not find expected key "
+		    "(while parsing a block mapping on line 2)" },
+		{ "not-utf8", "2:8: not a YAML text: invalid leading UTF-8 "
+		    "octet" },
+		{ "empty", "1:1: services: missing (the file is empty; "
+		    "onionbalanced-config writes a first one)" },
+		{ "no-services", "1:1: services: missing (the list of frontend "
+		    "services)" },
+		{ "top-not-mapping", "1:1: expected a mapping of settings, "
+		    "found a list" },
+		{ "key-not-name", "1:1: a key must be a name, found a list" },
+		{ "services-not-list", "2:3: services: expected a list of "
+		    "services, found a mapping" },
+		{ "services-empty", "1:11: services: the list is empty (at "
+		    "least one is needed)" },
+		{ "too-many-services", "3:1: services: 65 services, more than "
+		    "the 64 allowed" },
+		{ "service-not-mapping", "2:3: services[0]: expected a mapping "
+		    "of settings, found a single value" },
+		{ "missing-key", "2:3: services[0].key: missing (the file with "
+		    "the frontend's private key)" },
+		{ "key-empty", "2:8: services[0].key: empty" },
+		{ "key-null", "2:7: services[0].key: expected a value, found "
+		    "nothing" },
+		{ "nul-byte", "2:8: services[0].key: contains a NUL byte" },
+		{ "duplicate-setting", "5:3: services[0].key: given twice "
+		    "(first on line 2)" },
+		{ "missing-instances", "2:3: services[0].instances: missing "
+		    "(the list of backend instances)" },
+		{ "instances-not-list", "3:14: services[0].instances: expected "
+		    "a list of instances, found a single value" },
+		{ "instances-empty", "3:14: services[0].instances: the list is "
+		    "empty (at least one is needed)" },
+		{ "too-many-instances", "4:14: services[0].instances: 1001 "
+		    "instances, more than the 1000 allowed" },
+		{ "missing-address", "4:5: services[0].instances[0].address: "
+		    "missing (the onion address of a backend)" },
+		{ "name-not-string", "5:11: services[0].instances[0].name: "
+		    "expected a value, found a list" },
+		{ "generator-placeholder", "4:14: services[0].instances[0]."
+		    "address: \"<Enter the instance onion address here>\" is "
+		    "the placeholder that onionbalance-config writes: put the "
+		    "onion address of a backend here" },
+		{ "duplicate-instance", "7:14: services[0].instances[2]."
+		    "address: " ADDR_A " is listed twice (also "
+		    "services[0].instances[0] on line 4)" },
+		{ "bad-log-level", "1:12: log-level: unknown log level "
+		    "\"loud\" (debug, info, warning, error)" },
+		{ "bad-port", "1:19: tor-control-port: \"70000\" is not a "
+		    "number from 1 to 65535" },
+		{ "bad-control-address", "1:22: tor-control-address: "
+		    "\"localhost\" is not an IPv4 or IPv6 address" },
+		{ "bad-fetch-interval", "1:17: fetch-interval: \"1\" is not a "
+		    "number from 5 to 3600" },
+		{ "bad-user", "1:12: keyd-user: \"Root\" is not a valid user "
+		    "name (a-z, 0-9, '_', '-'; at most 32)" },
+		{ "merge-key", "5:3: services[1].<<: YAML merge keys are not "
+		    "supported; write the settings out" },
+		{ "two-documents", "6:1: a second YAML document begins here; "
+		    "the file must have one" },
+	};
+	char path[128], want[1024];
+	size_t i;
+
+	enter_data_dir();
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(path, sizeof(path), "errors/%s.yaml", cases[i].file);
+		snprintf(want, sizeof(want), "%s:%s", path, cases[i].message);
+		check_load_error(path, want);
+	}
+}
+
+/* The reason comes from onion_address_strerror(). */
+static void
+test_bad_onion_addresses(void)
+{
+	static const struct {
+		const char *file, *pos, *address;
+		enum onion_address_error error;
+	} cases[] = {
+		{ "onionbalance-tutorial", "3:14", "wmilwokvqistssclrjdi5arzrct"
+		    "n6bznkwmosvfyobmyv2fc3idbpwyd.onion",
+		    ONION_ADDRESS_ERR_CHECKSUM },
+		{ "address-length", "4:14", "k6udx3rspbeemwob5ij4ckqmsitz736vn"
+		    "js3fm4j6z655onotjskjwa", ONION_ADDRESS_ERR_LENGTH },
+		{ "address-alphabet", "4:14", "k6udx3rspbeemwob5ij4ckqmsitz736"
+		    "vnjs3fm4j6z655onotjskjw1d", ONION_ADDRESS_ERR_ALPHABET },
+		{ "address-version", "4:14", "k6udx3rspbeemwob5ij4ckqmsitz736v"
+		    "njs3fm4j6z655onotjscfkae", ONION_ADDRESS_ERR_VERSION },
+		{ "address-key", "4:14", ADDR_SMALL_ORDER ".onion",
+		    ONION_ADDRESS_ERR_KEY },
+	};
+	char path[128], want[1024];
+	size_t i;
+
+	enter_data_dir();
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(path, sizeof(path), "errors/%s.yaml", cases[i].file);
+		snprintf(want, sizeof(want), "%s:%s: services[0].instances[0]."
+		    "address: bad onion address \"%s\": %s", path,
+		    cases[i].pos, cases[i].address,
+		    onion_address_strerror(cases[i].error));
+		check_load_error(path, want);
+	}
+}
+
+static void
+test_duplicate_key_path(void)
+{
+	const char *cwd = enter_data_dir();
+	char want[PATH_MAX + 200];
+
+	snprintf(want, sizeof(want), "errors/duplicate-key-path.yaml:5:8: "
+	    "services[1].key: same key file as services[0].key on line 2 "
+	    "(%s/errors/hs/a.key)", cwd);
+	check_load_error("errors/duplicate-key-path.yaml", want);
+}
+
+static void
+test_file_errors(void)
+{
+	char dir[] = "/tmp/ob-config-test-XXXXXX", path[64];
+	int fd;
+
+	enter_data_dir();
+	check_load_error("errors/no-such-file.yaml",
+	    "errors/no-such-file.yaml: No such file or directory");
+	check_load_error("valid", "valid: not a regular file");
+	if (mkdtemp(dir) == NULL)
+		abort();
+	snprintf(path, sizeof(path), "%s/big.yaml", dir);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) == -1 ||
+	    ftruncate(fd, OB_CONFIG_MAX_FILE_SIZE + 1) == -1 || close(fd) == -1)
+		abort();
+	{
+		char want[128];
+
+		snprintf(want, sizeof(want), "%s: larger than 1048576 bytes",
+		    path);
+		check_load_error(path, want);
+	}
+	unlink(path);
+	rmdir(dir);
+}
+
+static void
+test_environment(void)
+{
+	const char *cwd = enter_data_dir();
+	struct ob_config *cfg;
+	char want[PATH_MAX + 100];
+
+	CHECK_STR_EQ(ob_config_default_path(), "config.yaml");
+	setenv("ONIONBALANCE_CONFIG", "", 1);
+	CHECK_STR_EQ(ob_config_default_path(), "config.yaml");
+	setenv("ONIONBALANCE_CONFIG", "/etc/onionbalance/config.yaml", 1);
+	CHECK_STR_EQ(ob_config_default_path(), "/etc/onionbalance/config.yaml");
+
+	/* The environment wins over the file (as Onionbalance's does). */
+	setenv("ONIONBALANCE_STATUS_SOCKET_LOCATION", "env/status.sock", 1);
+	setenv("ONIONBALANCE_LOG_LEVEL", "INFO", 1);
+	setenv("ONIONBALANCE_TOR_CONTROL_SOCKET", "/env/control", 1);
+	if ((cfg = load_ok("valid/all-settings.yaml")) != NULL) {
+		snprintf(want, sizeof(want), "%s/env/status.sock", cwd);
+		CHECK_STR_EQ(cfg->status_socket_path, want);
+		CHECK_INT_EQ(cfg->log_level, LOG_LEVEL_INFO);
+		CHECK_STR_EQ(cfg->control_socket, "/env/control");
+		ob_config_free(cfg);
+	}
+
+	/* Empty: ignored, except that an empty control socket means none. */
+	setenv("ONIONBALANCE_STATUS_SOCKET_LOCATION", "", 1);
+	setenv("ONIONBALANCE_LOG_LEVEL", "", 1);
+	setenv("ONIONBALANCE_TOR_CONTROL_SOCKET", "", 1);
+	if ((cfg = load_ok("valid/all-settings.yaml")) != NULL) {
+		CHECK_STR_EQ(cfg->status_socket_path,
+		    "/run/onionbalanced/status.sock");
+		CHECK_INT_EQ(cfg->log_level, LOG_LEVEL_DEBUG);
+		CHECK(cfg->control_socket == NULL);
+		ob_config_free(cfg);
+	}
+
+	setenv("ONIONBALANCE_LOG_LEVEL", "loud\033[2J", 1);
+	check_load_error("valid/minimal.yaml", "environment variable "
+	    "ONIONBALANCE_LOG_LEVEL: unknown log level \"loud?[2J\" (debug, "
+	    "info, warning, error)");
+	enter_data_dir();
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f;
+
+	if ((f = fopen(path, "w")) == NULL || fputs(text, f) == EOF ||
+	    fclose(f) == EOF)
+		abort();
+}
+
+/*
+ * SIGHUP after an edit: a broken file leaves the running config as it
+ * was; a good one replaces it.  This is the pattern of ob_config.h.
+ */
+static int
+reload(struct ob_config **cur, const char *path, char *err, size_t errlen)
+{
+	struct ob_config *next;
+
+	if (ob_config_load(path, &next, err, errlen) == -1)
+		return -1;
+	ob_config_free(*cur);
+	*cur = next;
+	return 0;
+}
+
+static void
+test_reload_keeps_old_config_on_error(void)
+{
+	char dir[] = "/tmp/ob-config-test-XXXXXX", path[64], err[512];
+	struct ob_config *cur;
+
+	enter_data_dir();
+	if (mkdtemp(dir) == NULL)
+		abort();
+	snprintf(path, sizeof(path), "%s/config.yaml", dir);
+	write_file(path, "services:\n- key: a.key\n  instances:\n"
+	    "  - address: " ADDR_A "\n    name: one\n");
+	if ((cur = load_ok(path)) == NULL)
+		abort();
+
+	/* The operator adds a backend with a typo in its address. */
+	write_file(path, "services:\n- key: a.key\n  instances:\n"
+	    "  - address: " ADDR_A "\n    name: one\n"
+	    "  - address: " ADDR_B "x\n    name: two\n");
+	CHECK_INT_EQ(reload(&cur, path, err, sizeof(err)), -1);
+	CHECK(strstr(err, ":6:14: services[0].instances[1].address: bad "
+	    "onion address") != NULL);
+	CHECK_INT_EQ(cur->services[0].ninstances, 1);
+	check_instance(&cur->services[0].instances[0], ADDR_A, PK_A, "one", 4);
+
+	/* And fixes it. */
+	write_file(path, "services:\n- key: a.key\n  instances:\n"
+	    "  - address: " ADDR_A "\n    name: one\n"
+	    "  - address: " ADDR_B "\n    name: two\n");
+	CHECK_INT_EQ(reload(&cur, path, err, sizeof(err)), 0);
+	CHECK_INT_EQ(cur->services[0].ninstances, 2);
+	check_instance(&cur->services[0].instances[1], ADDR_B, PK_B, "two", 6);
+
+	ob_config_free(cur);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void
+test_frontend_listed_as_instance(void)
+{
+	struct ob_config *cfg;
+	uint8_t pk_b[32], pk_d[32], other[32];
+	char err[512];
+
+	enter_data_dir();
+	if ((cfg = load_ok("valid/generator-filled.yaml")) == NULL)
+		return;
+	test_unhex(pk_b, 32, PK_B);
+	test_unhex(pk_d, 32, PK_D);
+	test_unhex(other, 32, "aa988c782880b0f3cefd25e56bafb24d25aab741f3f288"
+	    "fd79e815419ec182ba");
+
+	CHECK_INT_EQ(ob_config_check_instances(cfg, 0, other, err,
+	    sizeof(err)), 0);
+	CHECK_INT_EQ(ob_config_check_instances(cfg, 0, pk_b, err,
+	    sizeof(err)), -1);
+	CHECK_STR_EQ(err, "valid/generator-filled.yaml:6:14: services[0]."
+	    "instances[1].address: " ADDR_B " is the frontend itself (the key "
+	    "of services[0] on line 10); list the backends here");
+	CHECK_INT_EQ(ob_config_check_instances(cfg, 2, other, err,
+	    sizeof(err)), -1);
+	CHECK_STR_EQ(err, "valid/generator-filled.yaml: no service 2");
+
+	/* Service 1's own instance as its frontend. */
+	CHECK_INT_EQ(ob_config_set_identity(cfg, 1, pk_d, err, sizeof(err)),
+	    -1);
+	CHECK_STR_EQ(err, "valid/generator-filled.yaml:12:14: services[1]."
+	    "instances[0].address: " ADDR_D " is the frontend itself (the key "
+	    "of services[1] on line 18); list the backends here");
+	CHECK(!cfg->services[1].has_identity);
+	/* Two services, one key under two names. */
+	CHECK_INT_EQ(ob_config_set_identity(cfg, 0, other, err, sizeof(err)),
+	    0);
+	CHECK(cfg->services[0].has_identity);
+	CHECK_HEX(cfg->services[0].identity, 32, "aa988c782880b0f3cefd25e56baf"
+	    "b24d25aab741f3f288fd79e815419ec182ba");
+	CHECK_INT_EQ(ob_config_set_identity(cfg, 1, other, err, sizeof(err)),
+	    -1);
+	CHECK_STR_EQ(err, "valid/generator-filled.yaml:18:8: services[1].key: "
+	    "the same frontend (vkmiy6biqcyphtx5exswxl5sjus2vn2b6pzir7lz5akudh"
+	    "wbqk5muead) as services[0].key on line 10");
+	CHECK(!cfg->services[1].has_identity);
+	/* Setting service 0 again (a reload of keys) is no conflict. */
+	CHECK_INT_EQ(ob_config_set_identity(cfg, 0, other, err, sizeof(err)),
+	    0);
+	ob_config_free(cfg);
+}
+
+static void
+test_init(void)
+{
+	/* Warnings must reach stderr for the capture test. */
+	log_init("test_config", LOG_LEVEL_DEBUG);
+}
+
+TEST_MAIN(
+	TEST_CASE(test_init),
+	TEST_CASE(test_onionbalance_status_socket_doc),
+	TEST_CASE(test_generator_output_filled),
+	TEST_CASE(test_all_settings),
+	TEST_CASE(test_flow_style_and_empty_sockets),
+	TEST_CASE(test_relative_and_absolute_config_path),
+	TEST_CASE(test_relative_socket_paths),
+	TEST_CASE(test_parse_buffer),
+	TEST_CASE(test_unknown_keys_warn_with_line),
+	TEST_CASE(test_no_warnings_for_onionbalance_files),
+	TEST_CASE(test_error_messages),
+	TEST_CASE(test_bad_onion_addresses),
+	TEST_CASE(test_duplicate_key_path),
+	TEST_CASE(test_file_errors),
+	TEST_CASE(test_environment),
+	TEST_CASE(test_reload_keeps_old_config_on_error),
+	TEST_CASE(test_frontend_listed_as_instance),
+)
