@@ -50,7 +50,10 @@ int	ed25519_sign_expanded(uint8_t sig[ED25519_SIG_LEN],
 /* 0 if sig is a valid signature of msg under pub, else -1. */
 int	ed25519_verify(const uint8_t sig[ED25519_SIG_LEN], const uint8_t *msg,
 	    size_t len, const uint8_t pub[ED25519_PUBKEY_LEN]);
-/* Canonical, not small order, in the main subgroup (tor's ed25519_validate_pubkey). */
+/*
+ * 1 if pub is canonical, not of small order and in the main subgroup
+ * (tor's ed25519_validate_pubkey), else 0.
+ */
 int	ed25519_pubkey_is_valid(const uint8_t pub[ED25519_PUBKEY_LEN]);
 
 /*

@@ -11,7 +11,8 @@
  * OpenSSL, so that no copy of the secret ends up outside libsodium's
  * guarded, locked memory.  struct masterkey is only ever allocated by
  * masterkey_new() (sodium_malloc) and freed by masterkey_free(), which
- * wipes it.
+ * wipes it.  Callers must have called sodium_init().  A failed parse or
+ * read leaves *mk all zero.
  */
 #ifndef OB_MASTERKEY_H
 #define OB_MASTERKEY_H

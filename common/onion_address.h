@@ -3,6 +3,8 @@
  * hs_build_address / hs_parse_address):
  *   base32(PUBKEY(32) | CHECKSUM(2) | VERSION(1)), 56 lower-case chars,
  *   CHECKSUM = SHA3-256(".onion checksum" | PUBKEY | VERSION)[0..1].
+ *
+ * The key check uses libsodium: callers must have called sodium_init().
  */
 #ifndef OB_ONION_ADDRESS_H
 #define OB_ONION_ADDRESS_H

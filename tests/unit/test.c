@@ -102,3 +102,45 @@ test_read_data(const char *name, size_t *len)
 		*len = (size_t)n;
 	return buf;
 }
+
+static int
+base64val(int c)
+{
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *p;
+
+	if (c == '\0' || (p = strchr(alphabet, c)) == NULL)
+		return -1;
+	return (int)(p - alphabet);
+}
+
+size_t
+test_unbase64(uint8_t *out, size_t outlen, const char *b64, size_t b64len)
+{
+	uint32_t acc = 0;
+	size_t i, n = 0, nchars = 0, npad = 0;
+	int v, bits = 0;
+
+	for (i = 0; i < b64len; i++) {
+		if (b64[i] == '\n' || b64[i] == '\r')
+			continue;
+		nchars++;
+		if (b64[i] == '=') {
+			npad++;
+			continue;
+		}
+		if (npad > 0 || (v = base64val((unsigned char)b64[i])) < 0)
+			return 0;
+		acc = (acc << 6 | (uint32_t)v) & 0xffff;
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			if (n == outlen)
+				return 0;
+			out[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	if (nchars % 4 != 0 || npad > 2)
+		return 0;
+	return n;
+}

@@ -25,6 +25,13 @@ int	test_main(const struct test_case *cases, size_t ncases);
 void	test_unhex(uint8_t *out, size_t outlen, const char *hex);
 /* Reads a whole file (NUL-terminated) from tests/data; aborts on error. */
 char   *test_read_data(const char *name, size_t *len);
+/*
+ * Decodes standard base64 with '=' padding, skipping line breaks, as in
+ * the armored blocks of descriptors; independent of the project's own
+ * decoder.  Returns the number of bytes, or 0 on bad input or overflow.
+ */
+size_t	test_unbase64(uint8_t *out, size_t outlen, const char *b64,
+	    size_t b64len);
 
 #define TEST_MAIN(...)							\
 int									\
