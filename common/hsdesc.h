@@ -88,9 +88,12 @@ enum hsdesc_error {
 	HSDESC_ERR_ENCRYPTED_TOO_SHORT,	/* salt + MAC and no ciphertext */
 	HSDESC_ERR_SUPERENC_MAC,
 	HSDESC_ERR_SUPERENC_EMPTY,	/* plaintext empty after the NUL cut */
-	HSDESC_ERR_ENCRYPTED_MAC,	/* inner MAC, no client auth involved */
 	HSDESC_ERR_ENCRYPTED_EMPTY,
-	HSDESC_ERR_NEED_CLIENT_AUTH,	/* restricted discovery, no key given */
+	/*
+	 * The inner MAC fails: without a client key we cannot tell
+	 * restricted discovery from damage (tor cannot either).
+	 */
+	HSDESC_ERR_NEED_CLIENT_AUTH,
 	HSDESC_ERR_CLIENT_NOT_AUTHORIZED,	/* our key matches no auth-client */
 	HSDESC_ERR_BAD_CLIENT_AUTH,	/* cookie found but inner MAC fails */
 	/* middle layer */

@@ -115,7 +115,6 @@ static const char *const error_text[HSDESC_ERR_MAX_] = {
 	[HSDESC_ERR_ENCRYPTED_TOO_SHORT] = "encrypted blob too short",
 	[HSDESC_ERR_SUPERENC_MAC] = "superencrypted layer MAC mismatch",
 	[HSDESC_ERR_SUPERENC_EMPTY] = "superencrypted layer is empty",
-	[HSDESC_ERR_ENCRYPTED_MAC] = "encrypted layer MAC mismatch",
 	[HSDESC_ERR_ENCRYPTED_EMPTY] = "encrypted layer is empty",
 	[HSDESC_ERR_NEED_CLIENT_AUTH] = "descriptor needs client authorization",
 	[HSDESC_ERR_CLIENT_NOT_AUTHORIZED] = "our client key is not authorized",
@@ -301,21 +300,27 @@ hsdesc_outer_parse(struct hsdesc_outer *out, const char *text, size_t len,
 {
 	const struct hsdesc_kw *table = (flags & HSDESC_OUTER_UNSIGNED) ?
 	    outer_unsigned_table : outer_table;
+	struct hsdesc_diag where;
 	struct hsdesc_tokens toks;
 	enum hsdesc_error err;
 
 	memset(out, 0, sizeof(*out));
+	memset(&where, 0, sizeof(where));
 	if (max_size == 0)
 		max_size = HSDESC_DEFAULT_MAX_SIZE;
 	if (len >= max_size)
 		return fail(diag, HSDESC_LAYER_OUTER, NULL, HSDESC_ERR_TOO_LARGE);
 	err = hsdesc_tokenize(&toks, text, len, table, NELEM(outer_table),
-	    HSDESC_LAYER_OUTER, diag);
-	if (err == HSDESC_ERR_FIELD_DUPLICATED && (flags & HSDESC_OUTER_UNSIGNED) &&
-	    diag != NULL && strcmp(diag->keyword, "signature") == 0)
+	    HSDESC_LAYER_OUTER, &where);
+	if (err == HSDESC_ERR_FIELD_DUPLICATED &&
+	    (flags & HSDESC_OUTER_UNSIGNED) &&
+	    strcmp(where.keyword, "signature") == 0)
 		err = HSDESC_ERR_SIGNATURE_PRESENT;
-	if (err != HSDESC_OK)
+	if (err != HSDESC_OK) {
+		if (diag != NULL)
+			*diag = where;
 		return err;
+	}
 	if ((err = outer_header(out, &toks, table, diag)) == HSDESC_OK &&
 	    (err = outer_objects(out, &toks, table, diag)) == HSDESC_OK) {
 		if (flags & HSDESC_OUTER_UNSIGNED)
@@ -841,7 +846,7 @@ decrypt_inner(struct hsdesc *desc, const struct hsdesc_middle *m,
 	struct hsdesc_layer_keys k = { desc->blinded_key, NULL, subcred,
 	    desc->revision_counter, HSDESC_CONST_ENC };
 	uint8_t cookie[HSDESC_COOKIE_LEN];
-	enum hsdesc_error mac_err = HSDESC_ERR_ENCRYPTED_MAC, err;
+	enum hsdesc_error mac_err, err;
 
 	if (find_cookie(m, subcred, client_sk, cookie) == 0) {
 		k.cookie = cookie;

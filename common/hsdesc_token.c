@@ -256,6 +256,7 @@ next_token(struct hsdesc_tokens *toks, struct cursor *c, const char *text,
 	return err;
 }
 
+/* Counts first (a missing or extra field), then positions. */
 static enum hsdesc_error
 check_counts(const struct hsdesc_tokens *toks, const struct hsdesc_kw *table,
     size_t ntable, struct hsdesc_diag *diag, enum hsdesc_layer layer)
@@ -271,7 +272,12 @@ check_counts(const struct hsdesc_tokens *toks, const struct hsdesc_kw *table,
 			err = HSDESC_ERR_FIELD_MISSING;
 		else if (count > table[i].max_count)
 			err = HSDESC_ERR_FIELD_DUPLICATED;
-		else if (table[i].at_start && toks->tok[0].kw != &table[i])
+		if (err != HSDESC_OK)
+			hsdesc_diag_set(diag, layer, table[i].name,
+			    strlen(table[i].name));
+	}
+	for (i = 0; i < ntable && err == HSDESC_OK; i++) {
+		if (table[i].at_start && toks->tok[0].kw != &table[i])
 			err = HSDESC_ERR_FIELD_NOT_FIRST;
 		else if (table[i].at_end &&
 		    toks->tok[toks->n - 1].kw != &table[i])

@@ -166,9 +166,10 @@ fixture_wrap_middle(const struct fixture *f, uint64_t rev, const char *middle,
 	size_t blob_len;
 	char *out;
 
+	/* An empty middle becomes all padding (one NUL, padded). */
 	CHECKED(hsdesc_layer_encrypt(&k, (const uint8_t *)middle,
-	    strlen(middle), HSDESC_SUPERENC_PAD_MULTIPLE, &blob, &blob_len) ==
-	    HSDESC_OK);
+	    strlen(middle) > 0 ? strlen(middle) : 1,
+	    HSDESC_SUPERENC_PAD_MULTIPLE, &blob, &blob_len) == HSDESC_OK);
 	hsdesc_buf_printf(&b, "hs-descriptor 3\ndescriptor-lifetime 180\n"
 	    "descriptor-signing-key-cert\n-----BEGIN ED25519 CERT-----\n");
 	hsdesc_buf_base64(&b, f->signing_cert, TORCERT_LEN,
@@ -234,7 +235,7 @@ fixture_layer(const struct fixture *f, const char *desc, size_t len, int which)
 	free(middle);
 	k.constant = HSDESC_CONST_ENC;
 	CHECKED(hsdesc_layer_decrypt(&k, m.encrypted, m.encrypted_len,
-	    HSDESC_ERR_ENCRYPTED_MAC, HSDESC_ERR_ENCRYPTED_EMPTY, &inner,
+	    HSDESC_ERR_NEED_CLIENT_AUTH, HSDESC_ERR_ENCRYPTED_EMPTY, &inner,
 	    &ilen) == HSDESC_OK);
 	hsdesc_middle_clear(&m);
 	return inner;
