@@ -89,7 +89,7 @@ static void
 expect_outer_edit(const char *from, const char *to, enum hsdesc_error err,
     const char *kw)
 {
-	char *body, *edited, *sig, *desc;
+	char *body, *edited, *desc;
 	size_t len;
 
 	body = strndup(GOOD, (size_t)(strstr(GOOD, "\nsignature ") + 1 - GOOD));
@@ -99,7 +99,6 @@ expect_outer_edit(const char *from, const char *to, enum hsdesc_error err,
 	free(body);
 	free(edited);
 	free(desc);
-	(void)sig;
 }
 
 static void
@@ -218,8 +217,8 @@ test_signature_and_cert(void)
 	    "signature");
 	/* A signature of the wrong length. */
 	sig[85] = '\n';
-	expect("short signature", copy, GOOD_LEN - 0, HSDESC_ERR_SIGNATURE_FORMAT,
-	    "signature");
+	expect("short signature", copy, GOOD_LEN,
+	    HSDESC_ERR_SIGNATURE_FORMAT, "signature");
 	free(copy);
 	/* A signed byte changed (lifetime 180 -> 170 keeps the length). */
 	copy = replace(GOOD, "descriptor-lifetime 180", "descriptor-lifetime 170");
