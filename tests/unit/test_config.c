@@ -111,7 +111,7 @@ check_defaults_except_sockets(const struct ob_config *cfg)
 	CHECK_STR_EQ(cfg->control_address, "127.0.0.1");
 	CHECK_INT_EQ(cfg->control_port, 9051);
 	CHECK(cfg->control_password == NULL);
-	CHECK_INT_EQ(cfg->fetch_interval, 600);
+	CHECK_INT_EQ(cfg->fetch_interval, 120);
 	CHECK_STR_EQ(cfg->keyd_user, "onionbalanced-keyd");
 	CHECK_STR_EQ(cfg->fetchd_user, "onionbalanced-fetchd");
 	CHECK_STR_EQ(cfg->publishd_user, "onionbalanced-publishd");
