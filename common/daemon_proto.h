@@ -1,0 +1,106 @@
+/*
+ * The channels between the parent, fetchd and publishd (keyd's two
+ * channels are in keyd/keyd_proto.h).  Framing, caps and the "inside is
+ * fatal" rule are common/ipc.h's.  All integers big-endian; "key" is a
+ * 32-byte ed25519 public key; strings are NUL-terminated in the payload.
+ *
+ *   parent <-> fetchd      enum parent_child_msg   (child end at fd 3)
+ *   parent <-> publishd    enum parent_child_msg   (child end at fd 3)
+ *   fetchd <-> publishd    enum peer_msg           (passed as PC_PEER_FD)
+ *   publishd <-> keyd      keyd_proto.h's request channel (PC_KEYD_FD)
+ *
+ * Start and restart use the same handshake (style.md 10): the parent sends
+ * its fds (PC_CONTROL_FD, PC_PEER_FD, and for publishd PC_KEYD_FD and
+ * PC_STATUS_FD), then the configuration (PC_CONFIG_BEGIN, PC_SERVICE and
+ * PC_INSTANCE messages, PC_CONFIG_END); the child answers PC_READY with
+ * the generation and only then starts work.  A reload (SIGHUP) is a new
+ * PC_CONFIG_BEGIN..PC_CONFIG_END with a higher generation: the child
+ * replaces its service/instance set (keeping the state of instances that
+ * stay) and answers PC_READY again.
+ */
+#ifndef OB_DAEMON_PROTO_H
+#define OB_DAEMON_PROTO_H
+
+#include <stdint.h>
+
+/* Where each child finds its end of the parent channel after exec. */
+#define CHILD_PARENT_FD		3
+
+#define PC_CAP			1024	/* parent <-> child payload cap */
+#define PEER_CAP		(32 * 1024)	/* fetchd <-> publishd payload cap */
+#define PROTO_NAME_MAX		255	/* instance names */
+#define PROTO_PASSWORD_MAX	255
+#define PROTO_COOKIE_LEN	32
+
+/* parent <-> fetchd and parent <-> publishd */
+enum parent_child_msg {
+	/*
+	 * parent: fd, a connected and already authenticated control
+	 * connection to tor (the parent did PROTOCOLINFO and AUTHENTICATE,
+	 * so no child ever holds the cookie or password); empty payload.
+	 */
+	PC_CONTROL_FD = 1,
+	/* child: empty.  Its control connection died: asks for a new one. */
+	PC_CONTROL_REQUEST,
+	/* parent: fd, this child's end of the fetchd <-> publishd channel. */
+	PC_PEER_FD,
+	/* parent -> publishd: fd, publishd's end of its keyd request channel. */
+	PC_KEYD_FD,
+	/* parent -> publishd: fd, the listening status socket (unix stream). */
+	PC_STATUS_FD,
+	/*
+	 * parent: generation(4) log_level(4) fetch_interval_s(4)
+	 * nservices(4).  Starts a configuration.
+	 */
+	PC_CONFIG_BEGIN,
+	/* parent: service(4) identity key(32) ninstances(4) */
+	PC_SERVICE,
+	/* parent: service(4) instance(4) key(32) name(string) */
+	PC_INSTANCE,
+	/* parent: generation(4).  The configuration is complete. */
+	PC_CONFIG_END,
+	/* child: generation(4).  Configuration applied; working. */
+	PC_READY,
+};
+
+#define PC_CONFIG_BEGIN_LEN	(4 + 4 + 4 + 4)
+#define PC_SERVICE_LEN		(4 + 32 + 4)
+#define PC_CONFIG_END_LEN	4
+#define PC_READY_LEN		4
+
+/* fetchd <-> publishd */
+enum peer_msg {
+	/*
+	 * fetchd: a verified, decrypted descriptor of one instance:
+	 *   service(4) instance(4) instance key(32) tp(8) received_at(8)
+	 *   revision_counter(8) lifetime_min(4) flags(4) flow_control(string)
+	 *   nintro(4), then per intro point:
+	 *     lspec_len(4) lspec(lspec_len) onion_key(32) auth_key(32)
+	 *     auth_key_exp_hours(4) enc_key(32) enc_key_cert_key(32)
+	 *     enc_key_cert_exp_hours(4)
+	 * nintro is at most 20 (a client rejects more); lspec_len at most
+	 * 256.  The instance key lets publishd check that service/instance
+	 * numbers refer to the same configuration it has.
+	 */
+	PEER_INSTANCE_DESC = 1,
+	/*
+	 * fetchd: an instance has no usable descriptor:
+	 *   service(4) instance(4) instance key(32) state(4) since(8)
+	 *   detail(string)
+	 */
+	PEER_INSTANCE_STATE,
+	/* publishd: empty.  Send everything you have (publishd restarted). */
+	PEER_RESYNC,
+};
+
+#define PEER_DESC_FLAG_FLOW_CONTROL	0x01	/* flow_control is set */
+#define PEER_DESC_FLAG_SINGLE_ONION	0x02
+
+enum peer_instance_state {
+	PEER_STATE_NO_DESCRIPTOR = 1,	/* never fetched one yet */
+	PEER_STATE_FETCH_FAILED,	/* HSDirs had none (NOT_FOUND etc.) */
+	PEER_STATE_INVALID,		/* fetched, but rejected; detail says why */
+	PEER_STATE_EXPIRED,		/* last good one is past its lifetime */
+};
+
+#endif
