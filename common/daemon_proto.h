@@ -17,6 +17,11 @@
  * PC_CONFIG_BEGIN..PC_CONFIG_END with a higher generation: the child
  * replaces its service/instance set (keeping the state of instances that
  * stay) and answers PC_READY again.
+ *
+ * Any fd message may come again at any time: when a peer process is
+ * restarted, or tor went away, the parent makes a new channel or
+ * connection and sends it; the child closes the old fd and uses the new
+ * one (and publishd sends PEER_RESYNC on a new peer channel).
  */
 #ifndef OB_DAEMON_PROTO_H
 #define OB_DAEMON_PROTO_H
