@@ -15,6 +15,32 @@
 
 #include "onionbalanced-config.h"
 
+/*
+ * What the user typed, fit for one line of a message: control characters
+ * as \xNN, cut after CFGGEN_QUOTE_MAX bytes.  The next call reuses the
+ * buffer.
+ */
+const char *
+cfggen_quote(const char *s)
+{
+	static char buf[CFGGEN_QUOTE_MAX * 4 + sizeof("...")];
+	size_t i, n = 0;
+
+	for (i = 0; s[i] != '\0' && i < CFGGEN_QUOTE_MAX; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f)
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+			    "\\x%02x", c);
+		else
+			buf[n++] = (char)c;
+	}
+	buf[n] = '\0';
+	if (s[i] != '\0')
+		memcpy(buf + n, "...", sizeof("..."));
+	return buf;
+}
+
 int
 cfggen_parse_count(const char *s, unsigned long max, const char *what,
     size_t *out)
@@ -26,7 +52,8 @@ cfggen_parse_count(const char *s, unsigned long max, const char *what,
 	if (!isdigit((unsigned char)s[0]) ||
 	    ((v = strtoul(s, &end, 10)), errno != 0) || *end != '\0' ||
 	    v < 1 || v > max) {
-		warnx("%s: \"%s\" is not a number from 1 to %lu", what, s, max);
+		warnx("%s: \"%s\" is not a number from 1 to %lu", what,
+		    cfggen_quote(s), max);
 		return -1;
 	}
 	*out = v;
@@ -65,7 +92,7 @@ cfggen_check_tag(const char *s, const char *what)
 	return 0;
  bad:
 	warnx("%s: \"%s\" is not a tag: 1 to %d letters, digits, '-' or '_', "
-	    "starting with a letter", what, s, CFGGEN_TAG_MAX);
+	    "starting with a letter", what, cfggen_quote(s), CFGGEN_TAG_MAX);
 	return -1;
 }
 
@@ -134,7 +161,7 @@ cfggen_check_target(const char *s, const char *what)
 		problem = "not PORT, IPv4:PORT, [IPv6]:PORT or unix:/PATH";
 	if (problem == NULL)
 		return 0;
-	warnx("%s: \"%s\" is %s", what, s, problem);
+	warnx("%s: \"%s\" is %s", what, cfggen_quote(s), problem);
 	return -1;
 }
 
@@ -147,7 +174,8 @@ cfggen_check_hs_dir_base(const char *s, const char *what)
 	if (s[0] != '/' || len + CFGGEN_NAME_MAX + 1 >= CFGGEN_PATH_MAX ||
 	    !is_torrc_word(s)) {
 		warnx("%s: \"%s\" is not an absolute path without spaces, "
-		    "quotes, '\\' or '#' (it goes into a torrc)", what, s);
+		    "quotes, '\\' or '#' (it goes into a torrc)", what,
+		    cfggen_quote(s));
 		return -1;
 	}
 	return 0;
@@ -162,7 +190,8 @@ cfggen_parse_address(const char *s, const char *what,
 
 	error = onion_address_to_pubkey(pubkey, s, strlen(s));
 	if (error != ONION_ADDRESS_OK) {
-		warnx("%s: \"%s\" is not a v3 onion address: %s", what, s,
+		warnx("%s: \"%s\" is not a v3 onion address: %s", what,
+		    cfggen_quote(s),
 		    onion_address_strerror(error));
 		return -1;
 	}

@@ -107,7 +107,7 @@ set_verbosity(struct cfggen *cfg, const char *name)
 
 	if ((level = log_level_from_name(name)) == -1) {
 		warnx("-v: \"%s\" is not one of debug, info, warning, error, "
-		    "critical", name);
+		    "critical", cfggen_quote(name));
 		return -1;
 	}
 	log_set_level((enum log_level)level);
@@ -119,10 +119,19 @@ set_verbosity(struct cfggen *cfg, const char *name)
 static int
 set_output(struct cfggen *cfg, const char *dir)
 {
+	const char *p;
+
 	if (*dir == '\0') {
 		warnx("--output: an empty name is not a directory");
 		return -1;
 	}
+	/* It is printed in messages and README: no line breaks in it. */
+	for (p = dir; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			warnx("--output: \"%s\" has a control character",
+			    cfggen_quote(dir));
+			return -1;
+		}
 	free(cfg->output);
 	if ((cfg->output = strdup(dir)) == NULL)
 		err(1, "strdup");
@@ -145,7 +154,7 @@ check_hs_version(const char *v)
 	if (strcmp(v, "v3") == 0)
 		return 0;
 	warnx("--hs-version: \"%s\": only v3 onion services exist; tor "
-	    "removed v2 in 0.4.6", v);
+	    "removed v2 in 0.4.6", cfggen_quote(v));
 	return -1;
 }
 
@@ -197,8 +206,12 @@ parse_option(int ch, const char *arg, struct options *o, struct cfggen *cfg)
 		snprintf(cfg->hs_dir_base, sizeof(cfg->hs_dir_base), "%s",
 		    arg);
 		return 0;
+	case ':':
+		warnx("option %s needs a value (see --help)",
+		    cfggen_quote(arg));
+		return -1;
 	default:
-		usage(stderr);
+		warnx("unknown option %s (see --help)", cfggen_quote(arg));
 		return -1;
 	}
 }
@@ -227,16 +240,20 @@ parse_command_line(int argc, char *argv[], struct options *o,
 	};
 	int ch, r;
 
-	while ((ch = getopt_long(argc, argv, "hn:s:t:p:v:", longopts,
+	/* Our own messages for getopt's errors: one line, our name. */
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":hn:s:t:p:v:", longopts,
 	    NULL)) != -1) {
 		if (ch != 'v')
 			o->nflags++;
-		if ((r = parse_option(ch, optarg, o, cfg)) != 0)
+		/* On an error, the word at fault is the last one read. */
+		if ((r = parse_option(ch, ch == ':' || ch == '?' ?
+		    argv[optind - 1] : optarg, o, cfg)) != 0)
 			return r;
 	}
 	if (optind < argc) {
-		warnx("unexpected argument \"%s\"", argv[optind]);
-		usage(stderr);
+		warnx("unexpected argument \"%s\" (see --help)",
+		    cfggen_quote(argv[optind]));
 		return -1;
 	}
 	return 0;
@@ -319,13 +336,13 @@ warn_key_open(const char *path)
 
 	if (saved_errno == EACCES && stat(path, &st) == 0)
 		warnx("cannot read key file %s: %s (owner uid %lu, mode %04o; "
-		    "this program runs as uid %lu)", path,
+		    "this program runs as uid %lu)", cfggen_quote(path),
 		    strerror(saved_errno), (unsigned long)st.st_uid,
 		    (unsigned int)(st.st_mode & 07777),
 		    (unsigned long)geteuid());
 	else {
 		errno = saved_errno;
-		warn("cannot read key file %s", path);
+		warn("cannot read key file %s", cfggen_quote(path));
 	}
 }
 
@@ -341,16 +358,17 @@ read_key_file(struct masterkey *mk, const char *path)
 		return -1;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		warnx("key file %s: not a regular file", path);
+		warnx("key file %s: not a regular file", cfggen_quote(path));
 		close(fd);
 		return -1;
 	}
 	error = masterkey_read_fd(mk, fd);
 	close(fd);
 	if (error == MASTERKEY_ERR_IO)
-		warn("cannot read key file %s", path);
+		warn("cannot read key file %s", cfggen_quote(path));
 	else if (error != MASTERKEY_OK)
-		warnx("key file %s: %s", path, masterkey_strerror(error));
+		warnx("key file %s: %s", cfggen_quote(path),
+		    masterkey_strerror(error));
 	return error == MASTERKEY_OK ? 0 : -1;
 }
 

@@ -67,6 +67,15 @@ struct cfggen {
 	int		 verbose;	/* 0 quiet, 1 summary, 2 every file */
 };
 
+#define CFGGEN_QUOTE_MAX	200
+
+/*
+ * What the user typed, fit for one line of a message (control characters
+ * escaped, cut after CFGGEN_QUOTE_MAX bytes); the next call reuses the
+ * buffer it returns.
+ */
+const char *cfggen_quote(const char *s);
+
 /*
  * Validation of one value typed by the user: each returns 0, or prints
  * one line naming the option (what) and the problem and returns -1.
