@@ -171,7 +171,7 @@ cfggen_check_hs_dir_base(const char *s, const char *what)
 {
 	size_t len = strlen(s);
 
-	if (s[0] != '/' || len + CFGGEN_NAME_MAX + 1 >= CFGGEN_PATH_MAX ||
+	if (s[0] != '/' || len + CFGGEN_FOLDER_MAX + 1 >= CFGGEN_PATH_MAX ||
 	    !is_torrc_word(s)) {
 		warnx("%s: \"%s\" is not an absolute path without spaces, "
 		    "quotes, '\\' or '#' (it goes into a torrc)", what,

@@ -319,8 +319,8 @@ name_instances(struct cfggen *cfg)
 			snprintf(inst->name, sizeof(inst->name), "%s%zu",
 			    cfg->services[i].tag, j + 1);
 			if (cfg->nservices == 1)
-				memcpy(inst->folder, inst->name,
-				    sizeof(inst->folder));
+				snprintf(inst->folder, sizeof(inst->folder),
+				    "%s", inst->name);
 			else
 				snprintf(inst->folder, sizeof(inst->folder),
 				    "service%zu-%s", i + 1, inst->name);

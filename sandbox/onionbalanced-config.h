@@ -37,13 +37,14 @@
 #define CFGGEN_DEFAULT_HS_DIR_BASE "/var/lib/tor"
 
 #define CFGGEN_TAG_MAX		32	/* bytes of a tag */
-#define CFGGEN_NAME_MAX		64	/* tag, number, service prefix, NUL */
+#define CFGGEN_NAME_MAX		64	/* tag, number, NUL */
+#define CFGGEN_FOLDER_MAX	96	/* "service<n>-", a name */
 #define CFGGEN_TARGET_MAX	256	/* a HiddenServicePort target */
 #define CFGGEN_PATH_MAX		1024	/* --hs-dir-base */
 
 struct cfggen_instance {
 	char		 name[CFGGEN_NAME_MAX];		/* its "name:" */
-	char		 folder[CFGGEN_NAME_MAX];	/* folder, HiddenServiceDir */
+	char		 folder[CFGGEN_FOLDER_MAX];	/* folder, HiddenServiceDir */
 	int		 has_address;
 	char		 address[ONION_ADDRESS_LEN + 1];
 };
