@@ -47,7 +47,7 @@ wait_readable(int fd)
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 
 	if (poll(&p, 1, WAIT_MS) != 1) {
-		fprintf(stderr, "timed out waiting for fetchd on fd %d\n", fd);
+		fprintf(stderr, "timed out waiting for fetchd (fd %d)\n", fd);
 		exit(1);
 	}
 }
