@@ -133,7 +133,7 @@ util_configure(struct fetchd *fd, uint32_t gen, uint32_t interval,
     const char *const *addresses, size_t n, time_t now)
 {
 	uint8_t key[32], skey[32];
-	char name[16];
+	char name[32];	/* "be" and any size_t */
 	size_t i;
 
 	memset(skey, 7, sizeof(skey));
