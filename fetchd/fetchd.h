@@ -1,0 +1,189 @@
+/*
+ * fetchd's logic, without I/O: the instance set, the fetch schedule, the
+ * handling of tor's HS_DESC / HS_DESC_CONTENT / STATUS_CLIENT events,
+ * descriptor verification and the staleness rule.  fetchd.c wires it to
+ * libevent, the parent channel, the peer channel and the tor control
+ * connection through struct fetchd_ops; the unit tests drive it with a
+ * fake clock and captured events.  Every entry point takes "now".
+ *
+ * The rules (see README.md for why):
+ * - Fetch only while tor has a reasonably live consensus; the first round
+ *   as soon as one is known, then per instance every fetch period
+ *   (min(config fetch interval, voting interval)) plus jitter, and a new
+ *   round after CONSENSUS_ARRIVED, never fetching one instance more often
+ *   than every half period.  One fetch per instance in flight; no result
+ *   within FETCHD_FETCH_TIMEOUT_S is a failure.
+ * - A descriptor is accepted only if hsdesc_decode_near() verifies it
+ *   against the blinded key derived from the instance's own key for the
+ *   consensus time period (or its neighbours), and only if it is newer
+ *   than the one we hold.
+ * - A held descriptor expires when its backend cannot have re-uploaded it
+ *   within tor's maximum re-upload interval, when HSDirs must have dropped
+ *   it (its lifetime), or after FETCHD_NOT_FOUND_LIMIT NOT_FOUND answers
+ *   in a row.
+ */
+#ifndef OB_FETCHD_H
+#define OB_FETCHD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "daemon_proto.h"
+#include "hs_common.h"
+#include "hsdesc.h"
+#include "ipc.h"
+#include "onion_address.h"
+#include "peer_msg.h"
+#include "torctl_parse.h"
+
+/* A fetch with no result after this long has failed. */
+#define FETCHD_FETCH_TIMEOUT_S		60
+/* tor's HS_SERVICE_NEXT_UPLOAD_TIME_MAX: a live backend re-uploads by then. */
+#define FETCHD_REUPLOAD_MAX_S		(120 * 60)
+/* tor's HS_DESC_CERT_LIFETIME: the signing cert is made at each upload. */
+#define FETCHD_SIGNING_CERT_LIFETIME_S	(54 * 3600)
+/* Slack on top of the re-upload interval (plus two fetch periods). */
+#define FETCHD_STALE_GRACE_S		(5 * 60)
+/* NOT_FOUND answers in a row after which HSDirs are taken not to have it. */
+#define FETCHD_NOT_FOUND_LIMIT		3
+/* tor's networkstatus_get_reasonably_live_consensus() slack. */
+#define FETCHD_CONSENSUS_SLACK_S	(24 * 3600)
+/* Send SIGNAL ACTIVE before a fetch if the last one is older than this. */
+#define FETCHD_ACTIVE_SIGNAL_S		(5 * 60)
+/* The periods and spreads are never shorter than this. */
+#define FETCHD_MIN_PERIOD_S		5
+/* A round's fetches are spread over at most this many seconds. */
+#define FETCHD_ROUND_SPREAD_MAX_S	10
+
+/* What fetchd needs of the consensus (header lines only). */
+struct fetchd_consensus {
+	time_t		valid_after;
+	time_t		fresh_until;
+	time_t		valid_until;
+	uint64_t	hsdir_interval_min;	/* 0: param absent */
+	size_t		max_desc_size;		/* 0: param absent */
+};
+
+/*
+ * Reads the header of a consensus document (up to the first "dir-source"
+ * or "r" line): valid-after, fresh-until, valid-until, and from "params"
+ * hsdir_interval and HSV3MaxDescriptorSize.  0, or -1 with *why set.
+ */
+int	fetchd_consensus_parse(struct fetchd_consensus *c, const char *text,
+	    size_t len, const char **why);
+/* valid_after - 24 h <= now <= valid_until + 24 h */
+bool	fetchd_consensus_live(const struct fetchd_consensus *c, time_t now);
+
+/* What fetchd asks of the outside world. */
+struct fetchd_ops {
+	/* HSFETCH address (56 chars); 0 if the command was queued. */
+	int	(*hsfetch)(void *arg, const char *address);
+	/* SIGNAL ACTIVE; 0 if queued. */
+	int	(*signal_active)(void *arg);
+	/* Re-read the consensus (CONSENSUS_ARRIVED). */
+	void	(*consensus_refresh)(void *arg);
+	/* Send a built message to publishd (no-op while there is none). */
+	void	(*send_peer)(void *arg, struct ipc_builder *b);
+	void	*arg;
+};
+
+struct fetchd_instance {
+	uint32_t	 service;
+	uint32_t	 instance;
+	uint8_t		 key[32];
+	char		 name[PROTO_NAME_MAX + 1];
+	char		 address[ONION_ADDRESS_LEN + 1];
+
+	/* The newest verified descriptor, even once expired (so that the
+	 * same revision served again is not taken for news). */
+	struct peer_desc_msg *desc;
+	time_t		 desc_first_seen;
+	time_t		 desc_stale_at;
+	/* 0 while desc is usable, else the PEER_STATE_* last reported. */
+	uint32_t	 state;
+	time_t		 state_since;
+	char		 detail[PEER_DETAIL_MAX + 1];
+
+	bool		 in_flight;
+	time_t		 fetch_deadline;
+	time_t		 last_fetch;
+	time_t		 next_fetch;
+	unsigned	 not_found;		/* NOT_FOUND in a row */
+	char		 fail_reason[32];	/* REASON= of the fetch in flight */
+	char		 last_warning[160];	/* logged once per distinct text */
+};
+
+struct fetchd_config_service {
+	uint8_t		 key[32];
+	uint32_t	 ninstances;
+	uint32_t	 nseen;
+};
+
+struct fetchd {
+	struct fetchd_ops	 ops;
+	uint32_t		 generation;
+	uint32_t		 fetch_interval_s;
+	struct fetchd_instance	*inst;
+	size_t			 ninst;
+
+	/* A configuration being received (PC_CONFIG_BEGIN .. END). */
+	bool			 pending;
+	uint32_t		 pending_generation;
+	uint32_t		 pending_interval_s;
+	struct fetchd_config_service *pending_services;
+	uint32_t		 pending_nservices;
+	struct fetchd_instance	*pending_inst;
+	size_t			 pending_ninst;
+
+	bool			 connected;	/* to tor, events set */
+	bool			 have_consensus;
+	struct fetchd_consensus	 consensus;
+	struct hs_period_params	 period;
+	bool			 said_not_live;	/* logged once */
+	time_t			 last_active_signal;	/* 0: none on this connection */
+	time_t			 last_consensus_round;
+};
+
+struct fetchd *fetchd_new(const struct fetchd_ops *ops);
+void	fetchd_free(struct fetchd *fd);
+
+/*
+ * The configuration, as the parent streams it.  Each returns -1 on a
+ * message that breaks the sequence or is out of range (the caller treats
+ * that as fatal: the parent is one of ours).  fetchd_config_end() applies
+ * the configuration: instances that stay (same key) keep their state,
+ * and everything is re-sent to publishd, whose numbers may have changed.
+ */
+int	fetchd_config_begin(struct fetchd *fd, uint32_t generation,
+	    uint32_t fetch_interval_s, uint32_t nservices);
+int	fetchd_config_service(struct fetchd *fd, uint32_t service,
+	    const uint8_t key[32], uint32_t ninstances);
+int	fetchd_config_instance(struct fetchd *fd, uint32_t service,
+	    uint32_t instance, const uint8_t key[32], const char *name);
+int	fetchd_config_end(struct fetchd *fd, uint32_t generation, time_t now);
+
+/* The control connection is up (events set) or gone. */
+void	fetchd_connected(struct fetchd *fd, time_t now);
+void	fetchd_disconnected(struct fetchd *fd);
+/* A consensus header was read (after connecting or CONSENSUS_ARRIVED). */
+void	fetchd_set_consensus(struct fetchd *fd, const struct fetchd_consensus *c,
+	    time_t now);
+/* A 650 event from tor: HS_DESC, HS_DESC_CONTENT or STATUS_CLIENT. */
+void	fetchd_handle_event(struct fetchd *fd, const struct torctl_reply *ev,
+	    time_t now);
+/* tor refused (or never answered) our HSFETCH for address. */
+void	fetchd_fetch_refused(struct fetchd *fd, const char *address,
+	    const char *why, time_t now);
+/* Timers: fetches that are due, timeouts, staleness. */
+void	fetchd_tick(struct fetchd *fd, time_t now);
+/* When fetchd_tick() has work next (at most now + fetch period). */
+time_t	fetchd_next_wakeup(const struct fetchd *fd, time_t now);
+/* publishd (re)connected or asked: send every instance's latest state. */
+void	fetchd_resync(struct fetchd *fd);
+
+/* The fetch period: min(fetch interval, voting interval), at least 5 s. */
+time_t	fetchd_period(const struct fetchd *fd);
+
+#endif

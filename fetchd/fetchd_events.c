@@ -1,0 +1,285 @@
+/*
+ * tor's events about descriptor fetches, the verification of what they
+ * carry, and the staleness rule.  Everything here comes from the network
+ * (through tor): a bad event or descriptor is logged and dropped, never
+ * fatal.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fetchd_private.h"
+#include "log.h"
+#include "torctl_events.h"
+
+static bool
+is_newer(const struct fetchd_instance *in, uint64_t tp, uint64_t revision)
+{
+	if (in->desc == NULL || tp > in->desc->tp)
+		return true;
+	return tp == in->desc->tp && revision > in->desc->revision_counter;
+}
+
+/*
+ * When the held descriptor stops being believable (README.md, "When is a
+ * backend dead?").  Its backend uploaded it no later than we first saw
+ * it, and no later than its signing cert was made: tor makes that cert
+ * at every upload, valid for 54 hours, with the expiry rounded up to the
+ * hour, so expiry - 54 h is never before the upload.  The cert bound is
+ * used only where an HSDir could still hold the descriptor; outside that
+ * the backend makes its certs some other way and we rely on first sight.
+ */
+static time_t
+stale_time(const struct fetchd *fd, const struct hsdesc *desc, time_t now)
+{
+	time_t uploaded = now, lifetime = (time_t)desc->lifetime_min * 60;
+	time_t cert_made = (time_t)desc->signing_cert_exp_hours * 3600 -
+	    FETCHD_SIGNING_CERT_LIFETIME_S;
+	time_t stale;
+
+	if (cert_made < uploaded && cert_made > now - lifetime)
+		uploaded = cert_made;
+	stale = uploaded + FETCHD_REUPLOAD_MAX_S + FETCHD_STALE_GRACE_S +
+	    2 * fetchd_period(fd);
+	/* The HSDirs drop it at upload + lifetime; no one serves it after. */
+	return now + lifetime < stale ? now + lifetime : stale;
+}
+
+static void
+log_dropped_intro_points(const struct fetchd_instance *in,
+    const struct hsdesc *desc)
+{
+	size_t i;
+
+	for (i = 0; i < desc->n_intro_dropped &&
+	    i < HSDESC_MAX_DROPS_RECORDED; i++)
+		log_debug("%s: intro point dropped: %s", in->name,
+		    hsdesc_strerror(desc->intro_drop_reasons[i]));
+}
+
+static void
+accept_descriptor(struct fetchd *fd, struct fetchd_instance *in,
+    const struct hsdesc *desc, uint64_t tp, time_t now)
+{
+	struct peer_desc_msg *d;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		fatal("descriptor");
+	if (peer_desc_from_hsdesc(d, desc) == -1) {
+		/* The codec never gives us one of these; still not fatal. */
+		free(d);
+		fetchd_warn_once(in, "descriptor does not fit a peer message");
+		return;
+	}
+	d->tp = tp;
+	d->received_at = (uint64_t)now;
+	free(in->desc);
+	in->desc = d;
+	in->desc_first_seen = now;
+	in->desc_stale_at = stale_time(fd, desc, now);
+	in->not_found = 0;
+	in->state = 0;
+	in->state_since = now;
+	in->detail[0] = '\0';
+	in->last_warning[0] = '\0';
+	log_info("%s: descriptor revision %llu for time period %llu: "
+	    "%zu intro point(s)", in->name,
+	    (unsigned long long)d->revision_counter, (unsigned long long)tp,
+	    d->n_intro);
+	log_dropped_intro_points(in, desc);
+	fetchd_report_desc(fd, in);
+}
+
+static void
+reject_descriptor(struct fetchd *fd, struct fetchd_instance *in,
+    enum hsdesc_error err, const struct hsdesc_diag *diag, time_t now)
+{
+	char why[128], text[160];
+
+	hsdesc_diag_format(why, sizeof(why), err, diag);
+	snprintf(text, sizeof(text), "descriptor rejected: %s", why);
+	fetchd_warn_once(in, text);
+	/*
+	 * A bad copy (from one HSDir, perhaps a hostile one) does not
+	 * displace a good descriptor we hold: that would let any HSDir
+	 * remove a backend.  publishd hears of it only if we have none.
+	 */
+	if (in->state != 0)
+		fetchd_report_state(fd, in, PEER_STATE_INVALID, why, now);
+}
+
+static void
+handle_descriptor(struct fetchd *fd, struct fetchd_instance *in,
+    const char *body, size_t len, time_t now)
+{
+	struct hsdesc *desc = NULL;
+	struct hsdesc_diag diag;
+	enum hsdesc_error err;
+	uint64_t tp, tp_out = 0;
+
+	if (!fd->have_consensus) {
+		log_debug("%s: descriptor before any consensus, dropped",
+		    in->name);
+		return;
+	}
+	tp = hs_time_period_num(&fd->period, fd->consensus.valid_after);
+	memset(&diag, 0, sizeof(diag));
+	err = hsdesc_decode_near(body, len, in->key, tp, fd->period.length_min,
+	    now, fd->consensus.max_desc_size, NULL, &tp_out, &desc, &diag);
+	if (err != HSDESC_OK) {
+		reject_descriptor(fd, in, err, &diag, now);
+		return;
+	}
+	in->not_found = 0;
+	if (is_newer(in, tp_out, desc->revision_counter))
+		accept_descriptor(fd, in, desc, tp_out, now);
+	else
+		log_debug("%s: revision %llu (time period %llu) is not newer",
+		    in->name, (unsigned long long)desc->revision_counter,
+		    (unsigned long long)tp_out);
+	hsdesc_free(desc);
+}
+
+static void
+expire(struct fetchd *fd, struct fetchd_instance *in, const char *why,
+    time_t now)
+{
+	log_warnx("%s: dropping descriptor revision %llu: %s", in->name,
+	    (unsigned long long)in->desc->revision_counter, why);
+	fetchd_report_state(fd, in, PEER_STATE_EXPIRED, why, now);
+}
+
+void
+fetchd_check_stale(struct fetchd *fd, struct fetchd_instance *in, time_t now)
+{
+	if (in->state != 0 || in->desc == NULL || now < in->desc_stale_at)
+		return;
+	expire(fd, in, now >= in->desc_first_seen +
+	    (time_t)in->desc->lifetime_min * 60 ?
+	    "past its lifetime" : "backend has not re-uploaded in time", now);
+}
+
+void
+fetchd_fetch_failed(struct fetchd *fd, struct fetchd_instance *in,
+    const char *reason, time_t now)
+{
+	char detail[64];
+
+	fetchd_fetch_done(fd, in, now);
+	if (strcmp(reason, "NOT_FOUND") == 0)
+		in->not_found++;
+	log_debug("%s: fetch failed: %s", in->name, reason);
+	if (in->state == 0) {
+		if (in->not_found >= FETCHD_NOT_FOUND_LIMIT)
+			expire(fd, in, "HSDirs no longer have it", now);
+		return;
+	}
+	snprintf(detail, sizeof(detail), "%s", reason);
+	fetchd_report_state(fd, in, PEER_STATE_FETCH_FAILED, detail, now);
+}
+
+static void
+on_hs_desc(struct fetchd *fd, const struct torctl_reply *ev)
+{
+	struct torctl_hs_desc hd;
+	const char *why;
+	size_t i;
+
+	if (torctl_parse_hs_desc(ev, &hd, &why) == -1) {
+		log_warnx("tor sent a malformed HS_DESC event: %s", why);
+		return;
+	}
+	/* UPLOADED and the like are publishd's (or tor's own service's). */
+	if (hd.action != TORCTL_HS_DESC_FAILED) {
+		log_debug("HS_DESC %s %s %s",
+		    torctl_hs_desc_action_str(hd.action), hd.address, hd.hsdir);
+		return;
+	}
+	for (i = 0; i < fd->ninst; i++) {
+		struct fetchd_instance *in = &fd->inst[i];
+
+		/* The empty HS_DESC_CONTENT that follows ends the fetch. */
+		if (in->in_flight && strcmp(in->address, hd.address) == 0)
+			snprintf(in->fail_reason, sizeof(in->fail_reason),
+			    "%s", hd.reason[0] != '\0' ? hd.reason : "FAILED");
+	}
+}
+
+static void
+on_hs_desc_content(struct fetchd *fd, const struct torctl_reply *ev,
+    time_t now)
+{
+	struct torctl_hs_desc_content hc;
+	const char *why;
+	bool ours = false;
+	size_t i;
+
+	if (torctl_parse_hs_desc_content(ev, &hc, &why) == -1) {
+		log_warnx("tor sent a malformed HS_DESC_CONTENT event: %s", why);
+		return;
+	}
+	/* The same backend may be an instance of several services. */
+	for (i = 0; i < fd->ninst; i++) {
+		struct fetchd_instance *in = &fd->inst[i];
+
+		if (strcmp(in->address, hc.address) != 0)
+			continue;
+		ours = true;
+		if (hc.body_len == 0) {
+			if (in->in_flight)
+				fetchd_fetch_failed(fd, in, in->fail_reason[0] ?
+				    in->fail_reason : "empty descriptor", now);
+			continue;
+		}
+		/* Whoever fetched it, a verified descriptor is news. */
+		handle_descriptor(fd, in, hc.body, hc.body_len, now);
+		if (in->in_flight)
+			fetchd_fetch_done(fd, in, now);
+	}
+	if (!ours)
+		log_debug("HS_DESC_CONTENT for %s: not one of ours", hc.address);
+}
+
+static void
+on_status_client(struct fetchd *fd, const struct torctl_reply *ev)
+{
+	struct torctl_status_client sc;
+	const char *why;
+
+	if (torctl_parse_status_client(ev, &sc, &why) == -1) {
+		log_warnx("tor sent a malformed STATUS_CLIENT event: %s", why);
+		return;
+	}
+	if (strcmp(sc.action, "CONSENSUS_ARRIVED") == 0)
+		fd->ops.consensus_refresh(fd->ops.arg);
+}
+
+void
+fetchd_handle_event(struct fetchd *fd, const struct torctl_reply *ev,
+    time_t now)
+{
+	char kw[32];
+
+	if (torctl_event_keyword(ev, kw, sizeof(kw)) == -1)
+		return;
+	if (strcmp(kw, "HS_DESC") == 0)
+		on_hs_desc(fd, ev);
+	else if (strcmp(kw, "HS_DESC_CONTENT") == 0)
+		on_hs_desc_content(fd, ev, now);
+	else if (strcmp(kw, "STATUS_CLIENT") == 0)
+		on_status_client(fd, ev);
+}
+
+void
+fetchd_fetch_refused(struct fetchd *fd, const char *address, const char *why,
+    time_t now)
+{
+	size_t i;
+
+	for (i = 0; i < fd->ninst; i++) {
+		struct fetchd_instance *in = &fd->inst[i];
+
+		if (in->in_flight && strcmp(in->address, address) == 0)
+			fetchd_fetch_failed(fd, in, why, now);
+	}
+}

@@ -1,0 +1,33 @@
+/*
+ * Functions shared between fetchd's logic files; not for fetchd.c.
+ */
+#ifndef OB_FETCHD_PRIVATE_H
+#define OB_FETCHD_PRIVATE_H
+
+#include "fetchd.h"
+
+/* fetchd_report.c: what publishd hears about one instance. */
+void	fetchd_report_desc(struct fetchd *fd, struct fetchd_instance *in);
+/* Sets the instance's state and tells publishd (once per change). */
+void	fetchd_report_state(struct fetchd *fd, struct fetchd_instance *in,
+	    uint32_t state, const char *detail, time_t now);
+/* The instance's latest news again (desc or state). */
+void	fetchd_report_latest(struct fetchd *fd, struct fetchd_instance *in);
+/* log_warnx the first time text differs from the last one, else debug. */
+void	fetchd_warn_once(struct fetchd_instance *in, const char *text);
+
+/* fetchd_schedule.c */
+void	fetchd_schedule_round(struct fetchd *fd, time_t now, const char *why);
+/* The fetch in flight is over (either way); plans the next one. */
+void	fetchd_fetch_done(struct fetchd *fd, struct fetchd_instance *in,
+	    time_t now);
+
+/* fetchd_events.c */
+/* A fetch failed: reason is tor's REASON= ("NOT_FOUND") or ours. */
+void	fetchd_fetch_failed(struct fetchd *fd, struct fetchd_instance *in,
+	    const char *reason, time_t now);
+/* Expires the held descriptor if the staleness rule says so. */
+void	fetchd_check_stale(struct fetchd *fd, struct fetchd_instance *in,
+	    time_t now);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * What fetchd tells publishd about an instance: its verified descriptor
+ * (PEER_INSTANCE_DESC) or why it has none usable (PEER_INSTANCE_STATE).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "fetchd_private.h"
+#include "log.h"
+
+/* One message at a time, so one buffer (fetchd is single-threaded). */
+static uint8_t	peer_buf[IPC_HDR_LEN + PEER_CAP];
+
+void
+fetchd_report_desc(struct fetchd *fd, struct fetchd_instance *in)
+{
+	struct ipc_builder b;
+
+	if (in->desc == NULL)
+		return;
+	in->desc->service = in->service;
+	in->desc->instance = in->instance;
+	memcpy(in->desc->instance_key, in->key, sizeof(in->key));
+	/* Only what passed the decoder is here, so this cannot fail. */
+	if (peer_desc_build(&b, peer_buf, sizeof(peer_buf), in->desc) == -1)
+		fatalx("%s: cannot encode its descriptor", in->name);
+	fd->ops.send_peer(fd->ops.arg, &b);
+}
+
+static void
+send_state(struct fetchd *fd, const struct fetchd_instance *in)
+{
+	struct peer_state_msg s;
+	struct ipc_builder b;
+
+	memset(&s, 0, sizeof(s));
+	s.service = in->service;
+	s.instance = in->instance;
+	memcpy(s.instance_key, in->key, sizeof(in->key));
+	s.state = in->state;
+	s.since = (uint64_t)in->state_since;
+	snprintf(s.detail, sizeof(s.detail), "%s", in->detail);
+	if (peer_state_build(&b, peer_buf, sizeof(peer_buf), &s) == -1)
+		fatalx("%s: cannot encode its state", in->name);
+	fd->ops.send_peer(fd->ops.arg, &b);
+}
+
+void
+fetchd_report_state(struct fetchd *fd, struct fetchd_instance *in,
+    uint32_t state, const char *detail, time_t now)
+{
+	if (in->state == state && strcmp(in->detail, detail) == 0)
+		return;
+	if (in->state != state)
+		in->state_since = now;
+	in->state = state;
+	snprintf(in->detail, sizeof(in->detail), "%s", detail);
+	log_debug("%s: %s (%s)", in->name, peer_state_name(state), detail);
+	send_state(fd, in);
+}
+
+void
+fetchd_report_latest(struct fetchd *fd, struct fetchd_instance *in)
+{
+	if (in->state == 0)
+		fetchd_report_desc(fd, in);
+	else
+		send_state(fd, in);
+}
+
+void
+fetchd_warn_once(struct fetchd_instance *in, const char *text)
+{
+	if (strcmp(in->last_warning, text) == 0) {
+		log_debug("%s: %s (again)", in->name, text);
+		return;
+	}
+	snprintf(in->last_warning, sizeof(in->last_warning), "%s", text);
+	log_warnx("%s: %s", in->name, text);
+}
