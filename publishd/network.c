@@ -220,22 +220,28 @@ service_move_slots(struct pd_service *sv, const struct pd_net *net)
 }
 
 void
+pd_service_network(struct pd *pd, struct pd_service *sv, time_t now)
+{
+	int k;
+
+	if (!pd->net.have)
+		return;
+	service_move_slots(sv, &pd->net);
+	for (k = 0; k < PD_SLOTS; k++)
+		pd_slot_update_hsdirs(pd, &sv->slot[k], now);
+}
+
+void
 pd_set_network(struct pd *pd, const struct pd_net *net,
     const struct pd_ring *ring, time_t now)
 {
 	size_t i;
-	int k;
 
 	if (pd->ring.free != NULL)
 		pd->ring.free(pd->ring.impl);
 	pd->ring = *ring;
 	pd->net = *net;
 	pd->consensus_at = now;
-	for (i = 0; i < pd->nservices; i++) {
-		struct pd_service *sv = &pd->services[i];
-
-		service_move_slots(sv, &pd->net);
-		for (k = 0; k < PD_SLOTS; k++)
-			pd_slot_update_hsdirs(pd, &sv->slot[k], now);
-	}
+	for (i = 0; i < pd->nservices; i++)
+		pd_service_network(pd, &pd->services[i], now);
 }

@@ -10,9 +10,11 @@
  *
  * Files:
  *   state.c        services, instances, fetchd's messages, what is "live"
+ *   peer.c         fetchd's messages
  *   intro.c        which intro points go into a descriptor
  *   network.c      the consensus as publishd needs it; which time period
  *                  and SRV each descriptor uses (digest 3.3)
+ *   ring.c         the real HSDir ring (common/consensus.h, hashring.h)
  *   schedule.c     when to (re)build a descriptor, and the main tick
  *   upload.c       per-HSDir upload bookkeeping, retries, event matching
  *   keyd_client.c  synchronous requests to keyd
@@ -283,6 +285,10 @@ void	pd_live_digest(const struct pd_service *sv, time_t now,
 	    uint8_t out[32]);
 void	pd_slot_clear(struct pd_slot *slot);
 
+/* peer.c */
+/* A PEER_INSTANCE_DESC or PEER_INSTANCE_STATE; fatal if malformed. */
+void	pd_peer_message(struct pd *pd, const struct ipc_msg *msg, time_t now);
+
 /* intro.c */
 /*
  * Chooses up to max (<= HSDESC_MAX_INTRO_POINTS) intro points from the
@@ -318,8 +324,20 @@ time_t	pd_net_backoff_cap(const struct pd_net *net);
  */
 void	pd_set_network(struct pd *pd, const struct pd_net *net,
 	    const struct pd_ring *ring, time_t now);
+/* The same for one service (a new one, after a reload). */
+void	pd_service_network(struct pd *pd, struct pd_service *sv, time_t now);
 /* Recomputes one slot's HSDirs; returns how many are new. */
 size_t	pd_slot_update_hsdirs(struct pd *pd, struct pd_slot *slot, time_t now);
+
+/* ring.c */
+/*
+ * The network and ring from tor's consensus-microdesc and md/all texts:
+ * refuses a consensus that does not parse, is not reasonably live at now,
+ * or gives an empty ring.
+ */
+int	pd_network_from_tor(const char *cons, size_t cons_len, const char *md,
+	    size_t md_len, time_t now, struct pd_net *net, struct pd_ring *ring,
+	    char *why, size_t whylen);
 
 /* schedule.c */
 /*

@@ -126,6 +126,9 @@ pd_configure(struct pd *pd, struct pd_service *services, size_t nservices,
 	pd->generation = generation;
 	if (pd->started == 0)
 		pd->started = now;
+	/* new services get their slots now, the others keep theirs */
+	for (i = 0; i < nservices; i++)
+		pd_service_network(pd, &services[i], now);
 	return 0;
 }
 
