@@ -249,7 +249,8 @@ struct pd_ops {
 		    int slot, time_t now, char *why, size_t whylen);
 	int	(*post)(void *arg, struct pd *pd, struct pd_service *sv,
 		    int slot, const char *fpr);
-	void	*arg;
+	void	*build_arg;
+	void	*post_arg;
 };
 
 struct pd {
@@ -284,6 +285,8 @@ int	pd_instance_state(struct pd *pd, uint32_t service, uint32_t instance,
 void	pd_live_digest(const struct pd_service *sv, time_t now,
 	    uint8_t out[32]);
 void	pd_slot_clear(struct pd_slot *slot);
+/* keyd was restarted: every period must be begun again. */
+void	pd_keyd_reset(struct pd *pd);
 
 /* peer.c */
 /* A PEER_INSTANCE_DESC or PEER_INSTANCE_STATE; fatal if malformed. */

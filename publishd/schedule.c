@@ -137,7 +137,7 @@ slot_build(struct pd *pd, struct pd_service *sv, int k, enum pd_reason why,
 	char err[sizeof(slot->last_error)] = "";
 
 	slot->last_attempt = now;
-	if (pd->ops.build(pd->ops.arg, pd, sv, k, now, err, sizeof(err)) == -1) {
+	if (pd->ops.build(pd->ops.build_arg, pd, sv, k, now, err, sizeof(err)) == -1) {
 		slot->build_failures++;
 		slot->build_retry_at = now + pd_backoff(pd,
 		    slot->build_failures);

@@ -27,6 +27,17 @@ pd_slot_clear(struct pd_slot *slot)
 	sodium_memzero(slot, sizeof(*slot));
 }
 
+void
+pd_keyd_reset(struct pd *pd)
+{
+	size_t i;
+	int k;
+
+	for (i = 0; i < pd->nservices; i++)
+		for (k = 0; k < PD_SLOTS; k++)
+			pd->services[i].slot[k].begun = 0;
+}
+
 static void
 service_free(struct pd_service *sv)
 {

@@ -141,7 +141,7 @@ slot_send(struct pd *pd, struct pd_service *sv, int k, time_t now,
 			continue;	/* its outcome, or timeout, wakes us */
 		t->last_attempt = now;
 		t->gen = slot->gen;
-		if (pd->ops.post(pd->ops.arg, pd, sv, k, t->fpr) == -1) {
+		if (pd->ops.post(pd->ops.post_arg, pd, sv, k, t->fpr) == -1) {
 			target_failed(pd, t, "HSPOST not sent", now);
 			if (*wake == 0 || t->next_try < *wake)
 				*wake = t->next_try;
