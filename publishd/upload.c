@@ -187,7 +187,9 @@ pd_upload_result(struct pd *pd, struct pd_service *sv, const char *fpr,
 
 	if ((f = pd_inflight_find(sv, fpr)) == NULL)
 		return;
+	/* fpr may point into the entry that is about to be overwritten */
 	done = *f;
+	fpr = done.fpr;
 	*f = sv->inflight[--sv->ninflight];
 	if (done.slot >= 0)
 		t = target_find(&sv->slot[done.slot], fpr);
