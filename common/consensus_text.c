@@ -302,14 +302,29 @@ parse_tor_version(const char *p, const char *end, struct tor_version *v)
 	return parse_small_uint(&p, end, INT32_MAX, &v->patchlevel);
 }
 
+/* tor_version_compare() on the fields our cutoffs have: < 0, 0 or > 0. */
+static int
+tor_version_cmp(const struct tor_version *a, const struct tor_version *b)
+{
+	if (a->major != b->major)
+		return a->major < b->major ? -1 : 1;
+	if (a->minor != b->minor)
+		return a->minor < b->minor ? -1 : 1;
+	if (a->micro != b->micro)
+		return a->micro < b->micro ? -1 : 1;
+	if (a->status != b->status)
+		return a->status < b->status ? -1 : 1;
+	if (a->patchlevel != b->patchlevel)
+		return a->patchlevel < b->patchlevel ? -1 : 1;
+	return 0;
+}
+
 int
 tor_version_at_least(const char *platform, size_t len, int major, int minor,
     int micro, int patchlevel)
 {
 	struct text_ref s = { platform, len }, word;
-	struct tor_version v;
-	unsigned int have[5], want[5];
-	int i;
+	struct tor_version v, cutoff;
 
 	/* Not "Tor <version>", or unparseable: tor says yes. */
 	if (!text_has_prefix(&s, "Tor "))
@@ -319,15 +334,13 @@ tor_version_at_least(const char *platform, size_t len, int major, int minor,
 	if (!text_next_arg(&s, &word) ||
 	    parse_tor_version(word.ptr, word.ptr + word.len, &v) < 0)
 		return 1;
-	have[0] = v.major; have[1] = v.minor; have[2] = v.micro;
-	have[3] = (unsigned int)v.status; have[4] = v.patchlevel;
-	want[0] = (unsigned int)major; want[1] = (unsigned int)minor;
-	want[2] = (unsigned int)micro; want[3] = 2;
-	want[4] = (unsigned int)patchlevel;
-	for (i = 0; i < 5; i++)
-		if (have[i] != want[i])
-			return have[i] > want[i];
-	return 1;
+	memset(&cutoff, 0, sizeof(cutoff));
+	cutoff.major = (unsigned int)major;
+	cutoff.minor = (unsigned int)minor;
+	cutoff.micro = (unsigned int)micro;
+	cutoff.status = 2;
+	cutoff.patchlevel = (unsigned int)patchlevel;
+	return tor_version_cmp(&v, &cutoff) >= 0;
 }
 
 int

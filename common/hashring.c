@@ -60,7 +60,10 @@ hashring_period_for(const struct consensus *c, enum hashring_use use,
 	out->length_min = c->period.length_min;
 	switch (use) {
 	case HASHRING_STORE_FIRST:
-		/* The first descriptor always uses the previous SRV. */
+		/*
+		 * The first descriptor always uses the previous SRV.  (cur
+		 * is 0 only in 1970; tor would wrap around there.)
+		 */
 		out->tp = tp_to_srv && cur > 0 ? cur - 1 : cur;
 		choose_srv(c, 0, out);
 		break;
@@ -262,17 +265,18 @@ enum hashring_error
 hashring_responsible(const struct hashring *ring, const uint8_t blinded[32],
     struct hashring_hsdir *out, size_t outcap, size_t *nout)
 {
-	uint8_t index[16][HASHRING_INDEX_LEN];
+	uint8_t service_index[16][HASHRING_INDEX_LEN];
 	unsigned int replica;
 
 	*nout = 0;
 	if (ring->n_replicas < 1 || ring->n_replicas > 16)
 		return HASHRING_ERR_INVALID_ARGUMENT;
 	for (replica = 1; replica <= ring->n_replicas; replica++)
-		hs_service_index(index[replica - 1], blinded, replica,
+		hs_service_index(service_index[replica - 1], blinded, replica,
 		    ring->period.length_min, ring->period.tp);
-	return hashring_walk(ring, (const uint8_t (*)[HASHRING_INDEX_LEN])index,
-	    out, outcap, nout);
+	return hashring_walk(ring,
+	    (const uint8_t (*)[HASHRING_INDEX_LEN])service_index, out, outcap,
+	    nout);
 }
 
 const struct hashring_node *

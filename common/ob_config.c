@@ -114,13 +114,21 @@ config_error(struct config_parser *p, const yaml_node_t *node,
 	return -1;
 }
 
+/*
+ * A key path longer than KEYPATH_MAX is cut: it only names a place in a
+ * message, and the line and column say exactly where.
+ */
 static void
 keypath_join(char out[KEYPATH_MAX], const char *parent, const char *child)
 {
+	int n;
+
 	if (parent[0] == '\0')
-		snprintf(out, KEYPATH_MAX, "%s", child);
+		n = snprintf(out, KEYPATH_MAX, "%s", child);
 	else
-		snprintf(out, KEYPATH_MAX, "%s.%s", parent, child);
+		n = snprintf(out, KEYPATH_MAX, "%s.%s", parent, child);
+	if (n < 0)
+		out[0] = '\0';
 }
 
 /*

@@ -165,16 +165,17 @@ fetchd_fetch_failed(struct fetchd *fd, struct fetchd_instance *in,
 {
 	char detail[64];
 
+	/* reason may be in->fail_reason, which fetchd_fetch_done() clears. */
+	snprintf(detail, sizeof(detail), "%s", reason);
 	fetchd_fetch_done(fd, in, now);
-	if (strcmp(reason, "NOT_FOUND") == 0)
+	if (strcmp(detail, "NOT_FOUND") == 0)
 		in->not_found++;
-	log_debug("%s: fetch failed: %s", in->name, reason);
+	log_debug("%s: fetch failed: %s", in->name, detail);
 	if (in->state == 0) {
 		if (in->not_found >= FETCHD_NOT_FOUND_LIMIT)
 			expire(fd, in, "HSDirs no longer have it", now);
 		return;
 	}
-	snprintf(detail, sizeof(detail), "%s", reason);
 	fetchd_report_state(fd, in, PEER_STATE_FETCH_FAILED, detail, now);
 }
 

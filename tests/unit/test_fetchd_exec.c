@@ -1,0 +1,319 @@
+/*
+ * The real fetchd binary over socketpairs, as the parent will start it.
+ * The test plays the parent (channel at --parent-fd), tor (a scripted
+ * control connection on a stream socketpair: it answers SETEVENTS,
+ * GETINFO, SIGNAL and HSFETCH, then pushes the fetch's events with a
+ * descriptor made now by the codec's test service) and publishd (the
+ * peer channel).  Checks: PC_READY, the NO_DESCRIPTOR state, the
+ * PEER_INSTANCE_DESC, PC_CONTROL_REQUEST after tor goes away, and exit
+ * status 0 on EOF of the parent channel.
+ */
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon_proto.h"
+#include "digest.h"
+#include "peer_msg.h"
+#include "test.h"
+#include "test_hsdesc_fixture.h"
+
+#define WAIT_MS		10000
+
+static const struct ipc_type pc_types[] = {
+	{ PC_CONTROL_FD, "CONTROL_FD", IPC_TYPE_FD },
+	{ PC_CONTROL_REQUEST, "CONTROL_REQUEST", 0 },
+	{ PC_PEER_FD, "PEER_FD", IPC_TYPE_FD },
+	{ PC_CONFIG_BEGIN, "CONFIG_BEGIN", 0 },
+	{ PC_SERVICE, "SERVICE", 0 },
+	{ PC_INSTANCE, "INSTANCE", 0 },
+	{ PC_CONFIG_END, "CONFIG_END", 0 },
+	{ PC_READY, "READY", 0 },
+};
+
+static struct ipc_channel parent, peer;
+static uint8_t sbuf[IPC_HDR_LEN + PEER_CAP];
+
+static void
+wait_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	if (poll(&p, 1, WAIT_MS) != 1) {
+		fprintf(stderr, "timed out waiting for fetchd (fd %d)\n", fd);
+		exit(1);
+	}
+}
+
+static void
+recv_msg(struct ipc_channel *ch, struct ipc_msg *msg)
+{
+	wait_readable(ch->fd);
+	if (ipc_recv(ch, msg) != IPC_OK)
+		abort();
+}
+
+/* One CRLF line from fetchd's side of the control connection. */
+static void
+read_line(int fd, char *line, size_t size)
+{
+	size_t n = 0;
+	char c;
+
+	for (;;) {
+		wait_readable(fd);
+		if (read(fd, &c, 1) != 1)
+			abort();
+		if (c == '\n')
+			break;
+		if (c != '\r' && n + 1 < size)
+			line[n++] = c;
+	}
+	line[n] = '\0';
+}
+
+static void
+write_all(int fd, const char *s, size_t len)
+{
+	if (write(fd, s, len) != (ssize_t)len)
+		abort();
+}
+
+/* LF text as a control-port data block (CRLF, dot-stuffed, "."). */
+static void
+write_block(int fd, const char *text, size_t len)
+{
+	size_t i;
+	int bol = 1;
+
+	for (i = 0; i < len; i++) {
+		if (bol && text[i] == '.')
+			write_all(fd, ".", 1);
+		if (text[i] == '\n')
+			write_all(fd, "\r", 1);
+		write_all(fd, &text[i], 1);
+		bol = text[i] == '\n';
+	}
+	write_all(fd, ".\r\n", 3);
+}
+
+static void
+send_fd(enum parent_child_msg type, int fd)
+{
+	struct ipc_builder b;
+
+	ipc_builder_init(&b, sbuf, sizeof(sbuf), type, 0);
+	if (ipc_send(&parent, &b, fd) == -1)
+		abort();
+	close(fd);
+}
+
+static void
+send_config(const struct fixture *f)
+{
+	struct ipc_builder b;
+	uint8_t skey[32];
+
+	memset(skey, 9, sizeof(skey));
+	ipc_builder_init(&b, sbuf, sizeof(sbuf), PC_CONFIG_BEGIN, 0);
+	ipc_add_u32(&b, 1);
+	ipc_add_u32(&b, 3);		/* LOG_LEVEL_DEBUG */
+	ipc_add_u32(&b, 120);
+	ipc_add_u32(&b, 1);
+	ipc_send_or_die(&parent, &b, -1);
+	ipc_builder_init(&b, sbuf, sizeof(sbuf), PC_SERVICE, 0);
+	ipc_add_u32(&b, 0);
+	ipc_add_bytes(&b, skey, 32);
+	ipc_add_u32(&b, 1);
+	ipc_send_or_die(&parent, &b, -1);
+	ipc_builder_init(&b, sbuf, sizeof(sbuf), PC_INSTANCE, 0);
+	ipc_add_u32(&b, 0);
+	ipc_add_u32(&b, 0);
+	ipc_add_bytes(&b, f->id_pk, 32);
+	ipc_add_string(&b, "node1");
+	ipc_send_or_die(&parent, &b, -1);
+	ipc_builder_init(&b, sbuf, sizeof(sbuf), PC_CONFIG_END, 0);
+	ipc_add_u32(&b, 1);
+	ipc_send_or_die(&parent, &b, -1);
+}
+
+static pid_t
+start_fetchd(int child_fd)
+{
+	const char *path = getenv("OB_FETCHD");
+	char fdarg[16];
+	pid_t pid;
+
+	if (path == NULL)
+		abort();
+	snprintf(fdarg, sizeof(fdarg), "%d", child_fd);
+	if ((pid = fork()) == -1)
+		abort();
+	if (pid == 0) {
+		/* Only its parent channel: every other end is close-on-exec. */
+		if (fcntl(child_fd, F_SETFD, 0) == -1)
+			_exit(127);
+		execl(path, "fetchd", "--parent-fd", fdarg, (char *)NULL);
+		_exit(127);
+	}
+	close(child_fd);
+	return pid;
+}
+
+/* A consensus header for this hour: voting interval 3600 s. */
+static void
+answer_getinfo(int tor, time_t now)
+{
+	char text[512], va[32], fu[32], vu[32];
+	time_t t = now - now % 3600, fresh = t + 3600, until = t + 3 * 3600;
+	const char *head;
+
+	strftime(va, sizeof(va), "%Y-%m-%d %H:%M:%S", gmtime(&t));
+	strftime(fu, sizeof(fu), "%Y-%m-%d %H:%M:%S", gmtime(&fresh));
+	strftime(vu, sizeof(vu), "%Y-%m-%d %H:%M:%S", gmtime(&until));
+	snprintf(text, sizeof(text), "network-status-version 3 microdesc\n"
+	    "vote-status consensus\nvalid-after %s\nfresh-until %s\n"
+	    "valid-until %s\ndir-source a0 X 127.0.0.1 127.0.0.1 1 2\n",
+	    va, fu, vu);
+	head = "250+dir/status-vote/current/consensus-microdesc=\r\n";
+	write_all(tor, head, strlen(head));
+	write_block(tor, text, strlen(text));
+	write_all(tor, "250 OK\r\n", 8);
+}
+
+/* Answers fetchd's commands until it sends HSFETCH. */
+static void
+serve_until_hsfetch(int tor, const struct fixture *f)
+{
+	char line[256], want[128];
+
+	snprintf(want, sizeof(want), "HSFETCH %s", f->address);
+	for (;;) {
+		read_line(tor, line, sizeof(line));
+		if (strcmp(line, "SETEVENTS HS_DESC HS_DESC_CONTENT "
+		    "STATUS_CLIENT") == 0 || strcmp(line, "SIGNAL ACTIVE") == 0)
+			write_all(tor, "250 OK\r\n", 8);
+		else if (strcmp(line, "GETINFO dir/status-vote/current/"
+		    "consensus-microdesc") == 0)
+			answer_getinfo(tor, f->now);
+		else if (strcmp(line, want) == 0) {
+			write_all(tor, "250 OK\r\n", 8);
+			return;
+		} else {
+			fprintf(stderr, "unexpected command: %s\n", line);
+			exit(1);
+		}
+	}
+}
+
+static void
+push_descriptor(int tor, const struct fixture *f, const char *desc,
+    size_t len)
+{
+	char line[512];
+
+	snprintf(line, sizeof(line), "650 HS_DESC RECEIVED %s NO_AUTH "
+	    "$1DDC42DADEB7938D572E08DB959D65DA89EE836E~r6 "
+	    "kkOZq+12o/8so+SGsksgq/Vp+x3KSeD5bsnWo+Cecxk\r\n"
+	    "650+HS_DESC_CONTENT %s kkOZq+12o/8so+SGsksgq/Vp+x3KSeD5bsnWo+Cecxk "
+	    "$1DDC42DADEB7938D572E08DB959D65DA89EE836E~r6\r\n",
+	    f->address, f->address);
+	write_all(tor, line, strlen(line));
+	write_block(tor, desc, len);
+	write_all(tor, "650 OK\r\n", 8);
+}
+
+static char *
+make_descriptor(struct fixture *f, size_t *len)
+{
+	struct hsdesc_intro_point ips[2];
+	struct hsdesc_encode_params p;
+	struct hsdesc_encode_report rep;
+	char *out = NULL;
+
+	fixture_intro_point(&ips[0], f->now, 0);
+	fixture_intro_point(&ips[1], f->now, 1);
+	fixture_params(&p, f, ips, 2);
+	if (hsdesc_encode(&p, &out, len, &rep) != HSDESC_OK)
+		abort();
+	return out;
+}
+
+static void
+expect_state(uint32_t state)
+{
+	struct peer_state_msg s;
+	struct ipc_msg msg;
+
+	recv_msg(&peer, &msg);
+	CHECK_INT_EQ(msg.type, PEER_INSTANCE_STATE);
+	CHECK_INT_EQ(peer_state_parse(&msg, &s), 0);
+	CHECK_INT_EQ(s.state, state);
+}
+
+static void
+test_fetchd_end_to_end(void)
+{
+	int psv[2], peersv[2], torsv[2], status;
+	struct peer_desc_msg d;
+	struct fixture f;
+	struct ipc_msg msg;
+	size_t len;
+	pid_t pid;
+	char *desc;
+
+	fixture_init(&f, time(NULL), 1440);
+	desc = make_descriptor(&f, &len);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, psv) == -1 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, peersv) ==
+	    -1 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, torsv) ==
+	    -1 ||
+	    ipc_channel_init(&parent, psv[0], "parent", PC_CAP, pc_types,
+	    sizeof(pc_types) / sizeof(pc_types[0])) == -1 ||
+	    ipc_channel_init(&peer, peersv[0], "peer", PEER_CAP,
+	    peer_msg_types, peer_msg_ntypes) == -1)
+		abort();
+	pid = start_fetchd(psv[1]);
+	send_fd(PC_PEER_FD, peersv[1]);
+	send_config(&f);
+	recv_msg(&parent, &msg);
+	CHECK_INT_EQ(msg.type, PC_READY);
+	CHECK_INT_EQ(msg.len, 4);
+	CHECK_INT_EQ(get_u32_be(msg.payload), 1);
+	expect_state(PEER_STATE_NO_DESCRIPTOR);
+
+	send_fd(PC_CONTROL_FD, torsv[1]);
+	serve_until_hsfetch(torsv[0], &f);
+	push_descriptor(torsv[0], &f, desc, len);
+	recv_msg(&peer, &msg);
+	CHECK_INT_EQ(msg.type, PEER_INSTANCE_DESC);
+	CHECK_INT_EQ(peer_desc_parse(&msg, &d), 0);
+	CHECK_INT_EQ(d.n_intro, 2);
+	CHECK(memcmp(d.instance_key, f.id_pk, 32) == 0);
+
+	/* tor goes away: fetchd asks the parent for a new connection. */
+	close(torsv[0]);
+	recv_msg(&parent, &msg);
+	CHECK_INT_EQ(msg.type, PC_CONTROL_REQUEST);
+
+	/* The parent goes away: fetchd exits 0. */
+	ipc_channel_close(&parent);
+	if (waitpid(pid, &status, 0) != pid)
+		abort();
+	CHECK(WIFEXITED(status));
+	CHECK_INT_EQ(WEXITSTATUS(status), 0);
+	ipc_channel_close(&peer);
+	free(desc);
+	fixture_free(&f);
+}
+
+TEST_MAIN(
+	TEST_CASE(test_fetchd_end_to_end),
+)

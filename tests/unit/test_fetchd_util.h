@@ -1,0 +1,56 @@
+/*
+ * Shared helpers of the fetchd tests: the captured test network, a fake
+ * set of fetchd_ops that records what fetchd asks for, and control-port
+ * text turned into parsed replies.
+ */
+#ifndef OB_TEST_FETCHD_UTIL_H
+#define OB_TEST_FETCHD_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "fetchd.h"
+
+#define TESTNET		"tor-0.4.9-testnet/"
+#define BE1		"vckzlz6oomfw62y2l4rl36gt2qmeyl4qb6qz633eamuh3wgjceb2myyd"
+#define BE2		"k6udx3rspbeemwob5ij4ckqmsitz736vnjs3fm4j6z655onotjskjwad"
+#define BE1_BLINDED	"kkOZq+12o/8so+SGsksgq/Vp+x3KSeD5bsnWo+Cecxk"
+#define R6		"$1DDC42DADEB7938D572E08DB959D65DA89EE836E~r6"
+#define MAX_SENT	64
+
+struct fake {
+	unsigned	 nfetch;
+	char		 fetched[MAX_SENT][ONION_ADDRESS_LEN + 1];
+	unsigned	 nactive;
+	unsigned	 nrefresh;
+	size_t		 nsent;
+	uint8_t		*sent[MAX_SENT];
+	size_t		 sent_len[MAX_SENT];
+	int		 refuse_fetch;
+};
+
+/* "YYYY-MM-DD?HH:MM:SS" */
+time_t	util_parse_time(const char *s);
+/* The capture time of meta.json. */
+time_t	util_capture_time(void);
+/* The captured consensus's header. */
+void	util_consensus(struct fetchd_consensus *c);
+/* Key of a 56-char address. */
+void	util_key(uint8_t key[32], const char *address);
+
+struct fetchd *util_fetchd(struct fake *f);
+void	util_fake_clear(struct fake *f);
+/* One service with the given instance addresses (and names be1, ...). */
+void	util_configure(struct fetchd *fd, uint32_t gen, uint32_t interval,
+	    const char *const *addresses, size_t n, time_t now);
+/* Feeds LF-ended control-port text (made CRLF) as events to fetchd. */
+void	util_feed_events(struct fetchd *fd, const char *text, size_t len,
+	    time_t now);
+/* The n-th recorded peer message, parsed; 0 or -1. */
+int	util_sent_msg(const struct fake *f, size_t n, struct ipc_msg *msg);
+/* An HS_DESC_CONTENT event for address carrying body (LF text). */
+char   *util_content_event(const char *address, const char *body,
+	    size_t len);
+
+#endif
