@@ -1,0 +1,441 @@
+/*
+ * publishd: builds the frontend's superdescriptors and uploads them to the
+ * HSDirs responsible for them (docs/design.md, "publishd").
+ *
+ * The logic is a static library (publishd_lib) driven by three inputs --
+ * what fetchd tells us about the instances, what tor tells us about the
+ * network (consensus, HSDir ring, upload outcomes) and the clock -- so that
+ * the unit tests can drive it with a fake clock, a stub ring and keyd's own
+ * request handler in-process.  publishd.c wires it to the real channels.
+ *
+ * Files:
+ *   state.c        services, instances, fetchd's messages, what is "live"
+ *   peer.c         fetchd's messages
+ *   intro.c        which intro points go into a descriptor
+ *   network.c      the consensus as publishd needs it; which time period
+ *                  and SRV each descriptor uses (digest 3.3)
+ *   ring.c         the real HSDir ring (common/consensus.h, hashring.h)
+ *   schedule.c     when to (re)build a descriptor, and the main tick
+ *   upload.c       per-HSDir upload bookkeeping, retries, event matching
+ *   keyd_client.c  synchronous requests to keyd
+ *   build.c        one descriptor: keyd BEGIN/REVISION/CERTIFY/SIGN + codec
+ *   status.c       the status document (JSON)
+ *   control.c      the tor control connection (libevent)
+ *   status_socket.c serving the status document on the parent's socket
+ *   publishd.c     main, the parent and peer channels, the event loop
+ */
+#ifndef OB_PUBLISHD_H
+#define OB_PUBLISHD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "daemon_proto.h"
+#include "hs_common.h"
+#include "hsdesc.h"
+#include "ipc.h"
+#include "keyd_proto.h"
+#include "onion_address.h"
+#include "torcert.h"
+
+#define PD_FPR_LEN		40	/* relay identity, upper-case hex */
+#define PD_SLOTS		2	/* the first and the second descriptor */
+#define PD_FIRST		0
+#define PD_SECOND		1
+
+/*
+ * Timing.  Everything that depends on the network is derived from the
+ * consensus (pd_net_*() below); these are the few fixed choices.
+ *
+ * A changed intro set is published PD_DEBOUNCE_S after it was first seen,
+ * so that a burst of fetch results (fetchd fetches every instance in one
+ * round) makes one descriptor, and not more often than every
+ * PD_MIN_REBUILD_S per descriptor, so that an instance that flaps cannot
+ * make us upload in a loop (every upload is a new revision counter at up
+ * to 8 HSDirs).
+ */
+#define PD_DEBOUNCE_S		3
+#define PD_MIN_REBUILD_S	20
+/* How long to wait for fetchd to report every instance before the first build. */
+#define PD_STARTUP_GRACE_S	30
+/* The lifetime we write, as tor does (HS_DESC_DEFAULT_LIFETIME). */
+#define PD_DESC_LIFETIME_MIN	HSDESC_DEFAULT_LIFETIME_MIN
+/* Upper bound of the republish interval (tor: random 60..120 min). */
+#define PD_REFRESH_MAX_S	(60 * 60)
+/* No UPLOADED/FAILED event this long after HSPOST: count it as failed. */
+#define PD_UPLOAD_TIMEOUT_S	120
+/* Retry of a failed upload or build: BASE, 2*BASE, ... up to the cap. */
+#define PD_BACKOFF_BASE_S	5
+#define PD_BACKOFF_MAX_S	600
+/* tor's networkstatus_get_reasonably_live_consensus() slack. */
+#define PD_CONSENSUS_SLACK_S	(24 * 60 * 60)
+/* tor's default for the consensus param cc_sendme_inc. */
+#define PD_CC_SENDME_INC_DEFAULT	31
+/* Bounds of tor's HSDir ring params (hs_common.c). */
+#define PD_N_REPLICAS_DEFAULT	2
+#define PD_N_REPLICAS_MAX	16
+#define PD_SPREAD_STORE_DEFAULT	4
+#define PD_SPREAD_STORE_MAX	128
+
+/* The network, as far as publishd needs it, from one consensus. */
+struct pd_net {
+	int			 have;		/* a consensus was accepted */
+	time_t			 valid_after;
+	time_t			 fresh_until;
+	time_t			 valid_until;
+	uint64_t		 hsdir_interval_min;	/* param, 0 if absent */
+	struct hs_period_params	 params;
+	unsigned		 n_replicas;		/* hsdir_n_replicas */
+	unsigned		 spread_store;		/* hsdir_spread_store */
+	unsigned		 cc_sendme_inc;
+	size_t			 max_desc_size;	/* HSV3MaxDescriptorSize */
+	int			 has_srv_cur;
+	int			 has_srv_prev;
+	uint8_t			 srv_cur[HS_SRV_LEN];
+	uint8_t			 srv_prev[HS_SRV_LEN];
+};
+
+/*
+ * The HSDir hash ring, narrowed to the one question publishd asks: which
+ * relays store the descriptor of blinded key A' for period tp of
+ * length_min minutes with this SRV.  It writes at most max fingerprints
+ * (40 upper-case hex and a NUL each) in ring order, distinct, and returns
+ * how many.  The real one is network.c's, over common/hashring.h; tests
+ * use a stub.
+ */
+struct pd_ring_query {
+	const uint8_t	*blinded_key;
+	uint64_t	 tp;
+	uint64_t	 length_min;
+	const uint8_t	*srv;
+	unsigned	 n_replicas;
+	unsigned	 spread;
+};
+
+struct pd_ring {
+	size_t		(*responsible)(void *impl, const struct pd_ring_query *q,
+			    char (*fprs)[PD_FPR_LEN + 1], size_t max);
+	void		(*free)(void *impl);
+	void		*impl;
+};
+
+/* One backend instance, as fetchd last described it. */
+struct pd_instance {
+	uint32_t		 index;
+	uint8_t			 key[32];
+	char			 address[ONION_ADDRESS_LEN + 1];
+	char			 name[PROTO_NAME_MAX + 1];
+	int			 reported;	/* fetchd said something */
+	int			 has_desc;
+	enum peer_instance_state state;	/* when !has_desc */
+	char			 detail[128];
+	time_t			 state_since;
+	uint64_t		 tp;
+	time_t			 received_at;
+	uint64_t		 revision;
+	uint32_t		 lifetime_min;
+	uint32_t		 flags;		/* PEER_DESC_FLAG_* */
+	char			 flow_control[HSDESC_FLOW_CONTROL_MAX];
+	size_t			 n_intro;
+	struct hsdesc_intro_point intro[HSDESC_MAX_INTRO_POINTS];
+	uint8_t			 intro_digest[32];	/* of the auth keys */
+	time_t			 intro_modified;	/* 0: never had a set */
+};
+
+enum pd_target_state {
+	PD_T_PENDING,		/* to be sent (at next_try) */
+	PD_T_IN_FLIGHT,		/* HSPOST sent, waiting for the event */
+	PD_T_UPLOADED,		/* the current descriptor is there */
+};
+
+enum pd_result {
+	PD_RES_NONE,
+	PD_RES_UPLOADED,
+	PD_RES_FAILED,
+};
+
+/* One responsible HSDir of one descriptor. */
+struct pd_target {
+	char			 fpr[PD_FPR_LEN + 1];
+	enum pd_target_state	 state;
+	uint32_t		 gen;		/* descriptor generation it is for */
+	unsigned		 attempts;	/* failures in a row */
+	time_t			 next_try;
+	time_t			 last_attempt;
+	enum pd_result		 last_result;
+	time_t			 last_result_at;
+	uint64_t		 uploaded_revision;
+	char			 reason[40];	/* of the last failure */
+};
+
+/* Why a descriptor is (re)built; also the status document's words. */
+enum pd_reason {
+	PD_R_NONE,
+	PD_R_FIRST,		/* never built for this period */
+	PD_R_INTRO_CHANGED,
+	PD_R_REFRESH,		/* near expiry at the HSDirs, or cert expiry */
+	PD_R_ROLLOVER,		/* a new time period for this slot */
+	PD_R_RETRY,		/* the last build failed */
+};
+
+/* The first or the second descriptor of a service. */
+struct pd_slot {
+	int			 active;	/* tp and srv known */
+	uint64_t		 tp;
+	uint8_t			 srv[HS_SRV_LEN];
+	struct hs_period_params	 params;
+	/* keyd BEGIN: the descriptor-signing key of this period */
+	int			 begun;
+	uint8_t			 signing_key[32];
+	uint8_t			 blinded_key[32];
+	uint8_t			 signing_cert[TORCERT_LEN];
+	uint32_t		 signing_cert_exp_hours;
+	/* the current descriptor */
+	char			*desc;
+	size_t			 desc_len;
+	uint32_t		 gen;		/* bumped by every build */
+	uint64_t		 revision;
+	time_t			 built_at;
+	time_t			 last_attempt;	/* last build attempt */
+	enum pd_reason		 last_reason;
+	size_t			 n_intro;
+	int			 flow_control;	/* the descriptor carries it */
+	uint8_t			 intro_digest[32];	/* live set it was built from */
+	enum pd_reason		 pending;	/* rebuild asked for */
+	unsigned		 build_failures;
+	time_t			 build_retry_at;
+	char			 last_error[96];
+	/* the responsible HSDirs */
+	int			 hsdirs_known;
+	struct pd_target	*targets;
+	size_t			 ntargets;
+};
+
+/* An HSPOST waiting for its HS_DESC event: one per (service, HSDir). */
+struct pd_inflight {
+	char			 fpr[PD_FPR_LEN + 1];
+	int			 slot;
+	uint32_t		 gen;
+	uint64_t		 revision;
+	time_t			 deadline;
+};
+
+struct pd_service {
+	uint32_t		 index;
+	uint8_t			 identity[32];
+	char			 address[ONION_ADDRESS_LEN + 1];
+	struct pd_instance	*instances;
+	size_t			 ninstances;
+	struct pd_slot		 slot[PD_SLOTS];
+	struct pd_inflight	*inflight;
+	size_t			 ninflight;
+	size_t			 inflight_cap;
+	uint8_t			 live_digest[32];
+	time_t			 change_seen_at;	/* 0: no change pending */
+};
+
+struct pd;
+
+/*
+ * What the schedule calls out to.  build makes slot's descriptor (fills
+ * slot->desc, desc_len, revision, n_intro, flow_control, and the BEGIN
+ * fields) or fails with a reason in why; post sends one HSPOST and returns
+ * 0 if it was sent (the outcome comes back through pd_upload_result() or
+ * pd_hs_desc_event()).
+ */
+struct pd_ops {
+	int	(*build)(void *arg, struct pd *pd, struct pd_service *sv,
+		    int slot, time_t now, char *why, size_t whylen);
+	int	(*post)(void *arg, struct pd *pd, struct pd_service *sv,
+		    int slot, const char *fpr);
+	void	*build_arg;
+	void	*post_arg;
+};
+
+struct pd {
+	struct pd_service	*services;
+	size_t			 nservices;
+	uint32_t		 generation;	/* of the configuration */
+	time_t			 started;	/* configuration applied */
+	struct pd_net		 net;
+	struct pd_ring		 ring;		/* .responsible NULL: none yet */
+	int			 uploads_enabled;	/* control connection up */
+	struct pd_ops		 ops;
+	time_t			 consensus_at;	/* when we accepted it */
+};
+
+/* state.c */
+void	pd_init(struct pd *pd, const struct pd_ops *ops);
+void	pd_clear(struct pd *pd);
+/* Replaces the configuration, keeping state of what stays. */
+int	pd_configure(struct pd *pd, struct pd_service *services,
+	    size_t nservices, uint32_t generation, time_t now);
+struct pd_service *pd_service_by_address(struct pd *pd, const char *addr);
+struct pd_instance *pd_instance_lookup(struct pd *pd, uint32_t service,
+	    uint32_t instance, const uint8_t key[32]);
+int	pd_instance_is_live(const struct pd_instance *in, time_t now);
+/* fetchd's messages, already decoded; -1 if they name no instance of ours. */
+int	pd_instance_desc(struct pd *pd, uint32_t service, uint32_t instance,
+	    const uint8_t key[32], const struct pd_instance *desc, time_t now);
+int	pd_instance_state(struct pd *pd, uint32_t service, uint32_t instance,
+	    const uint8_t key[32], enum peer_instance_state state,
+	    time_t since, const char *detail, time_t now);
+/* SHA3-256 over the sorted intro auth keys of every live instance. */
+void	pd_live_digest(const struct pd_service *sv, time_t now,
+	    uint8_t out[32]);
+void	pd_slot_clear(struct pd_slot *slot);
+/* keyd was restarted: every period must be begun again. */
+void	pd_keyd_reset(struct pd *pd);
+
+/* peer.c */
+/* A PEER_INSTANCE_DESC or PEER_INSTANCE_STATE; fatal if malformed. */
+void	pd_peer_message(struct pd *pd, const struct ipc_msg *msg, time_t now);
+
+/* intro.c */
+/*
+ * Chooses up to max (<= HSDESC_MAX_INTRO_POINTS) intro points from the
+ * live instances of sv: round-robin over the instances (in a random
+ * order), so that their shares differ by at most one, then shuffled.
+ * Intro points whose own certs have expired are skipped.  Writes the
+ * instance index of each to from[] (may be NULL).
+ */
+size_t	pd_choose_intro(const struct pd_service *sv, time_t now, size_t max,
+	    struct hsdesc_intro_point *out, uint32_t *from);
+/*
+ * The flow-control line the chosen instances agree on, or NULL: each must
+ * advertise the same line, with a sendme increment tor's clients accept
+ * (within 1 of the consensus' cc_sendme_inc; a client refuses the whole
+ * descriptor otherwise).
+ */
+const char *pd_choose_flow_control(const struct pd_service *sv,
+	    const uint32_t *from, size_t n, unsigned cc_sendme_inc);
+
+/* network.c */
+/* tor's "reasonably live" test of the consensus at now. */
+int	pd_net_live(const struct pd_net *net, time_t now);
+/* The period and SRV of the first or second descriptor (digest 3.3). */
+int	pd_net_slot_period(const struct pd_net *net, int slot, uint64_t *tp,
+	    uint8_t srv[HS_SRV_LEN]);
+/* Republish interval: min(60 min, lifetime / 3, period length / 2). */
+time_t	pd_net_refresh_interval(const struct pd_net *net);
+time_t	pd_net_backoff_cap(const struct pd_net *net);
+/*
+ * Takes a new network and ring (ownership of ring's impl passes; the old
+ * one is freed).  Moves the slots to their new periods, recomputes every
+ * slot's HSDirs, and marks what must be built or uploaded.
+ */
+void	pd_set_network(struct pd *pd, const struct pd_net *net,
+	    const struct pd_ring *ring, time_t now);
+/* The same for one service (a new one, after a reload). */
+void	pd_service_network(struct pd *pd, struct pd_service *sv, time_t now);
+/* Recomputes one slot's HSDirs; returns how many are new. */
+size_t	pd_slot_update_hsdirs(struct pd *pd, struct pd_slot *slot, time_t now);
+
+/* ring.c */
+/*
+ * The network and ring from tor's consensus-microdesc and md/all texts:
+ * refuses a consensus that does not parse, is not reasonably live at now,
+ * or gives an empty ring.
+ */
+int	pd_network_from_tor(const char *cons, size_t cons_len, const char *md,
+	    size_t md_len, time_t now, struct pd_net *net, struct pd_ring *ring,
+	    char *why, size_t whylen);
+
+/* schedule.c */
+/*
+ * Does what is due at now (builds, uploads, timeouts) and returns when it
+ * wants to be called next (0: nothing scheduled).
+ */
+time_t	pd_tick(struct pd *pd, time_t now);
+/* Why slot would be built at now, or PD_R_NONE and *wake when to look again. */
+enum pd_reason pd_slot_due(const struct pd *pd, const struct pd_service *sv,
+	    const struct pd_slot *slot, time_t now, time_t *wake);
+const char *pd_reason_str(enum pd_reason r);
+
+/* upload.c */
+/* Marks every target of slot pending for the slot's new descriptor. */
+void	pd_slot_targets_reset(struct pd_slot *slot, time_t now);
+/* Sends what may be sent now; returns the earliest time something is due. */
+time_t	pd_uploads_run(struct pd *pd, struct pd_service *sv, time_t now);
+/* An HSPOST's outcome, from its reply or its event. */
+void	pd_upload_result(struct pd *pd, struct pd_service *sv,
+	    const char *fpr, int ok, const char *reason, time_t now);
+/* Every HSPOST in flight is lost (the control connection went). */
+void	pd_uploads_abort(struct pd *pd, time_t now);
+struct pd_inflight *pd_inflight_find(struct pd_service *sv, const char *fpr);
+time_t	pd_backoff(const struct pd *pd, unsigned attempts);
+const char *pd_target_state_str(enum pd_target_state s);
+
+struct torctl_hs_desc;
+/*
+ * An HS_DESC event: UPLOADED or FAILED for one of our addresses and an
+ * HSDir we have an upload in flight to.  Returns 1 if it was ours.
+ */
+int	pd_hs_desc_event(struct pd *pd, const struct torctl_hs_desc *ev,
+	    time_t now);
+
+/* keyd_client.c */
+/*
+ * A synchronous request/reply with keyd.  keyd is a local process that
+ * only signs, so publishd waits for it (with a timeout) instead of
+ * threading callbacks through the descriptor codec, whose certify and
+ * sign callbacks are synchronous.
+ */
+struct keyd_client {
+	/*
+	 * Sends req and receives its reply into *reply (valid until the
+	 * next call).  -1 on a transport failure (timeout, keyd gone).
+	 */
+	int		(*transact)(struct keyd_client *kc, struct ipc_builder *req,
+			    struct ipc_msg *reply);
+	struct ipc_channel ch;
+	int		 connected;
+	int		 timeout_ms;
+	uint32_t	 next_id;
+	uint8_t		 qbuf[IPC_HDR_LEN + KEYD_REQUEST_CAP];
+	void		*arg;		/* for a test transport */
+};
+
+/* keyd's error code or KEYD_ERR_INTERNAL for a transport failure. */
+struct keyd_begin_reply {
+	uint8_t		signing_key[32];
+	uint8_t		blinded_key[32];
+	uint32_t	tp_len_min;
+	uint8_t		cert[TORCERT_LEN];
+};
+
+extern const struct ipc_type pd_keyd_types[];
+extern const size_t pd_keyd_ntypes;
+
+void	keyd_client_init(struct keyd_client *kc);
+/* Takes the new channel fd (replacing an old one). */
+int	keyd_client_set_fd(struct keyd_client *kc, int fd);
+void	keyd_client_close(struct keyd_client *kc);
+enum keyd_error kc_begin(struct keyd_client *kc, uint32_t service,
+	    uint64_t tp, const struct hs_period_params *params,
+	    uint64_t hsdir_interval_min, struct keyd_begin_reply *out);
+enum keyd_error kc_certify(struct keyd_client *kc, uint32_t service,
+	    const uint8_t signing_key[32], uint8_t cert_type,
+	    uint32_t exp_hours, const uint8_t key[32],
+	    uint8_t cert[TORCERT_LEN]);
+enum keyd_error kc_revision(struct keyd_client *kc, uint32_t service,
+	    const uint8_t signing_key[32], uint64_t *revision);
+enum keyd_error kc_sign(struct keyd_client *kc, uint32_t service,
+	    const uint8_t signing_key[32], const uint8_t *body, size_t len,
+	    uint8_t sig[64]);
+const char *kc_strerror(enum keyd_error err);
+
+/* build.c */
+struct pd_builder {
+	struct keyd_client	*kc;
+};
+/* A pd_ops.build that goes through keyd; arg is a struct pd_builder. */
+int	pd_build_slot(void *arg, struct pd *pd, struct pd_service *sv,
+	    int slot, time_t now, char *why, size_t whylen);
+
+/* status.c */
+/* The status document, NUL-terminated (malloc); NULL on allocation failure. */
+char   *pd_status_json(const struct pd *pd, time_t now, size_t *len);
+
+#endif

@@ -1,0 +1,217 @@
+/*
+ * When to build a descriptor.  A slot (first or second descriptor of a
+ * service) is built:
+ *
+ *   first time     no descriptor yet for its period (after fetchd had a
+ *                  chance to report every instance, or PD_STARTUP_GRACE_S)
+ *   rollover       a new period for the slot (the network moved on)
+ *   intro changed  the live instances or their intro points changed:
+ *                  PD_DEBOUNCE_S after the change was first seen, and not
+ *                  sooner than PD_MIN_REBUILD_S after the last build
+ *   refresh        pd_net_refresh_interval() after the last build, or
+ *                  when the signing cert nears its end
+ *   retry          the last build failed: backoff
+ *
+ * A changed HSDir set needs no build: the new HSDirs get the descriptor
+ * we have (network.c), and uploads are upload.c's.  Nothing happens
+ * without a reasonably live consensus.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "log.h"
+#include "publishd.h"
+
+const char *
+pd_reason_str(enum pd_reason r)
+{
+	switch (r) {
+	case PD_R_NONE:
+		return "none";
+	case PD_R_FIRST:
+		return "first";
+	case PD_R_INTRO_CHANGED:
+		return "intro-changed";
+	case PD_R_REFRESH:
+		return "refresh";
+	case PD_R_ROLLOVER:
+		return "rollover";
+	case PD_R_RETRY:
+		return "retry";
+	}
+	return "unknown";
+}
+
+static void
+wake_at(time_t *wake, time_t t)
+{
+	if (t > 0 && (*wake == 0 || t < *wake))
+		*wake = t;
+}
+
+static int
+any_live(const struct pd_service *sv, time_t now)
+{
+	size_t i;
+
+	for (i = 0; i < sv->ninstances; i++)
+		if (pd_instance_is_live(&sv->instances[i], now))
+			return 1;
+	return 0;
+}
+
+static int
+all_reported(const struct pd_service *sv)
+{
+	size_t i;
+
+	for (i = 0; i < sv->ninstances; i++)
+		if (!sv->instances[i].reported)
+			return 0;
+	return 1;
+}
+
+/* When the slot's descriptor is due for a refresh. */
+static time_t
+refresh_due(const struct pd *pd, const struct pd_slot *slot)
+{
+	time_t interval = pd_net_refresh_interval(&pd->net);
+	time_t t = slot->built_at + interval;
+	time_t cert_end = (time_t)slot->signing_cert_exp_hours * 3600;
+
+	/* build.c begins afresh when the cert has less than this left */
+	if (slot->begun && cert_end - 2 * interval < t)
+		t = cert_end - 2 * interval;
+	/* never in a loop, whatever the cert says */
+	if (t < slot->built_at + PD_MIN_REBUILD_S)
+		t = slot->built_at + PD_MIN_REBUILD_S;
+	return t;
+}
+
+enum pd_reason
+pd_slot_due(const struct pd *pd, const struct pd_service *sv,
+    const struct pd_slot *slot, time_t now, time_t *wake)
+{
+	time_t t;
+
+	if (!slot->active || !any_live(sv, now))
+		return PD_R_NONE;
+	if (slot->build_failures > 0) {
+		if (now >= slot->build_retry_at)
+			return PD_R_RETRY;
+		wake_at(wake, slot->build_retry_at);
+		return PD_R_NONE;
+	}
+	if (slot->desc == NULL && !all_reported(sv) &&
+	    now < pd->started + PD_STARTUP_GRACE_S) {
+		wake_at(wake, pd->started + PD_STARTUP_GRACE_S);
+		return PD_R_NONE;
+	}
+	if (slot->desc == NULL)
+		return slot->pending == PD_R_ROLLOVER ? PD_R_ROLLOVER :
+		    PD_R_FIRST;
+	if (slot->pending != PD_R_NONE)
+		return slot->pending;
+	if (memcmp(sv->live_digest, slot->intro_digest, 32) != 0) {
+		t = sv->change_seen_at + PD_DEBOUNCE_S;
+		if (t < slot->built_at + PD_MIN_REBUILD_S)
+			t = slot->built_at + PD_MIN_REBUILD_S;
+		if (now >= t)
+			return PD_R_INTRO_CHANGED;
+		wake_at(wake, t);
+	}
+	t = refresh_due(pd, slot);
+	if (now >= t)
+		return PD_R_REFRESH;
+	wake_at(wake, t);
+	return PD_R_NONE;
+}
+
+static void
+slot_build(struct pd *pd, struct pd_service *sv, int k, enum pd_reason why,
+    time_t now)
+{
+	struct pd_slot *slot = &sv->slot[k];
+	char err[sizeof(slot->last_error)] = "";
+
+	slot->last_attempt = now;
+	if (pd->ops.build(pd->ops.build_arg, pd, sv, k, now, err, sizeof(err)) == -1) {
+		slot->build_failures++;
+		slot->build_retry_at = now + pd_backoff(pd,
+		    slot->build_failures);
+		snprintf(slot->last_error, sizeof(slot->last_error), "%s", err);
+		log_warnx("%s: %s descriptor for period %llu (%s): %s",
+		    sv->address, k == PD_FIRST ? "first" : "second",
+		    (unsigned long long)slot->tp, pd_reason_str(why), err);
+		return;
+	}
+	slot->gen++;
+	slot->built_at = now;
+	slot->last_reason = why;
+	slot->pending = PD_R_NONE;
+	slot->build_failures = 0;
+	slot->last_error[0] = '\0';
+	memcpy(slot->intro_digest, sv->live_digest, 32);
+	log_info("%s: built %s descriptor for period %llu (%s): %zu intro "
+	    "points, revision %llu, %zu bytes", sv->address,
+	    k == PD_FIRST ? "first" : "second", (unsigned long long)slot->tp,
+	    pd_reason_str(why), slot->n_intro,
+	    (unsigned long long)slot->revision, slot->desc_len);
+	pd_slot_targets_reset(slot, now);
+}
+
+/* Instances die by the clock too: look again when the next one would. */
+static void
+instance_wakes(const struct pd_service *sv, time_t now, time_t *wake)
+{
+	const struct pd_instance *in;
+	size_t i;
+
+	for (i = 0; i < sv->ninstances; i++) {
+		in = &sv->instances[i];
+		if (pd_instance_is_live(in, now))
+			wake_at(wake, in->received_at +
+			    (time_t)in->lifetime_min * 60);
+	}
+}
+
+static void
+service_tick(struct pd *pd, struct pd_service *sv, time_t now, time_t *wake)
+{
+	uint8_t digest[32];
+	enum pd_reason why;
+	int k;
+
+	pd_live_digest(sv, now, digest);
+	if (memcmp(digest, sv->live_digest, 32) != 0) {
+		memcpy(sv->live_digest, digest, 32);
+		sv->change_seen_at = now;
+	}
+	instance_wakes(sv, now, wake);
+	for (k = 0; k < PD_SLOTS; k++) {
+		why = pd_slot_due(pd, sv, &sv->slot[k], now, wake);
+		if (why != PD_R_NONE)
+			slot_build(pd, sv, k, why, now);
+		/* a failed build has set its retry time */
+		(void)pd_slot_due(pd, sv, &sv->slot[k], now, wake);
+	}
+	wake_at(wake, pd_uploads_run(pd, sv, now));
+}
+
+time_t
+pd_tick(struct pd *pd, time_t now)
+{
+	time_t wake = 0;
+	size_t i;
+
+	if (!pd_net_live(&pd->net, now)) {
+		if (pd->net.have)
+			log_warnx("no reasonably live consensus: not publishing");
+		return 0;
+	}
+	for (i = 0; i < pd->nservices; i++)
+		service_tick(pd, &pd->services[i], now, &wake);
+	return wake;
+}

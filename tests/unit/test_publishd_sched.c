@@ -1,0 +1,594 @@
+/*
+ * publishd's publish decisions and upload bookkeeping, with a fake clock,
+ * the stub ring of test_publishd_fixture.h, a build that only counts and
+ * an HSPOST that only records: every trigger builds or uploads when it
+ * should and not before, failed uploads back off per HSDir, an HSDir
+ * never has two uploads of one service in flight, and the HS_DESC lines
+ * tor really sends are matched to their uploads.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test.h"
+#include "test_publishd_fixture.h"
+#include "torctl_events.h"
+#include "torctl_parse.h"
+
+#define MAX_POSTS	256
+
+struct post {
+	int	slot;
+	char	fpr[PD_FPR_LEN + 1];
+	uint64_t revision;
+};
+
+static struct {
+	int		builds[PD_SLOTS];
+	enum pd_reason	last_reason;
+	int		fail_builds;
+	int		fail_posts;
+	struct post	posts[MAX_POSTS];
+	size_t		nposts;
+} rec;
+
+static int
+fake_build(void *arg, struct pd *pd, struct pd_service *sv, int k,
+    time_t now, char *why, size_t whylen)
+{
+	struct pd_slot *slot = &sv->slot[k];
+	char *d;
+
+	if (rec.fail_builds) {
+		snprintf(why, whylen, "test failure");
+		return -1;
+	}
+	rec.builds[k]++;
+	if ((d = strdup("descriptor")) == NULL)
+		abort();
+	free(slot->desc);
+	slot->desc = d;
+	slot->desc_len = strlen(d);
+	slot->revision = (uint64_t)now;	/* rises with time, as keyd's */
+	slot->n_intro = 3;
+	return 0;
+}
+
+static int
+fake_post(void *arg, struct pd *pd, struct pd_service *sv, int k,
+    const char *fpr)
+{
+	struct post *p;
+
+	if (rec.fail_posts || rec.nposts == MAX_POSTS)
+		return -1;
+	p = &rec.posts[rec.nposts++];
+	p->slot = k;
+	snprintf(p->fpr, sizeof(p->fpr), "%s", fpr);
+	p->revision = sv->slot[k].revision;
+	return 0;
+}
+
+static void
+setup(struct pd *pd, size_t ninst, time_t now)
+{
+	static const struct pd_ops ops = { fake_build, fake_post, NULL, NULL };
+	struct pd_net net;
+	struct pd_ring ring;
+
+	memset(&rec, 0, sizeof(rec));
+	tpd_ring_shift = 0;
+	pd_init(pd, &ops);
+	pd->uploads_enabled = 1;
+	tpd_configure(pd, NULL, ninst, 3, now);
+	tpd_net(&net, TPD_VA);
+	tpd_ring(&ring);
+	pd_set_network(pd, &net, &ring, now);
+}
+
+static size_t
+posts_to(const char *fpr)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < rec.nposts; i++)
+		if (strcmp(rec.posts[i].fpr, fpr) == 0)
+			n++;
+	return n;
+}
+
+static struct pd_target *
+target(struct pd *pd, int k, const char *fpr)
+{
+	struct pd_slot *slot = &pd->services[0].slot[k];
+	size_t i;
+
+	for (i = 0; i < slot->ntargets; i++)
+		if (strcmp(slot->targets[i].fpr, fpr) == 0)
+			return &slot->targets[i];
+	return NULL;
+}
+
+/* Every in-flight upload succeeds. */
+static void
+all_uploaded(struct pd *pd, time_t now)
+{
+	struct pd_service *sv = &pd->services[0];
+
+	while (sv->ninflight > 0)
+		pd_upload_result(pd, sv, sv->inflight[0].fpr, 1, "", now);
+}
+
+/* No HSDir has two uploads of the service in flight. */
+static int
+inflight_distinct(const struct pd_service *sv)
+{
+	size_t i, j;
+
+	for (i = 0; i < sv->ninflight; i++)
+		for (j = i + 1; j < sv->ninflight; j++)
+			if (strcmp(sv->inflight[i].fpr, sv->inflight[j].fpr) == 0)
+				return 0;
+	return 1;
+}
+
+/* The stub ring: first = HSDirs 6..11,0,1 (tp 19674), second 9..11,0..4. */
+static void
+test_first_publish_and_shared_hsdirs(void)
+{
+	struct pd pd;
+	time_t t = TPD_VA + 60;
+	char fpr[PD_FPR_LEN + 1];
+	size_t n;
+
+	setup(&pd, 3, t);
+	CHECK_INT_EQ(pd.services[0].slot[PD_FIRST].tp, TPD_TP_FIRST);
+	CHECK_INT_EQ(pd.services[0].slot[PD_SECOND].tp, TPD_TP_SECOND);
+	CHECK_INT_EQ(pd.services[0].slot[PD_FIRST].ntargets, TPD_RING_N);
+	pd_tick(&pd, t);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 1);
+	CHECK_INT_EQ(rec.builds[PD_SECOND], 1);
+	CHECK_INT_EQ(pd.services[0].slot[PD_FIRST].last_reason, PD_R_FIRST);
+	/* 8 for the first; of the second's 8, the 5 shared ones wait */
+	CHECK_INT_EQ(rec.nposts, 8 + 3);
+	CHECK(inflight_distinct(&pd.services[0]));
+	tpd_fpr(fpr, 9);	/* shared */
+	CHECK_INT_EQ(posts_to(fpr), 1);
+	CHECK_INT_EQ(target(&pd, PD_SECOND, fpr)->state, PD_T_PENDING);
+	/* its first upload's outcome frees it for the second descriptor */
+	pd_upload_result(&pd, &pd.services[0], fpr, 1, "", t + 1);
+	CHECK_INT_EQ(target(&pd, PD_FIRST, fpr)->state, PD_T_UPLOADED);
+	n = rec.nposts;
+	pd_tick(&pd, t + 1);
+	CHECK_INT_EQ(rec.nposts, n + 1);
+	CHECK_INT_EQ(rec.posts[n].slot, PD_SECOND);
+	CHECK_STR_EQ(rec.posts[n].fpr, fpr);
+	/* nothing is built twice */
+	pd_tick(&pd, t + 2);
+	CHECK_INT_EQ(rec.builds[PD_FIRST] + rec.builds[PD_SECOND], 2);
+	pd_clear(&pd);
+}
+
+static void
+test_startup_grace(void)
+{
+	struct pd pd;
+	time_t t = TPD_VA + 60;
+
+	setup(&pd, 3, t);
+	pd_clear(&pd);
+	/* one instance has not been reported by fetchd yet */
+	setup(&pd, 3, t);
+	pd.services[0].instances[2].reported = 0;
+	pd.services[0].slot[PD_FIRST].desc = NULL;
+	CHECK(pd_tick(&pd, t) == t + PD_STARTUP_GRACE_S);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 0);
+	pd_tick(&pd, t + PD_STARTUP_GRACE_S);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 1);
+	pd_clear(&pd);
+}
+
+static void
+test_intro_change_debounce_and_rate_limit(void)
+{
+	struct pd pd;
+	time_t t = TPD_VA + 60, w;
+
+	setup(&pd, 3, t);
+	pd_tick(&pd, t);
+	all_uploaded(&pd, t);
+	/* an unchanged set is no reason */
+	pd_tick(&pd, t + 100);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 1);
+	/* a change at t+100: built PD_DEBOUNCE_S later, not sooner */
+	tpd_instance_desc(&pd, 1, 3, t + 100);
+	w = pd_tick(&pd, t + 100);
+	CHECK(w == t + 100 + PD_DEBOUNCE_S);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 1);
+	pd_tick(&pd, t + 100 + PD_DEBOUNCE_S - 1);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 1);
+	pd_tick(&pd, t + 100 + PD_DEBOUNCE_S);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 2);
+	CHECK_INT_EQ(rec.builds[PD_SECOND], 2);
+	CHECK_INT_EQ(pd.services[0].slot[PD_FIRST].last_reason,
+	    PD_R_INTRO_CHANGED);
+	all_uploaded(&pd, t + 104);
+	/* a second change right after: rate-limited to PD_MIN_REBUILD_S */
+	tpd_instance_desc(&pd, 0, 2, t + 105);
+	w = pd_tick(&pd, t + 110);
+	CHECK(w == t + 100 + PD_DEBOUNCE_S + PD_MIN_REBUILD_S);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 2);
+	pd_tick(&pd, w);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 3);
+	/* an instance that dies (fetchd says so) changes the set too */
+	all_uploaded(&pd, w);
+	pd_instance_state(&pd, 0, 2, pd.services[0].instances[2].key,
+	    PEER_STATE_FETCH_FAILED, w + 200, "NOT_FOUND", w + 200);
+	pd_tick(&pd, w + 200);
+	pd_tick(&pd, w + 200 + PD_DEBOUNCE_S);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 4);
+	pd_clear(&pd);
+}
+
+static void
+test_instance_expiry_by_clock(void)
+{
+	struct pd pd;
+	time_t t = TPD_VA + 60, w;
+
+	setup(&pd, 2, t);
+	pd_tick(&pd, t);
+	all_uploaded(&pd, t);
+	tpd_instance_desc(&pd, 1, 3, t + 600);
+	pd_tick(&pd, t + 600);
+	pd_tick(&pd, t + 600 + PD_DEBOUNCE_S);
+	all_uploaded(&pd, t + 600 + PD_DEBOUNCE_S);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 2);
+	/* instance 0's descriptor (received at t, 180 min) runs out */
+	w = pd_tick(&pd, t + 1000);
+	CHECK(w <= t + 180 * 60);
+	CHECK(pd_instance_is_live(&pd.services[0].instances[0], t + 180 * 60 - 1));
+	CHECK(!pd_instance_is_live(&pd.services[0].instances[0], t + 180 * 60));
+	pd.net.valid_until = t + 100000;	/* keep the consensus live */
+	pd_tick(&pd, t + 180 * 60);
+	pd_tick(&pd, t + 180 * 60 + PD_DEBOUNCE_S);
+	CHECK(rec.builds[PD_FIRST] >= 3);
+	/* what was built last is the set without instance 0 */
+	CHECK(memcmp(pd.services[0].slot[PD_FIRST].intro_digest,
+	    pd.services[0].live_digest, 32) == 0);
+	CHECK(pd.services[0].slot[PD_FIRST].built_at >= t + 180 * 60);
+	pd_clear(&pd);
+}
+
+static void
+test_refresh(void)
+{
+	struct pd pd;
+	time_t t = TPD_VA + 60, refresh, w;
+
+	setup(&pd, 3, t);
+	refresh = pd_net_refresh_interval(&pd.net);
+	CHECK_INT_EQ(refresh, 60 * 60);		/* live: 60 min */
+	pd_tick(&pd, t);
+	all_uploaded(&pd, t);
+	pd_tick(&pd, t + 10);	/* the second's uploads to shared HSDirs */
+	all_uploaded(&pd, t + 10);
+	w = pd_tick(&pd, t + 20);
+	CHECK(w == t + refresh);
+	/* keep the instances (same sets) and the consensus alive meanwhile */
+	for (size_t i = 0; i < 3; i++)
+		pd.services[0].instances[i].received_at = t + refresh;
+	pd.net.valid_until = t + 100000;
+	pd_tick(&pd, t + refresh - 1);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 1);
+	pd_tick(&pd, t + refresh);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 2);
+	CHECK_INT_EQ(pd.services[0].slot[PD_FIRST].last_reason, PD_R_REFRESH);
+	/* the new descriptor goes to every HSDir again */
+	CHECK_INT_EQ(target(&pd, PD_FIRST, pd.services[0].slot[PD_FIRST].targets[0].fpr)->state,
+	    PD_T_IN_FLIGHT);
+	pd_clear(&pd);
+}
+
+static void
+test_upload_failure_backoff(void)
+{
+	struct pd pd;
+	time_t t = TPD_VA + 60;
+	char fpr[PD_FPR_LEN + 1];
+	struct pd_target *tg;
+
+	setup(&pd, 3, t);
+	pd_tick(&pd, t);
+	tpd_fpr(fpr, 6);	/* first descriptor only */
+	CHECK_INT_EQ(posts_to(fpr), 1);
+	pd_upload_result(&pd, &pd.services[0], fpr, 0, "UPLOAD_REJECTED", t);
+	tg = target(&pd, PD_FIRST, fpr);
+	CHECK_INT_EQ(tg->last_result, PD_RES_FAILED);
+	CHECK_STR_EQ(tg->reason, "UPLOAD_REJECTED");
+	CHECK(tg->next_try == t + PD_BACKOFF_BASE_S);
+	pd_tick(&pd, t + PD_BACKOFF_BASE_S - 1);
+	CHECK_INT_EQ(posts_to(fpr), 1);
+	pd_tick(&pd, t + PD_BACKOFF_BASE_S);
+	CHECK_INT_EQ(posts_to(fpr), 2);
+	/* again: twice the wait */
+	pd_upload_result(&pd, &pd.services[0], fpr, 0, "UNEXPECTED",
+	    t + PD_BACKOFF_BASE_S);
+	CHECK(tg->next_try == t + 3 * PD_BACKOFF_BASE_S);
+	/* the other HSDirs are not held back */
+	CHECK_INT_EQ(target(&pd, PD_FIRST, pd.services[0].slot[PD_FIRST].targets[1].fpr)->state,
+	    PD_T_IN_FLIGHT);
+	/* the cap: a quarter period, at most PD_BACKOFF_MAX_S */
+	CHECK_INT_EQ(pd_backoff(&pd, 30), PD_BACKOFF_MAX_S);
+	pd_tick(&pd, t + 3 * PD_BACKOFF_BASE_S);
+	CHECK_INT_EQ(posts_to(fpr), 3);
+	pd_upload_result(&pd, &pd.services[0], fpr, 1, "", t + 20);
+	CHECK_INT_EQ(tg->state, PD_T_UPLOADED);
+	CHECK_INT_EQ(tg->attempts, 0);
+	pd_clear(&pd);
+}
+
+static void
+test_upload_timeout(void)
+{
+	struct pd pd;
+	time_t t = TPD_VA + 60;
+	char fpr[PD_FPR_LEN + 1];
+
+	setup(&pd, 3, t);
+	CHECK(pd_tick(&pd, t) <= t + PD_UPLOAD_TIMEOUT_S);
+	tpd_fpr(fpr, 6);
+	pd_tick(&pd, t + PD_UPLOAD_TIMEOUT_S - 1);
+	CHECK_INT_EQ(posts_to(fpr), 1);
+	pd_tick(&pd, t + PD_UPLOAD_TIMEOUT_S);
+	CHECK_STR_EQ(target(&pd, PD_FIRST, fpr)->reason, "TIMEOUT");
+	pd_tick(&pd, t + PD_UPLOAD_TIMEOUT_S + PD_BACKOFF_BASE_S);
+	CHECK_INT_EQ(posts_to(fpr), 2);
+	CHECK(inflight_distinct(&pd.services[0]));
+	pd_clear(&pd);
+}
+
+static void
+test_hsdir_set_change(void)
+{
+	struct pd pd;
+	struct pd_net net;
+	struct pd_ring ring;
+	time_t t = TPD_VA + 60;
+	char fpr[PD_FPR_LEN + 1];
+	size_t n;
+
+	setup(&pd, 3, t);
+	pd_tick(&pd, t);
+	all_uploaded(&pd, t);
+	pd_tick(&pd, t);
+	all_uploaded(&pd, t);
+	n = rec.nposts;
+	/* a new consensus moves the first descriptor's ring by one */
+	tpd_ring_shift = 1;
+	tpd_net(&net, TPD_VA);
+	tpd_ring(&ring);
+	pd_set_network(&pd, &net, &ring, t + 30);
+	pd_tick(&pd, t + 30);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 1);	/* no rebuild */
+	/* first: 7..11,0..2, 2 is new; second: 10,11,0..5, 5 is new */
+	CHECK_INT_EQ(rec.nposts, n + 2);
+	tpd_fpr(fpr, 2);
+	CHECK_INT_EQ(target(&pd, PD_FIRST, fpr)->state, PD_T_IN_FLIGHT);
+	tpd_fpr(fpr, 5);
+	CHECK_INT_EQ(target(&pd, PD_SECOND, fpr)->state, PD_T_IN_FLIGHT);
+	tpd_fpr(fpr, 6);
+	CHECK(target(&pd, PD_FIRST, fpr) == NULL);
+	tpd_fpr(fpr, 7);
+	CHECK_INT_EQ(target(&pd, PD_FIRST, fpr)->state, PD_T_UPLOADED);
+	pd_clear(&pd);
+}
+
+static void
+test_period_rollover(void)
+{
+	struct pd pd;
+	struct pd_net net;
+	struct pd_ring ring;
+	time_t t = TPD_VA + 60, srv = TPD_VA + 2 * 3600;
+	uint64_t rev;
+
+	setup(&pd, 3, t);
+	pd_tick(&pd, t);
+	all_uploaded(&pd, t);
+	pd_tick(&pd, t);
+	all_uploaded(&pd, t);
+	rev = pd.services[0].slot[PD_SECOND].revision;
+	/* 00:00 UTC: the SRV; period 19675 is now the first descriptor's */
+	tpd_instance_desc(&pd, 0, 3, srv);
+	tpd_instance_desc(&pd, 1, 3, srv);
+	tpd_instance_desc(&pd, 2, 3, srv);
+	pd_tick(&pd, srv - 200);
+	pd_tick(&pd, srv - 100);	/* the changed sets are built */
+	all_uploaded(&pd, srv - 100);
+	pd_tick(&pd, srv - 90);
+	all_uploaded(&pd, srv - 90);
+	rev = pd.services[0].slot[PD_SECOND].revision;
+	tpd_net(&net, srv);
+	memset(net.srv_prev, 0xCC, HS_SRV_LEN);	/* yesterday's current */
+	memset(net.srv_cur, 0x33, HS_SRV_LEN);
+	tpd_ring(&ring);
+	pd_set_network(&pd, &net, &ring, srv);
+	CHECK_INT_EQ(pd.services[0].slot[PD_FIRST].tp, TPD_TP_SECOND);
+	CHECK_INT_EQ(pd.services[0].slot[PD_FIRST].revision, rev);
+	CHECK_INT_EQ(pd.services[0].slot[PD_SECOND].tp, TPD_TP_SECOND + 1);
+	CHECK(pd.services[0].slot[PD_SECOND].desc == NULL);
+	pd_tick(&pd, srv);
+	/* the moved one is not rebuilt; the new period is */
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 2);
+	CHECK_INT_EQ(pd.services[0].slot[PD_SECOND].last_reason,
+	    PD_R_ROLLOVER);
+	pd_clear(&pd);
+}
+
+static void
+test_no_live_consensus(void)
+{
+	struct pd pd;
+	time_t t = TPD_VA + 60;
+
+	setup(&pd, 3, t);
+	CHECK(!pd_net_live(&pd.net, pd.net.valid_until + PD_CONSENSUS_SLACK_S + 1));
+	CHECK(pd_net_live(&pd.net, pd.net.valid_until + PD_CONSENSUS_SLACK_S));
+	CHECK_INT_EQ(pd_tick(&pd,
+	    pd.net.valid_until + PD_CONSENSUS_SLACK_S + 1), 0);
+	CHECK_INT_EQ(rec.builds[PD_FIRST] + rec.builds[PD_SECOND], 0);
+	CHECK_INT_EQ(rec.nposts, 0);
+	pd_clear(&pd);
+}
+
+static void
+test_build_failure_backoff(void)
+{
+	struct pd pd;
+	time_t t = TPD_VA + 60;
+
+	setup(&pd, 3, t);
+	rec.fail_builds = 1;
+	pd_tick(&pd, t);
+	CHECK_INT_EQ(pd.services[0].slot[PD_FIRST].build_failures, 1);
+	CHECK_STR_EQ(pd.services[0].slot[PD_FIRST].last_error, "test failure");
+	CHECK(pd_tick(&pd, t + 1) == t + PD_BACKOFF_BASE_S);
+	rec.fail_builds = 0;
+	pd_tick(&pd, t + PD_BACKOFF_BASE_S);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 1);
+	CHECK_INT_EQ(pd.services[0].slot[PD_FIRST].last_reason, PD_R_RETRY);
+	pd_clear(&pd);
+}
+
+static void
+test_control_loss(void)
+{
+	struct pd pd;
+	time_t t = TPD_VA + 60;
+
+	setup(&pd, 3, t);
+	pd.uploads_enabled = 0;
+	pd_tick(&pd, t);
+	CHECK_INT_EQ(rec.nposts, 0);
+	pd.uploads_enabled = 1;
+	pd_tick(&pd, t + 1);
+	CHECK_INT_EQ(rec.nposts, 11);
+	pd_uploads_abort(&pd, t + 2);
+	CHECK_INT_EQ(pd.services[0].ninflight, 0);
+	pd_clear(&pd);
+}
+
+/* --- HS_DESC events, as tor 0.4.9 sends them ----------------------------- */
+
+static int
+hs_desc_of(const char *line, struct torctl_hs_desc *ev)
+{
+	struct torctl_parser p;
+	struct torctl_reply *r = NULL;
+	char wire[512];
+	const char *why;
+	size_t used;
+	int rv = -1;
+
+	snprintf(wire, sizeof(wire), "%s\r\n", line);
+	torctl_parser_init(&p, NULL);
+	if (torctl_parser_feed(&p, wire, strlen(wire), &used, &r) ==
+	    TORCTL_FEED_REPLY)
+		rv = torctl_parse_hs_desc(r, ev, &why);
+	torctl_reply_free(r);
+	torctl_parser_clear(&p);
+	return rv;
+}
+
+/* The UPLOADED lines of control-events-examples.txt, against our uploads. */
+static void
+test_event_matching(void)
+{
+	static const char *const frontend =
+	    "le5tsbi4izbr7pzfxabhcrfwe5jokzdpkvwgucbfh4rhf5r2fi3hgvid";
+	struct pd pd;
+	struct pd_service *sv;
+	struct torctl_hs_desc ev;
+	char *text, *line, *save = NULL;
+	time_t t = TPD_VA + 60;
+	int matched = 0, lines = 0;
+
+	setup(&pd, 2, t);
+	sv = &pd.services[0];
+	/* pretend our frontend is the captured one, with uploads in flight */
+	snprintf(sv->address, sizeof(sv->address), "%s", frontend);
+	free(sv->slot[PD_FIRST].targets);
+	sv->slot[PD_FIRST].targets = calloc(2, sizeof(struct pd_target));
+	sv->slot[PD_FIRST].ntargets = 2;
+	snprintf(sv->slot[PD_FIRST].targets[0].fpr, PD_FPR_LEN + 1, "%s",
+	    "1DDC42DADEB7938D572E08DB959D65DA89EE836E");
+	snprintf(sv->slot[PD_FIRST].targets[1].fpr, PD_FPR_LEN + 1, "%s",
+	    "F785C60C99E8C2C670F997B1BBA45F3B29498ADA");
+	free(sv->slot[PD_SECOND].targets);
+	sv->slot[PD_SECOND].targets = NULL;
+	sv->slot[PD_SECOND].ntargets = 0;
+	pd_tick(&pd, t);
+	CHECK_INT_EQ(sv->ninflight, 2);
+
+	text = test_read_data("tor-0.4.9-testnet/control-events-examples.txt",
+	    NULL);
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		const char *sp = strchr(line, ' ');
+
+		if (line[0] == '#' || sp == NULL ||
+		    strncmp(sp + 1, "650 HS_DESC ", 12) != 0)
+			continue;
+		lines++;
+		CHECK_INT_EQ(hs_desc_of(sp + 1, &ev), 0);
+		matched += pd_hs_desc_event(&pd, &ev, t + 5);
+	}
+	free(text);
+	/* REQUESTED/RECEIVED and other HSDirs are not ours; a1 twice: once */
+	CHECK(lines >= 9);
+	CHECK_INT_EQ(matched, 2);
+	CHECK_INT_EQ(sv->slot[PD_FIRST].targets[0].state, PD_T_UPLOADED);
+	CHECK_INT_EQ(sv->slot[PD_FIRST].targets[1].state, PD_T_UPLOADED);
+	CHECK_INT_EQ(sv->ninflight, 0);
+
+	/* FAILED, as digest 9.5 gives it; and a fetch failure is not ours */
+	pd_tick(&pd, t + 5);
+	sv->slot[PD_FIRST].targets[0].state = PD_T_PENDING;
+	pd_tick(&pd, t + 6);
+	CHECK_INT_EQ(sv->ninflight, 1);
+	CHECK_INT_EQ(hs_desc_of("650 HS_DESC FAILED le5tsbi4izbr7pzfxabhcrfwe5"
+	    "jokzdpkvwgucbfh4rhf5r2fi3hgvid NO_AUTH $1DDC42DADEB7938D572E08DB9"
+	    "59D65DA89EE836E~r6 bY1/DY34BesT2b9lPB8lCqkwweBmovP9UxMuYLAXiA0 "
+	    "REASON=NOT_FOUND", &ev), 0);
+	CHECK_INT_EQ(pd_hs_desc_event(&pd, &ev, t + 7), 0);
+	CHECK_INT_EQ(hs_desc_of("650 HS_DESC FAILED le5tsbi4izbr7pzfxabhcrfwe5"
+	    "jokzdpkvwgucbfh4rhf5r2fi3hgvid NO_AUTH $1DDC42DADEB7938D572E08DB9"
+	    "59D65DA89EE836E~r6 bY1/DY34BesT2b9lPB8lCqkwweBmovP9UxMuYLAXiA0 "
+	    "REASON=UPLOAD_REJECTED", &ev), 0);
+	CHECK_INT_EQ(pd_hs_desc_event(&pd, &ev, t + 7), 1);
+	CHECK_INT_EQ(sv->slot[PD_FIRST].targets[0].last_result, PD_RES_FAILED);
+	CHECK_STR_EQ(sv->slot[PD_FIRST].targets[0].reason, "UPLOAD_REJECTED");
+	/* another service's address is not ours */
+	CHECK_INT_EQ(hs_desc_of("650 HS_DESC UPLOADED vckzlz6oomfw62y2l4rl36gt"
+	    "2qmeyl4qb6qz633eamuh3wgjceb2myyd UNKNOWN $F785C60C99E8C2C670F997B"
+	    "1BBA45F3B29498ADA~a1", &ev), 0);
+	CHECK_INT_EQ(pd_hs_desc_event(&pd, &ev, t + 8), 0);
+	pd_clear(&pd);
+}
+
+TEST_MAIN(
+	TEST_CASE(test_first_publish_and_shared_hsdirs),
+	TEST_CASE(test_startup_grace),
+	TEST_CASE(test_intro_change_debounce_and_rate_limit),
+	TEST_CASE(test_instance_expiry_by_clock),
+	TEST_CASE(test_refresh),
+	TEST_CASE(test_upload_failure_backoff),
+	TEST_CASE(test_upload_timeout),
+	TEST_CASE(test_hsdir_set_change),
+	TEST_CASE(test_period_rollover),
+	TEST_CASE(test_no_live_consensus),
+	TEST_CASE(test_build_failure_backoff),
+	TEST_CASE(test_control_loss),
+	TEST_CASE(test_event_matching)
+)
