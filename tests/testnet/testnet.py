@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -513,6 +514,13 @@ class Network:
                 "tor failed to start: " + ", ".join(
                     f"{n} (see {self.node_dir(n)}/launch.log)"
                     for n in failed))
+        # The daemon writes its PidFile a little after the launcher
+        # returns (authorities take longest); until it exists, teardown
+        # could not find the process.
+        for name in names:
+            pidfile = os.path.join(self.node_dir(name), "tor.pid")
+            _wait_for(lambda: ports.read_pidfile(pidfile), 30,
+                      f"{name}: tor wrote no pid file {pidfile}")
 
     def _read_backend_addresses(self):
         self.backend_addresses = []
@@ -756,6 +764,27 @@ class Network:
     def restart_mgmt(self, timeout=120):
         self.restart_node("mgmt", timeout)
 
+    def pids(self):
+        """Pids of this network's live processes, by pid file name
+        (e.g. 'be0/tor.pid')."""
+        result = {}
+        for path in ports.workdir_pidfiles(self.workdir):
+            pid = ports.read_pidfile(path)
+            if pid and ports.pid_alive_in(pid, self.workdir):
+                result[os.path.relpath(path, self.workdir)] = pid
+        return result
+
+    def sockets(self):
+        """Every TCP listening socket and bound UDP socket of this
+        network's processes, as (proto, address, port, pidfile name)."""
+        owner = {}
+        for name, pid in self.pids().items():
+            for inode in _socket_inodes(pid):
+                owner[inode] = name
+        return [(proto, addr, port, owner[inode])
+                for proto, addr, port, inode in _proc_net_sockets()
+                if inode in owner]
+
     def set_backend_ob_mode(self, i, frontend, timeout=120):
         """Make backend i an Onionbalance instance of frontend (an onion
         address, with or without .onion), or a plain service again if
@@ -785,6 +814,52 @@ class Network:
 
 
 # -- helpers -------------------------------------------------------------------
+
+
+def _socket_inodes(pid):
+    inodes = set()
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return inodes
+    for fd in fds:
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        m = re.fullmatch(r"socket:\[(\d+)\]", target)
+        if m:
+            inodes.add(int(m.group(1)))
+    return inodes
+
+
+def _hex_address(text):
+    """Decode /proc/net's ADDR:PORT (address in host byte order words)."""
+    addr, port = text.split(":")
+    raw = bytes.fromhex(addr)
+    words = [raw[i:i + 4][::-1] for i in range(0, len(raw), 4)]
+    packed = b"".join(words)
+    family = socket.AF_INET if len(packed) == 4 else socket.AF_INET6
+    return socket.inet_ntop(family, packed), int(port, 16)
+
+
+def _proc_net_sockets():
+    """(proto, address, port, inode) of listening TCP sockets and all
+    UDP sockets on the machine."""
+    result = []
+    for proto in ("tcp", "tcp6", "udp", "udp6"):
+        try:
+            with open(f"/proc/net/{proto}") as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if proto.startswith("tcp") and fields[3] != "0A":  # LISTEN
+                continue
+            addr, port = _hex_address(fields[1])
+            result.append((proto, addr, port, int(fields[9])))
+    return result
 
 
 def consensus_hsdirs(text):
