@@ -208,7 +208,8 @@ signal_cb(int sig, short what, void *arg)
 		break;
 	case SIGTERM:
 	case SIGINT:
-		log_info("%s: stopping", strsignal(sig));
+		log_info("%s: stopping", sig == SIGTERM ? "SIGTERM" :
+		    "SIGINT");
 		children_stop(p, 0);
 		break;
 	default:

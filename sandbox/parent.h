@@ -140,6 +140,7 @@ void	child_watch(struct child *c);
 void	child_restart_cb(int fd, short what, void *arg);
 void	child_read_cb(int fd, short what, void *arg);
 void	child_lost(struct child *c, const char *why);
+void	child_eof(struct child *c);
 void	children_reap(struct parent *p);
 void	children_stop(struct parent *p, int exit_status);
 void	links_give(struct parent *p, enum child_role role);

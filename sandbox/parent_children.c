@@ -343,6 +343,19 @@ child_lost(struct child *c, const char *why)
 		kill(c->pid, SIGKILL);
 }
 
+/*
+ * EOF: the child is exiting (the reaper will say why) or has dropped its
+ * channel, which leaves it useless; either way it goes.
+ */
+void
+child_eof(struct child *c)
+{
+	log_debug("%s closed its channel", c->name);
+	child_close_channel(c);
+	if (c->pid != -1)
+		kill(c->pid, SIGTERM);
+}
+
 static void
 child_dispatch(struct child *c, const struct ipc_msg *msg)
 {
@@ -396,7 +409,7 @@ child_read_cb(int fd, short what, void *arg)
 	case IPC_WOULDBLOCK:
 		return;
 	case IPC_EOF:
-		child_lost(c, "closed its channel");
+		child_eof(c);
 		return;
 	case IPC_ERR_SYS:
 	case IPC_ERR_SHORT:

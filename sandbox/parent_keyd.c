@@ -212,7 +212,7 @@ keyd_start(struct parent *p, struct child *c, struct ob_config *cfg,
 	if (config_done(c, cfg->nservices, err, errlen) == -1)
 		goto fail;
 	c->state = CHILD_RUNNING;
-	log_debug("keyd (pid %ld) has %zu key(s)", (long)c->pid,
+	log_info("keyd (pid %ld) has %zu key(s)", (long)c->pid,
 	    cfg->nservices);
 	return 0;
 fail:
@@ -237,7 +237,7 @@ keyd_read_cb(int fd, short what, void *arg)
 	case IPC_WOULDBLOCK:
 		return;
 	case IPC_EOF:
-		child_lost(c, "closed its channel");
+		child_eof(c);
 		return;
 	case IPC_ERR_SYS:
 	case IPC_ERR_SHORT:
