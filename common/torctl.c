@@ -516,14 +516,14 @@ process_input(struct torctl *ctl)
 	struct evbuffer *in = bufferevent_get_input(ctl->bev);
 	unsigned gen = ctl->generation;
 	struct torctl_reply *r;
-	struct evbuffer_iovec vec;
 	enum torctl_feed rv;
-	char reason[160];
+	char buf[16384], reason[160];
+	ev_ssize_t n;
 	size_t used;
 
-	while (evbuffer_peek(in, -1, NULL, &vec, 1) > 0) {
-		rv = torctl_parser_feed(&ctl->parser, vec.iov_base,
-		    vec.iov_len, &used, &r);
+	while ((n = evbuffer_copyout(in, buf, sizeof(buf))) > 0) {
+		rv = torctl_parser_feed(&ctl->parser, buf, (size_t)n, &used,
+		    &r);
 		evbuffer_drain(in, used);
 		if (rv == TORCTL_FEED_ERROR) {
 			snprintf(reason, sizeof(reason),

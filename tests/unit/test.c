@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "test.h"
 
 int test_failures;
@@ -13,6 +15,11 @@ test_main(const struct test_case *cases, size_t ncases)
 	size_t i;
 	int before;
 
+	/* Every module that uses libsodium needs it initialised first. */
+	if (sodium_init() < 0) {
+		fprintf(stderr, "sodium_init failed\n");
+		return 1;
+	}
 	for (i = 0; i < ncases; i++) {
 		before = test_failures;
 		cases[i].fn();

@@ -1,7 +1,8 @@
 /*
  * A minimal unit-test harness: each test file is one executable with a
  * table of test functions; CHECK* record a failure with file and line and
- * go on, so one run reports every broken check.  Exit status: 0 all passed,
+ * go on, so one run reports every broken check.  test_main() initialises
+ * libsodium first.  Exit status: 0 all passed,
  * 1 something failed (what meson test expects).
  */
 #ifndef OB_TEST_H

@@ -507,17 +507,7 @@ test_keypair_generate(void)
 	sodium_free(b);
 }
 
-static void
-init(void)
-{
-	if (sodium_init() < 0) {
-		fprintf(stderr, "sodium_init failed\n");
-		test_failures++;
-	}
-}
-
 TEST_MAIN(
-	TEST_CASE(init),
 	TEST_CASE(test_rfc8032_vectors),
 	TEST_CASE(test_sign_parts_equal_concatenation),
 	TEST_CASE(test_tor_vectors_expand),

@@ -369,17 +369,7 @@ test_testnet_capture(void)
 	check_descriptor_blinding(&p, tp, va, "frontend");
 }
 
-static void
-init(void)
-{
-	if (sodium_init() < 0) {
-		fprintf(stderr, "sodium_init failed\n");
-		test_failures++;
-	}
-}
-
 TEST_MAIN(
-	TEST_CASE(init),
 	TEST_CASE(test_period_params),
 	TEST_CASE(test_time_period_live),
 	TEST_CASE(test_time_period_testing_network),

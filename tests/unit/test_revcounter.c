@@ -187,17 +187,7 @@ test_revcounter_at(void)
 	CHECK_INT_EQ(revcounter_at(&at, key, INT64_MAX, INT64_MAX), 0);
 }
 
-static void
-init(void)
-{
-	if (sodium_init() < 0) {
-		fprintf(stderr, "sodium_init failed\n");
-		test_failures++;
-	}
-}
-
 TEST_MAIN(
-	TEST_CASE(init),
 	TEST_CASE(test_tor_vectors),
 	TEST_CASE(test_consistency),
 	TEST_CASE(test_strictly_increasing),

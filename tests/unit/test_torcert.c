@@ -437,17 +437,7 @@ test_strerror(void)
 	}
 }
 
-static void
-init(void)
-{
-	if (sodium_init() < 0) {
-		fprintf(stderr, "sodium_init failed\n");
-		test_failures++;
-	}
-}
-
 TEST_MAIN(
-	TEST_CASE(init),
 	TEST_CASE(test_auth_key_cert),
 	TEST_CASE(test_enc_key_cert),
 	TEST_CASE(test_testnet_descriptor_signing_cert),
