@@ -509,6 +509,58 @@ def test_tor_down_at_start_is_an_error():
         s.close(ok)
 
 
+def serve_once(path, payload):
+    """A status socket that writes payload to one client and closes."""
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+
+    def run():
+        conn, _ = srv.accept()
+        conn.sendall(payload)
+        conn.close()
+        srv.close()
+    threading.Thread(target=run, daemon=True).start()
+
+
+def test_status_client():
+    d = tempfile.mkdtemp(prefix="obstatus-")
+    try:
+        doc = (b'{"services": [{"onionAddress": "abc.onion", '
+               b'"publishAttemptFirstDescriptor": "2026-01-01 00:00:00", '
+               b'"instances": [{"onionAddress": "be0.onion", '
+               b'"introPointsNum": 3, "ok": true}, {"onionAddress": '
+               b'"be1\\u001b[31m.onion", "introPointsNum": 0}]}], '
+               b'"hsdirs": []}')
+        path = os.path.join(d, "s1")
+        serve_once(path, doc)
+        r = run_parent("status", "-s", path)
+        assert r.returncode == 0, r
+        assert r.stdout == (
+            "onionbalanced status:\n"
+            "  services:\n"
+            "    - onionAddress: abc.onion\n"
+            "      publishAttemptFirstDescriptor: 2026-01-01 00:00:00\n"
+            "      instances:\n"
+            "        - onionAddress: be0.onion\n"
+            "          introPointsNum: 3\n"
+            "          ok: true\n"
+            "        - onionAddress: be1 [31m.onion\n"
+            "          introPointsNum: 0\n"
+            "  hsdirs: (none)\n"), r.stdout
+        serve_once(path + "j", doc)
+        r = run_parent("status", "-s", path + "j", "--json")
+        assert r.returncode == 0 and r.stdout.encode() == doc, r
+        serve_once(path + "bad", b'{"services": [1, 2')
+        r = run_parent("status", "-s", path + "bad")
+        assert r.returncode == 1 and "malformed JSON (at byte 18)" in \
+            r.stderr, r
+        r = run_parent("status", "-s", os.path.join(d, "none"))
+        assert r.returncode == 1 and "No such file" in r.stderr, r
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
 
 
