@@ -233,12 +233,18 @@ parent_status_socket_open(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
-	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(path, 0660) == -1 || listen(fd, 16) == -1) {
+	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		snprintf(err, errlen, "status socket %s: %s", path,
 		    strerror(errno));
 		if (fd != -1)
 			close(fd);
+		return -1;
+	}
+	if (chmod(path, 0660) == -1 || listen(fd, 16) == -1) {
+		snprintf(err, errlen, "status socket %s: %s", path,
+		    strerror(errno));
+		(void)unlink(path);	/* ours: we just bound it */
+		close(fd);
 		return -1;
 	}
 	return fd;
