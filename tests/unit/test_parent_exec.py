@@ -509,6 +509,23 @@ def test_tor_down_at_start_is_an_error():
         s.close(ok)
 
 
+def test_bad_key_at_start():
+    s = Setup()
+    ok = False
+    try:
+        with open(s.key, "w") as f:
+            f.write("junk\n")
+        s.start()
+        assert s.proc.wait(timeout=TIMEOUT) == 1, s.log_text()
+        assert re.search(r"onionbalanced: \[warning\] services\[0\]\.key: "
+                         r".*frontend\.key: neither a PEM key", s.log_text())
+        assert not os.path.exists(s.status)
+        assert not os.path.exists(os.path.join(s.dir, "fetchd.state"))
+        ok = True
+    finally:
+        s.close(ok)
+
+
 def serve_once(path, payload):
     """A status socket that writes payload to one client and closes."""
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
