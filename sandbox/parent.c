@@ -1,49 +1,266 @@
 /*
- * onionbalanced: the parent process.  It parses the command line and config,
- * opens what the children may not open, and spawns keyd, fetchd and
- * publishd.  Until the daemon lands it only reports its version.
+ * onionbalanced: the parent process.  It parses the command line and the
+ * config, opens what the children may not open (key files, tor control
+ * connections, the status socket), spawns keyd, fetchd and publishd,
+ * restarts a child that dies, reloads on SIGHUP and stops everything on
+ * SIGTERM or SIGINT.  See parent.h for the files and docs/operations.md
+ * for the behaviour.
  */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
 
 #include "config.h"
 #include "log.h"
+#include "parent.h"
+
+enum long_only_opt {
+	OPT_VERSION = 256,
+	OPT_IS_TESTNET,
+	OPT_CHECK,
+	OPT_LIBEXECDIR,
+	OPT_BACKOFF_MS,
+};
 
 static void
 usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: onionbalanced [--version] [--help]\n"
+	    "usage: onionbalanced [-c config.yaml] [-i address] [-p port]\n"
+	    "                     [-s control-socket] [-v level] [--check]\n"
+	    "       onionbalanced status [-c config.yaml] [-s status-socket]"
+	    " [--json]\n"
+	    "       onionbalanced --version\n"
 	    "\n"
-	    "Onionbalance for Tor v3 onion services, as a privilege-separated\n"
-	    "daemon. The daemon itself is not built yet; see README.md.\n");
+	    "  -c, --config FILE     config file (default $ONIONBALANCE_CONFIG"
+	    " or config.yaml)\n"
+	    "  -i, --ip ADDRESS      tor control port address\n"
+	    "  -p, --port PORT       tor control port\n"
+	    "  -s, --socket PATH     tor control socket (\"\": TCP only)\n"
+	    "  -v, --verbosity LEVEL debug, info, warning, error\n"
+	    "      --check           check config, keys and tor; do not start\n"
+	    "      --is-testnet      accepted for Onionbalance; not needed\n"
+	    "\n"
+	    "Signals: SIGHUP reloads the config, SIGTERM/SIGINT stop.\n");
+}
+
+static int
+parse_port(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *s == '\0' || *end != '\0' || v < 1 || v > 65535)
+		return -1;
+	return (int)v;
+}
+
+static int
+parse_level(const char *s)
+{
+	/* Onionbalance's -v also takes "critical". */
+	if (strcasecmp(s, "critical") == 0)
+		return LOG_LEVEL_ERROR;
+	return log_level_from_name(s);
+}
+
+static void
+bad_arg(const char *opt, const char *value, const char *want)
+{
+	fprintf(stderr, "onionbalanced: %s: \"%.80s\" is not %s\n", opt,
+	    value, want);
+	exit(2);
+}
+
+/* Handles one option; returns 1 to run --check, 0 otherwise. */
+static int
+handle_option(struct parent *p, int ch)
+{
+	switch (ch) {
+	case 'c':
+		p->config_path = optarg;
+		return 0;
+	case 'i':
+		p->ov.control_address = optarg;
+		return 0;
+	case 'p':
+		if ((p->ov.control_port = parse_port(optarg)) == -1)
+			bad_arg("-p", optarg, "a port from 1 to 65535");
+		return 0;
+	case 's':
+		p->ov.control_socket = optarg;
+		return 0;
+	case 'v':
+		if ((p->ov.log_level = parse_level(optarg)) == -1)
+			bad_arg("-v", optarg, "debug, info, warning or error");
+		return 0;
+	case OPT_VERSION:
+		printf("onionbalanced %s\n", OB_VERSION);
+		exit(0);
+	case OPT_IS_TESTNET:
+		/* Intervals come from the consensus: nothing to switch. */
+		return 0;
+	case OPT_CHECK:
+		return 1;
+	case OPT_LIBEXECDIR:
+		if (strlen(optarg) >= sizeof(p->libexecdir))
+			bad_arg("--libexecdir", optarg, "a shorter path");
+		snprintf(p->libexecdir, sizeof(p->libexecdir), "%s", optarg);
+		return 0;
+	case OPT_BACKOFF_MS:
+		if ((p->backoff_min_ms = (unsigned)parse_port(optarg)) ==
+		    (unsigned)-1)
+			bad_arg("--restart-backoff-ms", optarg, "1 to 65535");
+		return 0;
+	case 'h':
+		usage(stdout);
+		exit(0);
+	default:
+		usage(stderr);
+		exit(2);
+	}
+}
+
+/* Returns 1 for --check. */
+static int
+parse_args(struct parent *p, int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "ip", required_argument, NULL, 'i' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "verbosity", required_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "is-testnet", no_argument, NULL, OPT_IS_TESTNET },
+		{ "check", no_argument, NULL, OPT_CHECK },
+		/* For tests and the demo: children from a build directory. */
+		{ "libexecdir", required_argument, NULL, OPT_LIBEXECDIR },
+		/* For tests: the first restart delay (default 1000). */
+		{ "restart-backoff-ms", required_argument, NULL,
+		    OPT_BACKOFF_MS },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch, check = 0;
+
+	while ((ch = getopt_long(argc, argv, "c:i:p:s:v:h", longopts,
+	    NULL)) != -1)
+		check |= handle_option(p, ch);
+	if (optind != argc) {
+		usage(stderr);
+		exit(2);
+	}
+	return check;
+}
+
+/* Children and socketpairs must never land on fds 0-2. */
+static void
+keep_std_fds_open(void)
+{
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) == -1 &&
+		    open("/dev/null", O_RDWR) != fd)
+			exit(1);
+}
+
+static void
+reload_config(struct parent *p)
+{
+	struct ob_config *next;
+	char err[1024];
+
+	log_info("SIGHUP: reloading %s", p->config_path);
+	if (parent_config_load(p->config_path, &p->ov, &next, err,
+	    sizeof(err)) == -1) {
+		log_warnx("%s; keeping the old configuration", err);
+		return;
+	}
+	if (parent_reload(p, next) == -1)
+		ob_config_free(next);
+}
+
+static void
+signal_cb(int sig, short what, void *arg)
+{
+	struct parent *p = arg;
+
+	switch (sig) {
+	case SIGCHLD:
+		children_reap(p);
+		break;
+	case SIGHUP:
+		if (!p->stopping)
+			reload_config(p);
+		break;
+	case SIGTERM:
+	case SIGINT:
+		log_info("%s: stopping", sig == SIGTERM ? "SIGTERM" :
+		    "SIGINT");
+		children_stop(p, 0);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+setup_signals(struct parent *p)
+{
+	static const int sigs[] = { SIGCHLD, SIGHUP, SIGTERM, SIGINT };
+	struct event *ev;
+
+	signal(SIGPIPE, SIG_IGN);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if ((ev = evsignal_new(p->base, sigs[i], signal_cb, p)) ==
+		    NULL || event_add(ev, NULL) == -1)
+			fatalx("evsignal_new");
 }
 
 int
 main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int ch;
+	static struct parent p;
+	char err[1024];
+	int check;
 
-	log_init("onionbalanced", LOG_LEVEL_INFO);
-	while ((ch = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'V':
-			printf("onionbalanced %s\n", OB_VERSION);
-			return 0;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
+	keep_std_fds_open();
+	if (argc > 1 && strcmp(argv[1], "status") == 0)
+		return status_client_main(argc - 1, argv + 1);
+	p.ov.log_level = -1;
+	p.status_fd = -1;
+	p.backoff_min_ms = RESTART_MIN_MS;
+	snprintf(p.libexecdir, sizeof(p.libexecdir), "%s", OB_LIBEXECDIR);
+	check = parse_args(&p, argc, argv);
+	log_init("onionbalanced", p.ov.log_level >= 0 ?
+	    (enum log_level)p.ov.log_level : OB_CONFIG_DEFAULT_LOG_LEVEL);
+	if (p.config_path == NULL)
+		p.config_path = ob_config_default_path();
+	if (sodium_init() < 0)
+		fatalx("sodium_init failed");
+	if (check)
+		return parent_check(&p);
+	if (parent_config_load(p.config_path, &p.ov, &p.cfg, err,
+	    sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return 1;
 	}
-	usage(stderr);
-	return 2;
+	log_set_level(p.cfg->log_level);
+	if ((p.base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	setup_signals(&p);
+	return parent_run(&p);
 }

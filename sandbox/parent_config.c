@@ -1,0 +1,251 @@
+/*
+ * The parent's side of the configuration: loading it with the command
+ * line's overrides, noticing when a reload changed the keys, turning it
+ * into the PC_CONFIG_* messages for fetchd and publishd, and creating the
+ * status socket.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "parent.h"
+
+/* Replaces a string of the config; -1 on allocation failure. */
+static int
+replace_string(char **field, const char *value)
+{
+	char *copy = NULL;
+
+	if (value != NULL && (copy = strdup(value)) == NULL)
+		return -1;
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+/*
+ * Command-line flags beat the environment and the file (ob_config.h).
+ * -s "" means TCP only, as ONIONBALANCE_TOR_CONTROL_SOCKET="" does.
+ */
+static int
+apply_overrides(struct ob_config *cfg, const struct parent_overrides *ov,
+    char *err, size_t errlen)
+{
+	uint8_t addr[16];
+
+	if (ov->control_socket != NULL &&
+	    replace_string(&cfg->control_socket,
+	    ov->control_socket[0] != '\0' ? ov->control_socket : NULL) == -1)
+		goto nomem;
+	if (ov->control_address != NULL) {
+		if (inet_pton(AF_INET, ov->control_address, addr) != 1 &&
+		    inet_pton(AF_INET6, ov->control_address, addr) != 1) {
+			snprintf(err, errlen, "-i: \"%.80s\" is not an IPv4 "
+			    "or IPv6 address", ov->control_address);
+			return -1;
+		}
+		if (replace_string(&cfg->control_address,
+		    ov->control_address) == -1)
+			goto nomem;
+	}
+	if (ov->control_port > 0)
+		cfg->control_port = (uint16_t)ov->control_port;
+	if (ov->log_level >= 0)
+		cfg->log_level = (enum log_level)ov->log_level;
+	return 0;
+nomem:
+	snprintf(err, errlen, "%s", strerror(errno));
+	return -1;
+}
+
+int
+parent_config_load(const char *path, const struct parent_overrides *ov,
+    struct ob_config **out, char *err, size_t errlen)
+{
+	struct ob_config *cfg;
+
+	if (ob_config_load(path, &cfg, err, errlen) == -1)
+		return -1;
+	if (apply_overrides(cfg, ov, err, errlen) == -1) {
+		ob_config_free(cfg);
+		return -1;
+	}
+	*out = cfg;
+	return 0;
+}
+
+int
+parent_key_file_id(const char *path, struct key_file_id *id)
+{
+	struct stat st;
+
+	memset(id, 0, sizeof(*id));
+	if (stat(path, &st) == -1)
+		return -1;
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	id->size = st.st_size;
+	id->mtime = st.st_mtim;
+	return 0;
+}
+
+/*
+ * keyd must start again when the new config names other key files, or
+ * when a key file was replaced or rewritten since keyd read it.  Services
+ * are numbered by position, so a reordering is a change too.
+ */
+bool
+parent_keys_changed(const struct parent *p, const struct ob_config *next)
+{
+	struct key_file_id id;
+
+	if (next->nservices != p->cfg->nservices)
+		return true;
+	for (size_t i = 0; i < next->nservices; i++) {
+		if (strcmp(next->services[i].key_path,
+		    p->cfg->services[i].key_path) != 0)
+			return true;
+		if (parent_key_file_id(next->services[i].key_path, &id) == -1 ||
+		    memcmp(&id, &p->key_ids[i], sizeof(id)) != 0)
+			return true;
+	}
+	return false;
+}
+
+static int
+send_msg(struct child *c, struct ipc_builder *b)
+{
+	if (ipc_send(&c->ch, b, -1) == -1) {
+		log_warn("%s: sending %s", c->name,
+		    ipc_type_name(&c->ch, ipc_builder_type(b)));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+send_service(struct child *c, uint32_t i, const struct ob_config_service *s)
+{
+	struct ipc_builder b;
+
+	ipc_builder_init(&b, c->buf, sizeof(c->buf), PC_SERVICE, 0);
+	ipc_add_u32(&b, i);
+	ipc_add_bytes(&b, s->identity, sizeof(s->identity));
+	ipc_add_u32(&b, (uint32_t)s->ninstances);
+	if (ipc_builder_finish(&b) == -1)
+		return -1;
+	if (send_msg(c, &b) == -1)
+		return -1;
+	for (size_t j = 0; j < s->ninstances; j++) {
+		const struct ob_config_instance *in = &s->instances[j];
+
+		ipc_builder_init(&b, c->buf, sizeof(c->buf), PC_INSTANCE, 0);
+		ipc_add_u32(&b, i);
+		ipc_add_u32(&b, (uint32_t)j);
+		ipc_add_bytes(&b, in->pubkey, sizeof(in->pubkey));
+		/* The address names an instance that has no name of its own. */
+		ipc_add_string(&b, in->name != NULL ? in->name : in->address);
+		if (ipc_builder_finish(&b) == -1 || send_msg(c, &b) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * PC_CONFIG_BEGIN, a PC_SERVICE and its PC_INSTANCEs per service,
+ * PC_CONFIG_END.  The identities must be known (keyd told us).
+ */
+int
+parent_send_config(struct child *c, const struct ob_config *cfg,
+    uint32_t generation)
+{
+	struct ipc_builder b;
+
+	ipc_builder_init(&b, c->buf, sizeof(c->buf), PC_CONFIG_BEGIN, 0);
+	ipc_add_u32(&b, generation);
+	ipc_add_u32(&b, (uint32_t)cfg->log_level);
+	ipc_add_u32(&b, cfg->fetch_interval);
+	ipc_add_u32(&b, (uint32_t)cfg->nservices);
+	if (ipc_builder_finish(&b) == -1 || send_msg(c, &b) == -1)
+		return -1;
+	for (size_t i = 0; i < cfg->nservices; i++)
+		if (send_service(c, (uint32_t)i, &cfg->services[i]) == -1)
+			return -1;
+	ipc_builder_init(&b, c->buf, sizeof(c->buf), PC_CONFIG_END, 0);
+	ipc_add_u32(&b, generation);
+	if (ipc_builder_finish(&b) == -1 || send_msg(c, &b) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * A file in the way is removed only if it is a socket (a previous run's);
+ * anything else there is the operator's and we refuse to start.
+ */
+static int
+remove_stale_socket(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "status socket %s: a file that is not "
+		    "a socket is in the way", path);
+		return -1;
+	}
+	if (unlink(path) == -1) {
+		snprintf(err, errlen, "status socket %s: cannot remove the "
+		    "old socket: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Binds and listens; the socket is group-accessible (0660), no more. */
+int
+parent_status_socket_open(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "status socket %s: path too long", path);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	err[0] = '\0';
+	if (remove_stale_socket(path, err, errlen) == -1) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "status socket %s: %s", path,
+			    strerror(errno));
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		snprintf(err, errlen, "status socket %s: %s", path,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	if (chmod(path, 0660) == -1 || listen(fd, 16) == -1) {
+		snprintf(err, errlen, "status socket %s: %s", path,
+		    strerror(errno));
+		(void)unlink(path);	/* ours: we just bound it */
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
