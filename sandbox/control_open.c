@@ -264,7 +264,7 @@ command(struct conv *cv, const char *line, const char *what, char *err,
     size_t errlen)
 {
 	struct torctl_reply *r;
-	const char *why;
+	const char *why = "no reply";
 
 	if (send_line(cv, line) == -1) {
 		snprintf(err, errlen, "tor control: sending %s: %s", what,
