@@ -353,7 +353,7 @@ bench_decode(const struct options *o, struct decode_work *w)
 	unsigned long n;
 	double t;
 
-	if (!selected(o, "decode"))
+	if (!selected(o, "decode.tor_descriptor"))
 		return;
 	t = run_timed(decode_next, w, o->min_seconds, &n);
 	bench_figure("decode.tor_descriptor", 1.0 / t, "desc/s", n,
