@@ -93,13 +93,17 @@ parent_exchange(struct bench_keyd *bk, uint32_t type, int fd,
 {
 	struct ipc_builder b;
 	struct ipc_msg m;
+	enum ipc_status st;
 
 	ipc_builder_init(&b, bk->pbuf, sizeof(bk->pbuf), type, type);
 	if (with_service)
 		ipc_add_u32(&b, 0);
 	if (ipc_builder_finish(&b) == -1 || ipc_send(&bk->parent, &b, fd) == -1)
 		fatal("keyd parent channel: send");
-	if (ipc_recv(&bk->parent, &m) != IPC_OK || m.type != want_type)
+	if ((st = ipc_recv(&bk->parent, &m)) != IPC_OK)
+		fatalx("keyd: %s (did it start? OB_BENCH_KEYD_STDERR=1 "
+		    "shows its messages)", ipc_strerror(st));
+	if (m.type != want_type)
 		fatalx("keyd refused its configuration (reply type %u)",
 		    m.type);
 }
@@ -122,7 +126,10 @@ key_memfd(uint8_t identity[32])
 	return fd;
 }
 
-/* fork + exec keyd with its parent channel at fd 3, stderr discarded. */
+/*
+ * fork + exec keyd with its parent channel at fd 3.  Its stderr (an audit
+ * line per signature) is discarded unless OB_BENCH_KEYD_STDERR is set.
+ */
 static pid_t
 spawn(const char *path, int child_end)
 {
@@ -132,9 +139,11 @@ spawn(const char *path, int child_end)
 	if ((pid = fork()) == -1)
 		fatal("fork");
 	if (pid == 0) {
-		if (dup2(child_end, KEYD_PARENT_FD) == -1 ||
-		    (devnull = open("/dev/null", O_WRONLY)) == -1 ||
-		    dup2(devnull, STDERR_FILENO) == -1)
+		if (dup2(child_end, KEYD_PARENT_FD) == -1)
+			_exit(126);
+		if (getenv("OB_BENCH_KEYD_STDERR") == NULL &&
+		    ((devnull = open("/dev/null", O_WRONLY)) == -1 ||
+		    dup2(devnull, STDERR_FILENO) == -1))
 			_exit(126);
 		execl(path, "keyd", (char *)NULL);
 		_exit(127);
@@ -148,6 +157,8 @@ bench_keyd_exec(const char *path)
 	struct bench_keyd *bk;
 	int pv[2], rq[2], kfd;
 
+	if (access(path, X_OK) == -1)
+		fatal("cannot run %s", path);
 	if ((bk = calloc(1, sizeof(*bk))) == NULL ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pv) == -1 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rq) == -1)
