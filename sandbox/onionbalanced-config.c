@@ -70,7 +70,8 @@ usage(FILE *out)
 	    "\n"
 	    "Writes config.yaml, the frontend master keys and, per instance, "
 	    "a folder with\nits torrc lines and ob_config.  Without options "
-	    "it asks its questions on\nstdin.  See onionbalanced-config(1).\n");
+	    "it asks its questions on\nstdin.  Onionbalance's -p, --password "
+	    "(an encrypted key) is refused.\nSee onionbalanced-config(1).\n");
 }
 
 static void

@@ -537,6 +537,22 @@ def test_config_generator_help_matches_its_man_page():
     documented = man_options("onionbalanced-config.1", "The options are",
                              "never overwrites")
     assert documented == helped, (documented ^ helped)
+    takes_value = {"--hs-version": "v3", "--key": "x", "-n": "2", "-s": "1",
+                   "-t": "web", "--tag": "web", "--output": "x",
+                   "-v": "info", "--service-virtual-port": "80",
+                   "--service-target": "8080", "--instance-address": A0,
+                   "--hs-dir-base": "/var/lib/tor"}
+    for flag in sorted(helped - {"-h", "--help", "-p", "--password"}):
+        argv = [flag] + ([takes_value[flag]] if flag in takes_value else [])
+        r = subprocess.run([CONFIG_GEN, *argv, "--version"],
+                           capture_output=True, text=True, timeout=pe.TIMEOUT)
+        assert r.returncode == 0 and r.stdout.startswith(
+            "onionbalanced-config "), (argv, r)
+    for flag in ("-p", "--password"):
+        r = subprocess.run([CONFIG_GEN, flag, "x"], capture_output=True,
+                           text=True, timeout=pe.TIMEOUT)
+        assert r.returncode == 2 and "encrypted master keys are not " \
+            "supported" in r.stderr, r
 
 
 @with_setup
