@@ -5,8 +5,8 @@ operator can cause, at a start and under --check.
 Every message is checked whole, as one line that says what is wrong and
 where: a missing key file, a key file we may not read (its owner and
 mode, and the user we run as), a file that is no key, a bad onion
-address with its reason, the frontend listed as its own instance, an
-instance listed twice, an unknown key (a warning with line:column, and
+address with its reason, the frontend listed as its own instance, one
+key under two file names, an instance listed twice, an unknown key (a warning with line:column, and
 onionbalanced still starts), tor unreachable (the socket and the port
 tried), a wrong password, a cookie we may not read (the group to join).
 
@@ -256,6 +256,20 @@ def test_frontend_listed_as_its_own_instance(s):
     both(s, f"{s.config}:6:14: services[0].instances[1].address: "
          f"{FRONTEND} is the frontend itself (the key of services[0] on "
          "line 2); list the backends here")
+
+
+@with_setup
+def test_one_key_under_two_names(s):
+    """Two services whose key files hold one key: also only keyd knows."""
+    copy = os.path.join(s.dir, "copy.key")
+    shutil.copy(s.key, copy)
+    os.chmod(copy, 0o600)
+    with open(s.config, "w") as f:
+        f.write(f"services:\n- key: {s.key}\n  instances:\n"
+                f"  - address: {A0}\n- key: {copy}\n  instances:\n"
+                f"  - address: {A1}\ntor-control-socket: {s.tor.path}\n")
+    both(s, f"{s.config}:5:8: services[1].key: the same frontend "
+         f"({FRONTEND}) as services[0].key on line 2")
 
 
 @with_setup
