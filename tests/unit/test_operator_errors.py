@@ -6,9 +6,10 @@ Every message is checked whole, as one line that says what is wrong and
 where: a missing key file, a key file we may not read (its owner and
 mode, and the user we run as), a file that is no key, a bad onion
 address with its reason, the frontend listed as its own instance, one
-key under two file names, an instance listed twice, an unknown key (a warning with line:column, and
-onionbalanced still starts), tor unreachable (the socket and the port
-tried), a wrong password, a cookie we may not read (the group to join).
+key under two file names, an instance listed twice, an unknown key (a
+warning with line:column, and onionbalanced still starts), tor
+unreachable (the socket and the port tried), a wrong password, a cookie
+we may not read (the group to join).
 
 Then Onionbalance compatibility: the file Onionbalance's generator writes
 (with real addresses filled in) and the example of Onionbalance's
