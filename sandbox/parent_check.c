@@ -58,9 +58,9 @@ check_key_file(struct check *ck, const struct ob_config *cfg, size_t i)
 		say(ck, CHECK_FAIL, "%s", err);
 		return -1;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		say(ck, CHECK_FAIL, "services[%zu].key: %s is not a regular "
-		    "file", i, path);
+	if (fstat(fd, &st) == -1) {
+		say(ck, CHECK_FAIL, "services[%zu].key: %s: %s", i, path,
+		    strerror(errno));
 		close(fd);
 		return -1;
 	}

@@ -139,10 +139,20 @@ parent_key_open(const struct ob_config *cfg, size_t i, char *err,
 {
 	const char *path = cfg->services[i].key_path;
 	char why[256] = "";
+	struct stat st;
 	int fd, saved;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) != -1)
-		return fd;
+	/* O_NONBLOCK: a FIFO put there must not hang the start. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) != -1) {
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+			return fd;
+		snprintf(err, errlen, "services[%zu].key: %s is not a "
+		    "regular file", i, path);
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
 	saved = errno;
 	if (saved == EACCES || saved == EPERM)
 		explain_denied(path, why, sizeof(why));
