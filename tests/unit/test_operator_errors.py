@@ -212,6 +212,16 @@ def test_unreadable_key_names_owner_mode_and_user(s):
 
 
 @with_setup
+def test_key_that_is_not_a_file(s):
+    os.unlink(s.key)
+    os.mkdir(s.key)
+    both(s, f"services[0].key: {s.key} is not a regular file")
+    os.rmdir(s.key)
+    os.mkfifo(s.key)       # must not hang the start
+    both(s, f"services[0].key: {s.key} is not a regular file")
+
+
+@with_setup
 def test_wrong_key_format(s):
     with open(s.key, "w") as f:
         f.write("not a key\n")
