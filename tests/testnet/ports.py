@@ -54,6 +54,8 @@ def read_pidfile(path):
 
 
 def workdir_pidfiles(workdir):
+    """tor's and namehttpd's own pid files (<node>/*.pid) and the
+    harness's copies (pids/*.pid; tor removes its own while exiting)."""
     return sorted(glob.glob(os.path.join(workdir, "*", "*.pid")))
 
 

@@ -137,9 +137,9 @@ def check_ob_mode(net):
 
 
 def check_mgmt_restart(net):
-    old = net.pids()["mgmt/tor.pid"]
+    old = net.pids()["mgmt-tor"]
     net.restart_mgmt()
-    new = net.pids()["mgmt/tor.pid"]
+    new = net.pids()["mgmt-tor"]
     check(old != new, f"mgmt restarted (pid {old} -> {new})")
     check_mgmt_auth(net)
 

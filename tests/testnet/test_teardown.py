@@ -4,7 +4,8 @@
 
 For each way a test can end badly, a child process starts a network
 (without waiting for it to bootstrap) and then: raises an exception, is
-sent SIGINT, is sent SIGTERM, or is SIGKILLed.  Afterwards no process of
+sent SIGINT, is sent SIGTERM twice (the second during teardown), or is
+SIGKILLed.  Afterwards no process of
 that network may be left, the work directory must be kept (logs of a
 failed run) and the port block must be free again.  After SIGKILL nothing
 can run in the child, so the processes must notice on their own (tor's
@@ -45,7 +46,7 @@ def child(mode, report):
     says."""
     with testnet.Network(backends=1, relays=2) as net:
         net.create()
-        net.start()
+        net.start(align=False)
         with open(report + ".tmp", "w") as f:
             f.write(f"{net.workdir}\n{len(net.pids())}\n")
         os.replace(report + ".tmp", report)
@@ -84,6 +85,12 @@ def run_child(mode, tmp):
            "sigkill": signal.SIGKILL}.get(mode)
     if sig:
         proc.send_signal(sig)
+    if mode == "sigterm":
+        # An impatient second signal while the child tears down must not
+        # cut the teardown short.
+        time.sleep(0.3)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
     status = proc.wait(timeout=60)
     return workdir, status
 
@@ -117,6 +124,7 @@ def check_mode(mode, tmp):
         # Nobody could remove the lock; it must at least be reclaimable.
         check(not os.path.exists(lock) or ports._lock_is_stale(lock),
               "sigkill: the port block's lock is stale, so reusable")
+        ports.release_block(lock, workdir)
     else:
         check(not os.path.exists(lock), f"{mode}: port block released")
     shutil.rmtree(workdir)

@@ -17,6 +17,7 @@ Only the Python standard library and Debian's tor are used.
 """
 
 import atexit
+import glob
 import json
 import os
 import re
@@ -44,6 +45,13 @@ DEFAULT_BACKENDS = 3
 # Onionbalance's --is-testnet mode hard-codes a 20 s voting interval for
 # its time-period arithmetic, so the network must vote every 20 s.
 VOTING_INTERVAL = 20
+VOTE_DELAY = 4
+DIST_DELAY = 4
+# Launch this long before a vote (see Network._align_with_voting), or up
+# to LAUNCH_SLACK seconds later.
+LAUNCH_LEAD = 8
+LAUNCH_SLACK = 3
+PROGRESS_EVERY = 15
 STOP_GRACE = 5.0
 UNIX_PATH_MAX = 107
 
@@ -99,6 +107,7 @@ class Network:
         self._controllers = {}
         self._consensus_full_at = {}
         self._uploads = {}
+        self._why = {}
         self._closed = False
         self._atexit_registered = False
 
@@ -247,7 +256,16 @@ class Network:
 
     def stop(self):
         """Stop exactly the processes of this network (pid files), then
-        release the port block."""
+        release the port block.  A second SIGINT or SIGTERM (an impatient
+        user, meson giving up) must not cut this short, or processes that
+        need the SIGKILL would be left behind."""
+        saved = _ignore_signals()
+        try:
+            self._stop()
+        finally:
+            _restore_signals(saved)
+
+    def _stop(self):
         for ctl in self._controllers.values():
             ctl.close()
         self._controllers.clear()
@@ -429,11 +447,12 @@ class Network:
             "AuthoritativeDirectory 1",
             "V3AuthoritativeDirectory 1",
             f"TestingV3AuthInitialVotingInterval {iv}",
-            "TestingV3AuthInitialVoteDelay 4",
-            "TestingV3AuthInitialDistDelay 4",
+            f"TestingV3AuthInitialVoteDelay {VOTE_DELAY}",
+            f"TestingV3AuthInitialDistDelay {DIST_DELAY}",
+            "TestingV3AuthVotingStartOffset 0",
             f"V3AuthVotingInterval {iv}",
-            "V3AuthVoteDelay 4",
-            "V3AuthDistDelay 4",
+            f"V3AuthVoteDelay {VOTE_DELAY}",
+            f"V3AuthDistDelay {DIST_DELAY}",
             "V3AuthNIntervalsValid 2",
             "TestingDirAuthVoteExit *",
             "TestingDirAuthVoteGuard *",
@@ -466,17 +485,62 @@ class Network:
 
     # -- starting -----------------------------------------------------------
 
-    def start(self):
+    def start(self, align=True):
         """Start the HTTP servers and every tor, all at once (order does
-        not matter: every tor retries)."""
+        not matter: every tor retries).  With align, first wait (at most
+        one voting interval) for the moment that lets the relays into the
+        first consensus; see _align_with_voting."""
         self._install_teardown()
+        t0 = time.monotonic()
+        if align:
+            self._align_with_voting()
+        self.timings["align_wait"] = round(time.monotonic() - t0, 1)
         self._t_start = time.monotonic()
         for name in self.backend_names:
             self._start_httpd(name)
         self._start_tors(list(self.nodes))
         self.timings["launch"] = round(time.monotonic() - self._t_start, 1)
+        self._subscribe_backends(self.backend_names)
         self._read_backend_addresses()
         self.save()
+
+    def _subscribe_backends(self, names):
+        """Open the event connections of freshly launched backends now:
+        tor logs no line when an upload succeeds, HS_DESC UPLOADED is the
+        only sign, and a backend may upload long before wait_ready() runs
+        (e.g. while a test waits for another network)."""
+        for name in names:
+            _wait_for(lambda: self._try_ctl(name), 30,
+                      f"{name}: control port not answering")
+            self._uploads[name]["watched_from_launch"] = True
+
+    def _try_ctl(self, name):
+        try:
+            self._ctl(name)
+            return True
+        except (OSError, torcontrol.ControlError):
+            return False
+
+    def _align_with_voting(self):
+        """Sleep until LAUNCH_LEAD seconds before the authorities' next
+        vote.  valid-after times are multiples of the voting interval
+        (TestingV3AuthVotingStartOffset 0) and the vote happens
+        VOTE_DELAY + DIST_DELAY before them.  A relay uploads its
+        descriptor about 3 s after launch and the authorities test its
+        ORPort at once; if that happens before the first vote, the first
+        consensus (8 s later) already lists every relay.  Otherwise the
+        first consensus has the authorities only, the next one comes a
+        voting interval later, and bootstrapped clients fetch it only
+        late in its validity window: 30 to 40 s lost."""
+        vote_phase = (-VOTE_DELAY - DIST_DELAY) % VOTING_INTERVAL
+        launch_phase = (vote_phase - LAUNCH_LEAD) % VOTING_INTERVAL
+        wait = (launch_phase - time.time()) % VOTING_INTERVAL
+        if wait > VOTING_INTERVAL - LAUNCH_SLACK:
+            wait = 0  # just past the ideal moment: still early enough
+        if wait > 0.1:
+            _log(f"waiting {wait:.1f} s to launch {LAUNCH_LEAD} s before "
+                 "the next vote")
+            time.sleep(wait)
 
     def _start_httpd(self, name):
         d = self.node_dir(name)
@@ -488,8 +552,9 @@ class Network:
                  str(self.owner_pid)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 start_new_session=True)
-        _wait_for(lambda: os.path.exists(pidfile), 10,
+        _wait_for(lambda: ports.read_pidfile(pidfile), 10,
                   f"{name}: HTTP server did not start (see {d}/httpd.log)")
+        self._record_pid(f"{name}-httpd", ports.read_pidfile(pidfile))
 
     def _start_tors(self, names):
         """Launch tor for each name; with RunAsDaemon the launcher exits
@@ -521,6 +586,19 @@ class Network:
             pidfile = os.path.join(self.node_dir(name), "tor.pid")
             _wait_for(lambda: ports.read_pidfile(pidfile), 30,
                       f"{name}: tor wrote no pid file {pidfile}")
+            self._record_pid(f"{name}-tor", ports.read_pidfile(pidfile))
+
+    def _record_pid(self, key, pid):
+        """Keep the harness's own copy of a pid: tor deletes its PidFile
+        when it starts to exit, and has been seen to hang after that."""
+        d = os.path.join(self.workdir, "pids")
+        os.makedirs(d, mode=0o700, exist_ok=True)
+        with open(os.path.join(d, f"{key}.pid"), "w") as f:
+            f.write(f"{pid}\n")
+
+    def _pidfiles(self, name):
+        return [os.path.join(self.node_dir(name), "tor.pid"),
+                os.path.join(self.workdir, "pids", f"{name}-tor.pid")]
 
     def _read_backend_addresses(self):
         self.backend_addresses = []
@@ -556,9 +634,11 @@ class Network:
             _log(f"[{self.timings[key]:6.1f} s] {what}")
         self.timings["ready"] = self.timings["reachable"]
         self.save()
-        _log(f"network ready in {self.timings['ready']} s "
+        _log(f"network ready {self.timings['ready']} s after launch "
              f"({self.n_relays + N_AUTHORITIES} relays, "
-             f"{self.n_backends} backends)")
+             f"{self.n_backends} backends; create took "
+             f"{self.timings.get('create')} s, waiting for the voting "
+             f"schedule {self.timings.get('align_wait', 0)} s)")
 
     def _non_authorities(self):
         return [n for n, v in self.nodes.items() if v["kind"] != "authority"]
@@ -574,8 +654,9 @@ class Network:
             ctl = self.controller(name)
             if self.nodes[name]["kind"] == "backend":
                 ctl.setevents(["HS_DESC"])
-                self._uploads[name] = {"done": [], "pending": set(),
-                                       "last": 0.0}
+                old = self._uploads.get(name, {})
+                self._uploads[name] = {"done": old.get("done", []),
+                                       "pending": set(), "last": 0.0}
             self._controllers[name] = ctl
         return ctl
 
@@ -585,8 +666,11 @@ class Network:
             ctl.close()
 
     def _poll(self, deadline, what, names, check, interval=1.0):
-        """Call check(name) for each name until all are true."""
+        """Call check(name) for each name until all are true, saying
+        every PROGRESS_EVERY seconds who is still pending and why (the
+        check leaves its reason in self._why[name])."""
         waiting = list(names)
+        next_report = time.monotonic() + PROGRESS_EVERY
         while True:
             self._check_alive(waiting)
             still = []
@@ -594,7 +678,8 @@ class Network:
                 try:
                     if not check(name):
                         still.append(name)
-                except (OSError, torcontrol.ControlError):
+                except (OSError, torcontrol.ControlError) as e:
+                    self._why[name] = f"control: {e}"
                     self._drop_ctl(name)
                     still.append(name)
             waiting = still
@@ -602,22 +687,29 @@ class Network:
                 return
             if time.monotonic() > deadline:
                 raise TestnetError(
-                    f"timed out waiting for {what}: {', '.join(waiting)} "
-                    f"(logs: {self.workdir}/<node>/notice.log)")
+                    f"timed out waiting for {what}: {self._pending(waiting)}"
+                    f" (logs: {self.workdir}/<node>/notice.log)")
+            if time.monotonic() > next_report:
+                _log(f"  still waiting for {what}: {self._pending(waiting)}")
+                next_report = time.monotonic() + PROGRESS_EVERY
             time.sleep(interval)
+
+    def _pending(self, names):
+        return ", ".join(f"{n} ({self._why.get(n, '?')})" for n in names)
 
     def _check_alive(self, names):
         for name in names:
-            pid = ports.read_pidfile(os.path.join(self.node_dir(name),
-                                                  "tor.pid"))
+            pid = ports.read_pidfile(self._pidfiles(name)[1])
             if not pid or not ports.pid_alive_in(pid, self.workdir):
                 raise TestnetError(
                     f"{name}: tor is not running; last log lines:\n" +
                     _tail(self.log_path(name), 15))
 
     def _bootstrapped(self, name):
-        phase = self._ctl(name).getinfo("status/bootstrap-phase")
-        return torcontrol.parse_kv(phase).get("PROGRESS") == "100"
+        phase = torcontrol.parse_kv(
+            self._ctl(name).getinfo("status/bootstrap-phase"))
+        self._why[name] = f"{phase.get('PROGRESS')}% {phase.get('TAG')}"
+        return phase.get("PROGRESS") == "100"
 
     def _wait_bootstrapped(self, deadline, names=None):
         self._poll(deadline, "bootstrap", names or self._non_authorities(),
@@ -628,9 +720,11 @@ class Network:
             text = self._ctl(name).getinfo(
                 "dir/status-vote/current/consensus-microdesc")
         except torcontrol.ControlError:
-            return False  # no consensus yet
-        hsdirs = consensus_hsdirs(text)
-        if not set(self.relay_names) <= hsdirs:
+            self._why[name] = "no consensus"
+            return False
+        missing = set(self.relay_names) - consensus_hsdirs(text)
+        if missing:
+            self._why[name] = f"{len(missing)} relays not HSDir"
             return False
         self._consensus_full_at.setdefault(name, time.monotonic())
         return True
@@ -665,13 +759,29 @@ class Network:
         tor upload again, within a second or two."""
         self._pump_uploads(name)
         state = self._uploads[name]
-        if not any(t >= since for t, _ in state["done"]):
+        if not any(t >= since for t, _ in state["done"]) and \
+                not (since == 0.0 and self._upload_logged(name, state)):
+            self._why[name] = "no upload yet"
             return False
         if state["pending"]:
+            self._why[name] = f"{len(state['pending'])} uploads in flight"
             return False
+        self._why[name] = "settling"
         calm_since = max(state["last"],
                          self._consensus_full_at.get(name, 0.0))
         return time.monotonic() - calm_since >= quiet
+
+    def _upload_logged(self, name, state):
+        """Fallback when events may have been missed (the connection was
+        opened late, or reopened): tor's info log shows the upload was
+        started.  The client fetch in wait_ready() then proves it."""
+        if state.get("watched_from_launch"):
+            return False
+        try:
+            with open(self.log_path(name, "info"), errors="replace") as f:
+                return "Initiating upload for hidden service" in f.read()
+        except OSError:
+            return False
 
     def _wait_descriptors(self, deadline):
         self._poll(deadline, "descriptor uploads", self.backend_names,
@@ -683,16 +793,13 @@ class Network:
             try:
                 result = self.fetch(f"http://{addr}/", timeout=30)
             except (OSError, socksfetch.FetchError) as e:
-                self._last_fetch_error = f"{name}: {e}"
+                self._why[name] = str(e)
                 return False
+            self._why[name] = f"answered by {result.backend}"
             return result.backend == name
 
-        self._last_fetch_error = None
-        try:
-            self._poll(deadline, "the client to reach the backends",
-                       names or self.backend_names, reached, interval=2.0)
-        except TestnetError as e:
-            raise TestnetError(f"{e}; last error: {self._last_fetch_error}")
+        self._poll(deadline, "the client to reach the backends",
+                   names or self.backend_names, reached, interval=2.0)
 
     # -- client -------------------------------------------------------------
 
@@ -723,8 +830,7 @@ class Network:
 
     def stop_node(self, name):
         self._drop_ctl(name)
-        _terminate([os.path.join(self.node_dir(name), "tor.pid")],
-                   self.workdir)
+        _terminate(self._pidfiles(name), self.workdir)
 
     def start_node(self, name, timeout=120):
         """Start name's tor again and wait until it has bootstrapped (for
@@ -765,13 +871,13 @@ class Network:
         self.restart_node("mgmt", timeout)
 
     def pids(self):
-        """Pids of this network's live processes, by pid file name
-        (e.g. 'be0/tor.pid')."""
+        """Pids of this network's live processes, from the harness's own
+        records, keyed like 'be0-tor' or 'be0-httpd'."""
         result = {}
-        for path in ports.workdir_pidfiles(self.workdir):
+        for path in glob.glob(os.path.join(self.workdir, "pids", "*.pid")):
             pid = ports.read_pidfile(path)
             if pid and ports.pid_alive_in(pid, self.workdir):
-                result[os.path.relpath(path, self.workdir)] = pid
+                result[os.path.basename(path)[:-len(".pid")]] = pid
         return result
 
     def sockets(self):
@@ -880,6 +986,22 @@ def _raise_system_exit(signum, frame):
     raise SystemExit(128 + signum)
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _ignore_signals():
+    try:
+        return {sig: signal.signal(sig, signal.SIG_IGN)
+                for sig in STOP_SIGNALS}
+    except ValueError:
+        return {}  # not the main thread: signals go elsewhere anyway
+
+
+def _restore_signals(saved):
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+
+
 def _check_programs():
     for prog in (TOR, TOR_GENCERT):
         if not os.access(prog, os.X_OK):
@@ -926,7 +1048,7 @@ def _terminate(pidfiles, workdir):
     pids = []
     for path in pidfiles:
         pid = ports.read_pidfile(path)
-        if pid and ports.pid_alive_in(pid, workdir):
+        if pid and pid not in pids and ports.pid_alive_in(pid, workdir):
             try:
                 os.kill(pid, signal.SIGTERM)
                 pids.append(pid)
