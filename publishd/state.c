@@ -240,6 +240,14 @@ pd_instance_state(struct pd *pd, uint32_t service, uint32_t instance,
 	if ((in = pd_instance_lookup(pd, service, instance, key)) == NULL)
 		return -1;
 	in->reported = 1;
+	/*
+	 * NO_DESCRIPTOR only says that fetchd has not fetched one yet: a
+	 * fetchd that was just restarted says it of every instance.  That is
+	 * no news about the backend, so a descriptor we hold stays (until
+	 * its own lifetime, or fetchd's verdict on a real fetch).
+	 */
+	if (state == PEER_STATE_NO_DESCRIPTOR && in->has_desc)
+		return 0;
 	if (in->has_desc)
 		in->intro_modified = now;	/* its points leave the set */
 	in->has_desc = 0;

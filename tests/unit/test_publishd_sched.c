@@ -230,6 +230,42 @@ test_intro_change_debounce_and_rate_limit(void)
 	pd_clear(&pd);
 }
 
+/*
+ * A restarted fetchd reports NO_DESCRIPTOR for every instance before its
+ * first fetches: that must not empty the frontend's descriptor.  A real
+ * verdict (INVALID, EXPIRED, FETCH_FAILED) still removes the instance.
+ */
+static void
+test_fetchd_restart_keeps_instances(void)
+{
+	struct pd pd;
+	struct pd_instance *in;
+	time_t t = TPD_VA + 60;
+	int i;
+
+	setup(&pd, 3, t);
+	pd_tick(&pd, t);
+	all_uploaded(&pd, t);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 1);
+	for (i = 0; i < 3; i++) {
+		in = &pd.services[0].instances[i];
+		CHECK_INT_EQ(pd_instance_state(&pd, 0, (uint32_t)i, in->key,
+		    PEER_STATE_NO_DESCRIPTOR, t + 100, "", t + 100), 0);
+		CHECK(pd_instance_is_live(in, t + 100));
+	}
+	pd_tick(&pd, t + 100);
+	pd_tick(&pd, t + 100 + PD_DEBOUNCE_S + PD_MIN_REBUILD_S);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 1);
+	in = &pd.services[0].instances[1];
+	pd_instance_state(&pd, 0, 1, in->key, PEER_STATE_INVALID, t + 200,
+	    "bad signature", t + 200);
+	CHECK(!pd_instance_is_live(in, t + 200));
+	pd_tick(&pd, t + 200);
+	pd_tick(&pd, t + 200 + PD_DEBOUNCE_S);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 2);
+	pd_clear(&pd);
+}
+
 static void
 test_instance_expiry_by_clock(void)
 {
@@ -581,6 +617,7 @@ TEST_MAIN(
 	TEST_CASE(test_first_publish_and_shared_hsdirs),
 	TEST_CASE(test_startup_grace),
 	TEST_CASE(test_intro_change_debounce_and_rate_limit),
+	TEST_CASE(test_fetchd_restart_keeps_instances),
 	TEST_CASE(test_instance_expiry_by_clock),
 	TEST_CASE(test_refresh),
 	TEST_CASE(test_upload_failure_backoff),
