@@ -363,6 +363,11 @@ void	pd_upload_result(struct pd *pd, struct pd_service *sv,
 	    const char *fpr, int ok, const char *reason, time_t now);
 /* Every HSPOST in flight is lost (the control connection went). */
 void	pd_uploads_abort(struct pd *pd, time_t now);
+/*
+ * A new control connection (tor restarted, or we lost it): every HSDir
+ * that has the current descriptor gets it again through this tor.
+ */
+void	pd_uploads_redo(struct pd *pd, time_t now);
 struct pd_inflight *pd_inflight_find(struct pd_service *sv, const char *fpr);
 time_t	pd_backoff(const struct pd *pd, unsigned attempts);
 const char *pd_target_state_str(enum pd_target_state s);

@@ -502,6 +502,7 @@ test_control_loss(void)
 {
 	struct pd pd;
 	time_t t = TPD_VA + 60;
+	int i;
 
 	setup(&pd, 3, t);
 	pd.uploads_enabled = 0;
@@ -512,6 +513,16 @@ test_control_loss(void)
 	CHECK_INT_EQ(rec.nposts, 11);
 	pd_uploads_abort(&pd, t + 2);
 	CHECK_INT_EQ(pd.services[0].ninflight, 0);
+	/* all uploaded, then a new connection: every HSDir gets it again */
+	for (i = 0; i < 4; i++) {
+		pd_tick(&pd, t + 2 + 600 + i);
+		all_uploaded(&pd, t + 2 + 600 + i);
+	}
+	pd_tick(&pd, t + 700);
+	CHECK_INT_EQ(pd.services[0].ninflight, 0);
+	pd_uploads_redo(&pd, t + 700);
+	pd_tick(&pd, t + 700);
+	CHECK_INT_EQ(pd.services[0].ninflight, 11);
 	pd_clear(&pd);
 }
 
