@@ -186,6 +186,23 @@ test_startup_grace(void)
 	pd_tick(&pd, t + PD_STARTUP_GRACE_S);
 	CHECK_INT_EQ(rec.builds[PD_FIRST], 1);
 	pd_clear(&pd);
+	/*
+	 * fetchd starts by saying NO_DESCRIPTOR of every instance: that is
+	 * not a report, so the first build still waits for the others.
+	 */
+	setup(&pd, 3, t);
+	pd.services[0].instances[2].reported = 0;
+	pd.services[0].instances[2].has_desc = 0;
+	pd.services[0].slot[PD_FIRST].desc = NULL;
+	pd_instance_state(&pd, 0, 2, pd.services[0].instances[2].key,
+	    PEER_STATE_NO_DESCRIPTOR, t, "", t);
+	CHECK(pd_tick(&pd, t) == t + PD_STARTUP_GRACE_S);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 0);
+	/* its first real fetch result ends the wait */
+	tpd_instance_desc(&pd, 2, 3, t + 5);
+	pd_tick(&pd, t + 5);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 1);
+	pd_clear(&pd);
 }
 
 static void
