@@ -171,14 +171,14 @@ setevents_done(struct torctl *ctl, enum torctl_status status,
 	}
 	p->pd.uploads_enabled = 1;
 	/*
-	 * Upload what we have again.  A connection after a loss usually
-	 * means tor restarted: we saw none of its HS_DESC events while it
-	 * was away, and an operator (and the tests) expect a restarted tor
-	 * to carry the service again at once rather than at the next
-	 * refresh.  It costs one HSPOST per HSDir; on the first connection
-	 * nothing is uploaded yet and this does nothing.
+	 * Publish again.  A connection after a loss usually means tor
+	 * restarted: we saw none of its HS_DESC events while it was away,
+	 * and the service should be carried by the new tor at once rather
+	 * than at the next refresh (an hour away on the live network).  It
+	 * costs one build and one HSPOST per HSDir; on the first connection
+	 * there is nothing built yet and this does nothing.
 	 */
-	pd_uploads_redo(&p->pd, time(NULL));
+	pd_republish(&p->pd);
 	consensus_refresh(p);
 	proc_rearm(p);
 }

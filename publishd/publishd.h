@@ -352,6 +352,13 @@ time_t	pd_tick(struct pd *pd, time_t now);
 enum pd_reason pd_slot_due(const struct pd *pd, const struct pd_service *sv,
 	    const struct pd_slot *slot, time_t now, time_t *wake);
 const char *pd_reason_str(enum pd_reason r);
+/*
+ * A new control connection (tor restarted, or we lost it): every
+ * descriptor we have is built again and uploaded through this tor.  Built,
+ * not just sent again: an HSDir refuses a revision counter it already has
+ * (UPLOAD_REJECTED), so only a new one reaches the HSDirs.
+ */
+void	pd_republish(struct pd *pd);
 
 /* upload.c */
 /* Marks every target of slot pending for the slot's new descriptor. */
@@ -363,11 +370,6 @@ void	pd_upload_result(struct pd *pd, struct pd_service *sv,
 	    const char *fpr, int ok, const char *reason, time_t now);
 /* Every HSPOST in flight is lost (the control connection went). */
 void	pd_uploads_abort(struct pd *pd, time_t now);
-/*
- * A new control connection (tor restarted, or we lost it): every HSDir
- * that has the current descriptor gets it again through this tor.
- */
-void	pd_uploads_redo(struct pd *pd, time_t now);
 struct pd_inflight *pd_inflight_find(struct pd_service *sv, const char *fpr);
 time_t	pd_backoff(const struct pd *pd, unsigned attempts);
 const char *pd_target_state_str(enum pd_target_state s);

@@ -267,24 +267,3 @@ pd_hs_desc_event(struct pd *pd, const struct torctl_hs_desc *ev, time_t now)
 	    ok ? "" : (ev->reason[0] ? ev->reason : "FAILED"), now);
 	return 1;
 }
-
-void
-pd_uploads_redo(struct pd *pd, time_t now)
-{
-	struct pd_slot *slot;
-	size_t i, j;
-	int k;
-
-	for (i = 0; i < pd->nservices; i++)
-		for (k = 0; k < PD_SLOTS; k++) {
-			slot = &pd->services[i].slot[k];
-			if (slot->desc == NULL)
-				continue;
-			for (j = 0; j < slot->ntargets; j++) {
-				if (slot->targets[j].state != PD_T_UPLOADED)
-					continue;
-				slot->targets[j].state = PD_T_PENDING;
-				slot->targets[j].next_try = now;
-			}
-		}
-}

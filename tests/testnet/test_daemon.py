@@ -452,6 +452,15 @@ def run_scenarios(net, ob, timings):
 
     ring = RingChecker(net, ob.frontend)
     ring.start()
+    try:
+        run_checks(net, ob, ring, timings)
+    finally:
+        ring.stopping.set()
+        print(f"ring: HSFETCH results (time period, HSDir, result): "
+              f"{ring.results}", flush=True)
+
+
+def run_checks(net, ob, ring, timings):
     # the boundary must leave room for ring fetches before it
     boundary = next_boundary(time.time() + RING_MIN_PER_PERIOD * 11)
     rollover_done = False

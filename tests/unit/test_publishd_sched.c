@@ -519,7 +519,7 @@ test_control_loss(void)
 {
 	struct pd pd;
 	time_t t = TPD_VA + 60;
-	int i;
+	int i, n;
 
 	setup(&pd, 3, t);
 	pd.uploads_enabled = 0;
@@ -537,8 +537,12 @@ test_control_loss(void)
 	}
 	pd_tick(&pd, t + 700);
 	CHECK_INT_EQ(pd.services[0].ninflight, 0);
-	pd_uploads_redo(&pd, t + 700);
+	n = rec.builds[PD_FIRST] + rec.builds[PD_SECOND];
+	/* rebuilt (an HSDir refuses a revision it has), then uploaded */
+	pd_republish(&pd);
 	pd_tick(&pd, t + 700);
+	CHECK_INT_EQ(rec.builds[PD_FIRST] + rec.builds[PD_SECOND], n + 2);
+	CHECK_INT_EQ(pd.services[0].slot[PD_FIRST].last_reason, PD_R_REFRESH);
 	CHECK_INT_EQ(pd.services[0].ninflight, 11);
 	pd_clear(&pd);
 }
