@@ -1,20 +1,46 @@
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "log.h"
 
 static const char *log_procname = "onionbalanced";
 static enum log_level log_level = LOG_LEVEL_INFO;
+static int log_to_journal;
+
+/*
+ * systemd sets JOURNAL_STREAM to "<dev>:<inode>" of the stream it connected
+ * to stdout/stderr.  If stderr is still that stream, a "<N>" syslog
+ * priority in front of each line makes journald (and the syslog daemon it
+ * forwards to) record our level instead of a flat "info".
+ */
+static int
+stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (env == NULL || sscanf(env, "%llu:%llu", &dev, &ino) != 2)
+		return 0;
+	if (fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
 
 void
 log_init(const char *procname, enum log_level level)
 {
 	log_procname = procname;
 	log_level = level;
+	log_to_journal = stderr_is_journal();
 }
 
 void
@@ -63,12 +89,14 @@ log_emit(enum log_level level, int with_errno, int saved_errno,
     const char *fmt, va_list ap)
 {
 	static const char *const tags[] = { "error", "warning", "info", "debug" };
+	static const char *const priorities[] = { "<3>", "<4>", "<6>", "<7>" };
 	char msg[2048];
 	int n;
 
 	if (level > log_level)
 		return;
-	n = snprintf(msg, sizeof(msg), "%s: [%s] ", log_procname, tags[level]);
+	n = snprintf(msg, sizeof(msg), "%s%s: [%s] ",
+	    log_to_journal ? priorities[level] : "", log_procname, tags[level]);
 	if (n < 0 || (size_t)n >= sizeof(msg))
 		return;
 	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
