@@ -37,7 +37,8 @@ so it watches the rollover first.  So the test waits for the boundary
 only when the scenarios finish before it.
 
 Environment: OB_BUILD_DIR (meson's build root, set by tests/meson.build),
-OB_TESTNET_RELAYS (default 20).  Logs: the network's work directory is
+OB_TESTNET_RELAYS (default 20), OB_TESTNET_KEEP=1 keeps the work
+directory after a pass too.  Logs: the network's work directory is
 kept on failure (path printed); onionbalanced's log is
 <workdir>/ob/onionbalanced.log.  Exit status: 0 pass, 1 fail, 77 skip.
 """
@@ -416,7 +417,8 @@ def check_ring(ring, boundary):
 def run(build_dir):
     timings = {}
     t_start = time.monotonic()
-    with testnet.Network(relays=RELAYS, backends=3) as net:
+    keep = os.environ.get("OB_TESTNET_KEEP") == "1"
+    with testnet.Network(relays=RELAYS, backends=3, keep=keep) as net:
         net.create()
         net.start()
         net.wait_ready(timeout=480)
@@ -432,6 +434,10 @@ def run(build_dir):
         finally:
             code = ob.stop()
         check(code == 0, f"onionbalanced stopped with status {code}")
+        rejected = ob.log_count("UPLOAD_REJECTED")
+        check(rejected == 0, f"no HSDir refused an upload ({rejected} "
+              f"UPLOAD_REJECTED; a revision counter that does not rise "
+              f"would show here)")
         warnings = [line for line in ob.log_lines()
                     if "[warning]" in line or "[error]" in line]
         print(f"onionbalanced logged {len(warnings)} warning(s); "
