@@ -306,7 +306,9 @@ def wait_rebuilt(ob, t0, why, timeout=90):
                     d["lastError"] is None and uploaded_everywhere(d)
                     for d in descs):
                 break
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, obdaemon.DaemonError) as e:
+            # a publishd that has just started serves a document without
+            # services until its configuration arrives
             descs = f"status socket: {e}"
         if time.time() > deadline:
             raise TestFailure(f"{why}: descriptors not rebuilt and uploaded "
