@@ -9,7 +9,8 @@
  *   parent_check.c      --check
  *   spawn.c             fork+exec of a child; the restart/backoff policy
  *   control_open.c      connecting and authenticating to tor's control port
- *   status_client.c     "onionbalanced status"
+ *   status_client.c     "onionbalanced status": the socket, the summary
+ *   status_json.c       the status document read into a tree (untrusted)
  *
  * The parent holds no secret of its own: key files are opened and passed
  * unread to keyd; the control cookie or password is used once per
