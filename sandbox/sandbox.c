@@ -5,6 +5,7 @@
  */
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <errno.h>
 #include <grp.h>
@@ -13,7 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -39,13 +40,14 @@ sandbox_role_name(enum sandbox_role role)
 }
 
 /*
- * OpenSSL 3 reads its config file (and maybe provider modules) the first
- * time an algorithm is fetched; after the chroot that file is gone and
- * the open fails.  So everything common/digest.c uses is fetched now,
- * while the file system is still there.
+ * Libraries that read files on first use do it now, while the file system
+ * is still there.  OpenSSL 3 reads its config file (and maybe provider
+ * modules) the first time an algorithm is fetched, so everything
+ * common/digest.c uses is fetched; glibc reads /etc/localtime once
+ * (timegm() asks for it), so tzset() reads it here.
  */
 static void
-preload_crypto(void)
+preload_libraries(void)
 {
 	static const uint8_t key[32], iv[16];
 	uint8_t out[SHA3_256_LEN];
@@ -59,6 +61,7 @@ preload_crypto(void)
 	aes256_ctr(text, part.ptr, sizeof(text), key, iv);
 	hmac_sha256(out, key, sizeof(key), part.ptr, part.len);
 	explicit_bzero(out, sizeof(out));
+	tzset();
 }
 
 /*
@@ -183,7 +186,7 @@ sandbox_enter(enum sandbox_role role, const struct sandbox_user *user)
 
 	if (user == NULL && geteuid() == 0)
 		fatalx("sandbox: running as root without a user to become");
-	preload_crypto();
+	preload_libraries();
 	sandbox_sanitizer_prepare();
 	close_fs_fds();
 	if (user != NULL) {
