@@ -57,30 +57,51 @@ def key_secrets(path):
             "hash-low": h[:32]}
 
 
+# Larger mappings are a sanitizer's shadow memory or reserved address
+# space, not where a key is kept; reading them would take hours.
+MAX_MAPPING = 1 << 32
+CHUNK = 16 << 20
+
+
 def _readable_ranges(pid):
     with open(f"/proc/{pid}/maps") as f:
         for line in f:
             fields = line.split()
             start, end = (int(x, 16) for x in fields[0].split("-"))
             path = fields[5] if len(fields) > 5 else ""
-            if fields[1][0] != "r" or path == "[vvar]":
+            if fields[1][0] != "r" or path in ("[vvar]", "[vvar_vclock]"):
                 continue
-            yield start, end
+            if end - start <= MAX_MAPPING:
+                yield start, end
+
+
+def _chunks(mem, start, end, overlap):
+    """The range in CHUNK pieces that overlap by overlap bytes."""
+    pos = start
+    while pos < end:
+        try:
+            mem.seek(pos)
+            data = mem.read(min(CHUNK, end - pos))
+        except (OSError, ValueError):
+            return          # guard pages, a mapping gone meanwhile
+        if not data:
+            return
+        yield data
+        if pos + len(data) >= end:
+            return
+        pos += len(data) - overlap
 
 
 def scan(pid, secrets):
     """The names of the secrets found anywhere in pid's memory."""
     found = set()
+    overlap = max(len(v) for v in secrets.values()) - 1
     with open(f"/proc/{pid}/mem", "rb", buffering=0) as mem:
         for start, end in _readable_ranges(pid):
-            try:
-                mem.seek(start)
-                chunk = mem.read(end - start)
-            except (OSError, ValueError):
-                continue        # guard pages, a mapping gone meanwhile
-            for name, value in secrets.items():
-                if value in chunk:
-                    found.add(name)
+            for chunk in _chunks(mem, start, end, overlap):
+                for name, value in secrets.items():
+                    if value in chunk:
+                        found.add(name)
     return found
 
 
