@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <grp.h>
@@ -65,33 +66,53 @@ preload_libraries(void)
 }
 
 /*
+ * Whether fd is a file-system object, named into name: its /proc path
+ * when /proc is there (sockets, pipes and epoll are "socket:[..]",
+ * "pipe:[..]", "anon_inode:[..]"), else by its type.
+ */
+static int
+fd_is_fs_object(int fd, const struct stat *st, char *name, size_t namelen)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	if ((n = readlink(link, name, namelen - 1)) >= 0) {
+		name[n] = '\0';
+		return name[0] == '/';
+	}
+	snprintf(name, namelen, "fd %d", fd);
+	return S_ISDIR(st->st_mode) || S_ISREG(st->st_mode) ||
+	    S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) ||
+	    S_ISLNK(st->st_mode);
+}
+
+/*
  * The only kernel objects a sandboxed child may use are the sockets,
  * pipes and anonymous inodes (epoll) it already has.  A directory fd left
  * open would undo the chroot and a file fd would be data nobody meant it
- * to have, so anything above stderr whose name in /proc is a path goes.
+ * to have, so anything above stderr that is in the file system goes.
  */
 static void
 close_fs_fds(void)
 {
-	char link[64], target[PATH_MAX];
+	char name[PATH_MAX];
 	struct rlimit rl;
+	struct stat st;
 	rlim_t max;
-	ssize_t n;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		fatal("sandbox: getrlimit");
 	max = rl.rlim_cur < 65536 ? rl.rlim_cur : 65536;
 	for (int fd = STDERR_FILENO + 1; (rlim_t)fd < max; fd++) {
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-		if ((n = readlink(link, target, sizeof(target) - 1)) == -1) {
-			if (errno == ENOENT)
+		if (fstat(fd, &st) == -1) {
+			if (errno == EBADF)
 				continue;	/* not open */
-			fatal("sandbox: %s", link);
+			fatal("sandbox: fstat %d", fd);
 		}
-		target[n] = '\0';
-		if (target[0] != '/')
+		if (!fd_is_fs_object(fd, &st, name, sizeof(name)))
 			continue;
-		log_warnx("sandbox: fd %d is %s: closing it", fd, target);
+		log_warnx("sandbox: fd %d is %s: closing it", fd, name);
 		if (close(fd) == -1)
 			fatal("sandbox: close %d", fd);
 	}

@@ -10,8 +10,8 @@ For keyd, fetchd and publishd:
 - socket, connect, execve, an executable mmap or mprotect, fork, ptrace
   and a signal to another process kill it with SIGSYS;
   keyd cannot use epoll, and only publishd may accept;
-- /proc/<pid>/status shows Seccomp: 2 and NoNewPrivs: 1, and its root
-  directory is empty.
+- /proc/<pid>/status shows Seccomp: 2 and NoNewPrivs: 1, its root
+  directory is empty, and the directory fd it had open is closed.
 As root: each role runs as the uid and gid it was given, with no
 supplementary group and no capability, chrooted into $OB_SANDBOX_DIR.
 Then the same as an ordinary user (the probe drops to a uid of its own
@@ -90,6 +90,11 @@ def check_status(role, mode, arg):
                          env=dict(os.environ, OB_SANDBOX_DIR=EMPTY))
     try:
         assert p.stdout.readline() == "sandboxed\n", p.stderr.read()
+        # The directory fd the probe left open was closed (root can look:
+        # the probe is not dumpable).
+        for fd in os.listdir(f"/proc/{p.pid}/fd") if ROOT else []:
+            target = os.readlink(f"/proc/{p.pid}/fd/{fd}")
+            assert int(fd) <= 2 or not target.startswith("/"), (fd, target)
         st = status_fields(p.pid)
         assert st["Seccomp"] == "2" and st["NoNewPrivs"] == "1", st
         assert int(st["CapEff"], 16) == 0, st
