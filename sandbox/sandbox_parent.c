@@ -111,6 +111,8 @@ sandbox_resolve_user(const char *name, const char *dir,
 	return 0;
 }
 
+static int	make_empty_dir(const char *, char *, size_t);
+
 int
 sandbox_child_env(const struct ob_config *cfg, enum sandbox_role role,
     const char *dir, char *out, size_t outlen, char *err, size_t errlen)
@@ -129,6 +131,9 @@ sandbox_child_env(const struct ob_config *cfg, enum sandbox_role role,
 		    why);
 		return -1;
 	}
+	/* Also for --check, which starts keyd without the setup below. */
+	if (make_empty_dir(dir, err, errlen) == -1)
+		return -1;
 	if (sandbox_user_format(&user, out, outlen) == -1) {
 		snprintf(err, errlen, "%s: the sandbox settings do not fit",
 		    sandbox_role_name(role));

@@ -26,8 +26,9 @@ int	sandbox_resolve_user(const char *name, const char *dir,
 
 /*
  * The environment entry "OB_SANDBOX=uid:gid:dir" a child of role needs
- * when the parent runs as root; "" when it does not (the child then
- * stays this user).  0, or -1 with err (an unknown user).
+ * when the parent runs as root (making dir if it is missing); "" when it
+ * does not (the child then stays this user).  0, or -1 with err (an
+ * unknown user, an unusable directory).
  */
 int	sandbox_child_env(const struct ob_config *cfg, enum sandbox_role role,
 	    const char *dir, char *out, size_t outlen, char *err,
