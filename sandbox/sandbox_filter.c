@@ -73,8 +73,13 @@ static const int fetchd_allow[] = {
 	SCMP_SYS(writev),
 };
 
-/* publishd: fetchd's, and the status socket's connections. */
+/*
+ * publishd: fetchd's, the status socket's connections, and the poll() with
+ * which its keyd client waits for each reply (publishd/keyd_client.c).
+ */
 static const int publishd_allow[] = {
+	SCMP_SYS(poll),
+	SCMP_SYS(ppoll),
 	SCMP_SYS(epoll_wait),
 	SCMP_SYS(epoll_pwait),
 	SCMP_SYS(epoll_ctl),
