@@ -4,10 +4,11 @@ suite 'package'; docs/packaging.md).
 
   1. builds the .deb with packaging/build-deb (lintian must pass), or
      takes $OB_PACKAGE_DEB;
-  2. the installed unit's `systemd-analyze security --offline` exposure is
-     no worse than the one docs/packaging.md states;
-  3. installs it with dpkg -i and checks the files, their modes, the three
-     system users and /etc/onionbalanced;
+  2. installs it with dpkg -i; `systemd-analyze verify` accepts the
+     installed unit, and its `systemd-analyze security --offline`
+     exposure is no worse than the one docs/packaging.md states;
+  3. checks the files, their modes, the three system users and
+     /etc/onionbalanced;
   4. starts a private Tor network (tests/testnet), writes the
      configuration with the installed onionbalanced-config into
      /etc/onionbalanced, makes the backends instances of the frontend, and
@@ -140,7 +141,9 @@ def build_package(outdir):
     return debs[0]
 
 
-def check_unit_exposure():
+def check_unit():
+    out = run(["systemd-analyze", "verify", UNIT])
+    check(out.strip() == "", f"systemd-analyze verify {UNIT}: no complaint")
     out = run(["systemd-analyze", "security", "--offline=yes", UNIT])
     m = re.search(r"Overall exposure level for \S+: ([0-9.]+)", out)
     check(m is not None, "systemd-analyze security rates the unit")
@@ -486,7 +489,7 @@ def main():
         machine.made_config_dir = True    # postinst makes it
         run(["dpkg", "-i", deb])
         check(package_installed(), f"dpkg -i {os.path.basename(deb)}")
-        check_unit_exposure()
+        check_unit()
         check_files()
         check_users()
         files = package_files()
