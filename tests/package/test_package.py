@@ -457,9 +457,9 @@ class Machine:
                 subprocess.run(["deluser", "--system", "--quiet", u],
                                stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-        for d in (CHROOT_DIR, RUN_DIR):
-            if os.path.isdir(d) and not os.listdir(d):
-                os.rmdir(d)
+        # A daemon killed above leaves its status socket behind.
+        if os.path.isdir(RUN_DIR):
+            shutil.rmtree(RUN_DIR)
 
 
 def preconditions():
@@ -472,6 +472,15 @@ def preconditions():
     if os.path.exists(CONFIG_DIR):
         raise Skip(f"{CONFIG_DIR} exists; the test does not touch a "
                    f"configuration that is not its own")
+    # An empty chroot directory left by an earlier run (the parent makes
+    # it and leaves it; the purge removes it) is fine; anything else there
+    # is another onionbalanced's.
+    if os.path.exists(RUN_DIR) and (os.listdir(RUN_DIR) != ["empty"]
+                                    or os.listdir(CHROOT_DIR) != []):
+        raise TestFailure(f"{RUN_DIR} holds {os.listdir(RUN_DIR)}: an "
+                          f"onionbalanced runs here or left it behind; the "
+                          f"test would take it over (stop that one, or "
+                          f"remove {RUN_DIR})")
     for tool in ("dpkg-buildpackage", "dh", "lintian", "systemd-analyze",
                  "setpriv", "tor"):
         if shutil.which(tool) is None and not os.path.exists(
