@@ -233,16 +233,28 @@ def check_key_unreadable_by_users(key):
         check(r.returncode != 0, f"{name} cannot read the master key")
 
 
+def as_unit(args):
+    """args run with the unit's credentials: its capability bounding set,
+    supplementary group and no_new_privs (setpriv stands in for systemd)."""
+    return ["setpriv",
+            "--bounding-set=-all," + ",".join("+" + c for c in UNIT_CAPS),
+            "--inh-caps=-all",
+            "--groups", str(grp.getgrnam("debian-tor").gr_gid),
+            "--no-new-privs"] + args
+
+
+def check_setup():
+    out = run(as_unit(["/usr/sbin/onionbalanced", "--check", "-c", CONFIG]))
+    check(out.rstrip().endswith("onionbalanced --check: OK"),
+          "onionbalanced --check passes with the unit's credentials")
+
+
 def start_daemon(logfile):
-    """As the unit's ExecStart, with the unit's credentials (setpriv)."""
-    cmd = ["setpriv",
-           "--bounding-set=-all," + ",".join("+" + c for c in UNIT_CAPS),
-           "--inh-caps=-all",
-           "--groups", str(grp.getgrnam("debian-tor").gr_gid),
-           "--no-new-privs",
-           "/usr/sbin/onionbalanced", "-c", CONFIG]
-    return subprocess.Popen(cmd, stdout=logfile, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, cwd="/")
+    """As the unit's ExecStart, with the unit's credentials."""
+    return subprocess.Popen(
+        as_unit(["/usr/sbin/onionbalanced", "-c", CONFIG]),
+        stdout=logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        cwd="/")
 
 
 def proc_status(pid):
@@ -521,6 +533,7 @@ def run_daemon(machine, files):
         # What RuntimeDirectory= makes; its removal after a run without
         # systemd is postrm's (checked after the purge).
         os.makedirs(RUN_DIR, mode=0o755, exist_ok=True)
+        check_setup()
         logpath = os.path.join(net.workdir, "onionbalanced.log")
         with open(logpath, "w") as log:
             machine.daemon = start_daemon(log)
