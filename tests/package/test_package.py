@@ -11,8 +11,8 @@ suite 'package'; docs/packaging.md).
      /etc/onionbalanced;
   4. starts a private Tor network (tests/testnet), writes the
      configuration with the installed onionbalanced-config into
-     /etc/onionbalanced, makes the backends instances of the frontend, and
-     starts the installed /usr/sbin/onionbalanced as root with the
+     /etc/onionbalanced, makes the backends instances of the frontend,
+     runs `onionbalanced --check` and starts the installed /usr/sbin/onionbalanced as root with the
      credentials the systemd unit gives it (bounding set, supplementary
      groups, no_new_privs; setpriv stands in for systemd, which does not
      run in this container);
