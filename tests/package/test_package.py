@@ -69,12 +69,10 @@ USERS = {
     "fetchd": "onionbalanced-fetchd",
     "publishd": "onionbalanced-publishd",
 }
-# What the unit gives the parent (packaging/debian/onionbalanced.service):
-# CapabilityBoundingSet=, SupplementaryGroups=, NoNewPrivileges=.
-UNIT_CAPS = ["setuid", "setgid", "sys_chroot", "kill", "dac_override",
-             "setpcap"]
-CAP_NUMBERS = {"dac_override": 1, "kill": 5, "setgid": 6, "setuid": 7,
-               "setpcap": 8, "sys_chroot": 18}   # linux/capability.h
+# Capability numbers (linux/capability.h) of the ones the unit may name.
+CAP_NUMBERS = {"chown": 0, "dac_override": 1, "dac_read_search": 2,
+               "fowner": 3, "kill": 5, "setgid": 6, "setuid": 7,
+               "setpcap": 8, "sys_chroot": 18}
 # docs/packaging.md states the score; a change that makes it worse must
 # change the doc too.
 MAX_EXPOSURE = 2.2
@@ -233,26 +231,54 @@ def check_key_unreadable_by_users(key):
         check(r.returncode != 0, f"{name} cannot read the master key")
 
 
-def as_unit(args):
+def unit_settings():
+    """The installed unit's [Service] settings: {key: [values]}."""
+    settings = {}
+    with open(UNIT) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith(("#", "[")):
+                key, _, value = line.partition("=")
+                settings.setdefault(key, []).append(value)
+    return settings
+
+
+def unit_credentials():
+    """What systemd would give ExecStart: (capability names, group names);
+    checks the settings the emulation relies on."""
+    unit = unit_settings()
+    check(unit.get("User") is None and unit["NoNewPrivileges"] == ["yes"],
+          "the unit runs the parent as root, with no_new_privs")
+    check(unit["ExecStart"] == ["/usr/sbin/onionbalanced -c " + CONFIG],
+          f"the unit's ExecStart is /usr/sbin/onionbalanced -c {CONFIG}")
+    caps = [c.lower()[len("cap_"):]
+            for c in unit["CapabilityBoundingSet"][-1].split()]
+    check(all(c in CAP_NUMBERS for c in caps),
+          f"the unit's bounding set: {' '.join(caps)}")
+    return caps, unit["SupplementaryGroups"][-1].split()
+
+
+def as_unit(args, caps, groups):
     """args run with the unit's credentials: its capability bounding set,
-    supplementary group and no_new_privs (setpriv stands in for systemd)."""
+    supplementary groups and no_new_privs.  setpriv stands in for systemd;
+    for a process exec'd as root the bounding set is what it gets."""
+    gids = ",".join(str(grp.getgrnam(g).gr_gid) for g in groups)
     return ["setpriv",
-            "--bounding-set=-all," + ",".join("+" + c for c in UNIT_CAPS),
-            "--inh-caps=-all",
-            "--groups", str(grp.getgrnam("debian-tor").gr_gid),
-            "--no-new-privs"] + args
+            "--bounding-set=-all," + ",".join("+" + c for c in caps),
+            "--inh-caps=-all", "--groups", gids, "--no-new-privs"] + args
 
 
-def check_setup():
-    out = run(as_unit(["/usr/sbin/onionbalanced", "--check", "-c", CONFIG]))
+def check_setup(creds):
+    out = run(as_unit(["/usr/sbin/onionbalanced", "--check", "-c", CONFIG],
+                      *creds))
     check(out.rstrip().endswith("onionbalanced --check: OK"),
           "onionbalanced --check passes with the unit's credentials")
 
 
-def start_daemon(logfile):
+def start_daemon(logfile, creds):
     """As the unit's ExecStart, with the unit's credentials."""
     return subprocess.Popen(
-        as_unit(["/usr/sbin/onionbalanced", "-c", CONFIG]),
+        as_unit(["/usr/sbin/onionbalanced", "-c", CONFIG], *creds),
         stdout=logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         cwd="/")
 
@@ -343,10 +369,10 @@ def check_child_unsandboxed(role, pid):
           f"(pid {pid}) runs as root like the parent")
 
 
-def check_parent(pid):
+def check_parent(pid, caps):
     st = proc_status(pid)
     check(st["Uid"] == ["0"] * 4, "the parent runs as root")
-    allowed = sum(1 << CAP_NUMBERS[c] for c in UNIT_CAPS)
+    allowed = sum(1 << CAP_NUMBERS[c] for c in caps)
     bnd = int(st["CapBnd"][0], 16)
     check(bnd & ~allowed == 0,
           f"the parent's bounding set {st['CapBnd'][0]} is within the "
@@ -533,13 +559,14 @@ def run_daemon(machine, files):
         # What RuntimeDirectory= makes; its removal after a run without
         # systemd is postrm's (checked after the purge).
         os.makedirs(RUN_DIR, mode=0o755, exist_ok=True)
-        check_setup()
+        creds = unit_credentials()
+        check_setup(creds)
         logpath = os.path.join(net.workdir, "onionbalanced.log")
         with open(logpath, "w") as log:
-            machine.daemon = start_daemon(log)
+            machine.daemon = start_daemon(log, creds)
         kids = wait_children(machine.daemon, logpath)
         check(True, f"onionbalanced started keyd, fetchd, publishd: {kids}")
-        check_parent(machine.daemon.pid)
+        check_parent(machine.daemon.pid, creds[0])
         sandboxed = sandbox_built()
         for role, pid in sorted(kids.items()):
             if sandboxed:
