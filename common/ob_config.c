@@ -469,6 +469,7 @@ warn_unknown_key(struct config_parser *p, const yaml_node_t *key,
 {
 	struct ob_config_pos pos = node_pos(key);
 
+	p->cfg->nwarnings++;
 	if (key_is_onionbalance_v2((const char *)key->data.scalar.value))
 		log_warnx("%s:%lu:%lu: %s: Onionbalance v2 setting, ignored",
 		    p->name, pos.line, pos.column, keypath);

@@ -99,6 +99,9 @@ struct ob_config {
 	char		*keyd_user;
 	char		*fetchd_user;
 	char		*publishd_user;
+
+	/* Unknown keys ignored with a warning (for --check's verdict). */
+	unsigned int	 nwarnings;
 };
 
 /*

@@ -46,6 +46,7 @@ struct conv {
 	struct torctl_parser	 parser;
 	uint8_t			 buf[4096];	/* read, not yet fed */
 	size_t			 off, len;
+	char			 where[160];	/* the tor we reached */
 };
 
 /* What we know about the cookie when no method could be used. */
@@ -165,10 +166,13 @@ connect_tor(struct conv *cv, const struct control_target *t, char *err,
 	int unix_errno = 0;
 
 	if (t->socket_path != NULL) {
+		snprintf(cv->where, sizeof(cv->where), "%s", t->socket_path);
 		if (connect_unix(cv, t->socket_path) == 0)
 			return 0;
 		unix_errno = errno;
 	}
+	snprintf(cv->where, sizeof(cv->where), "%s:%u", t->address,
+	    (unsigned)t->port);
 	if (connect_tcp(cv, t->address, t->port) == 0)
 		return 0;
 	if (t->socket_path != NULL)
@@ -521,6 +525,23 @@ authenticate(struct conv *cv, const struct control_target *t, char *err,
 	return rv;
 }
 
+/*
+ * Once connected, every message says which tor it is about (the socket
+ * or the port we reached, since we fall back from one to the other):
+ * "tor control: ..." becomes "tor control at WHERE: ...".
+ */
+static void
+name_endpoint(const struct conv *cv, char *err, size_t errlen)
+{
+	static const char prefix[] = "tor control: ";
+	char msg[1024];
+
+	if (strncmp(err, prefix, sizeof(prefix) - 1) != 0)
+		return;
+	snprintf(msg, sizeof(msg), "%s", err + sizeof(prefix) - 1);
+	snprintf(err, errlen, "tor control at %s: %s", cv->where, msg);
+}
+
 int
 control_open(const struct control_target *t, char *err, size_t errlen)
 {
@@ -536,12 +557,13 @@ control_open(const struct control_target *t, char *err, size_t errlen)
 	cv->deadline = monotonic_ms() + (t->timeout_ms ? t->timeout_ms :
 	    CONTROL_DEFAULT_TIMEOUT_MS);
 	torctl_parser_init(&cv->parser, &limits);
-	if (connect_tor(cv, t, err, errlen) == 0 &&
-	    authenticate(cv, t, err, errlen) == 0) {
+	if (connect_tor(cv, t, err, errlen) == 0) {
+		if (authenticate(cv, t, err, errlen) == -1)
+			name_endpoint(cv, err, errlen);
 		/* Anything tor sent after the reply would be lost to the child. */
-		if (cv->off != cv->len)
-			snprintf(err, errlen, "tor control: unexpected data "
-			    "after AUTHENTICATE");
+		else if (cv->off != cv->len)
+			snprintf(err, errlen, "tor control at %s: unexpected "
+			    "data after AUTHENTICATE", cv->where);
 		else {
 			fd = cv->fd;
 			cv->fd = -1;

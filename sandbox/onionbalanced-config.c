@@ -60,17 +60,18 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: onionbalanced-config [-h] [--version] [--hs-version v3] "
-	    "[--key FILE]\n"
-	    "           [-n N] [-s N] [-t TAG] [--output DIR] "
-	    "[--no-interactive] [-v LEVEL]\n"
-	    "           [--service-virtual-port PORT] "
-	    "[--service-target TARGET]\n"
+	    "usage: onionbalanced-config [-h | --help] [--version] "
+	    "[--hs-version v3] [--key FILE]\n"
+	    "           [-n N] [-s N] [-t | --tag TAG] [--output DIR] "
+	    "[--no-interactive]\n"
+	    "           [-v LEVEL] "
+	    "[--service-virtual-port PORT] [--service-target TARGET]\n"
 	    "           [--instance-address ADDR] [--hs-dir-base DIR]\n"
 	    "\n"
 	    "Writes config.yaml, the frontend master keys and, per instance, "
 	    "a folder with\nits torrc lines and ob_config.  Without options "
-	    "it asks its questions on\nstdin.  See onionbalanced-config(1).\n");
+	    "it asks its questions on\nstdin.  Onionbalance's -p, --password "
+	    "(an encrypted key) is refused.\nSee onionbalanced-config(1).\n");
 }
 
 static void

@@ -117,6 +117,9 @@ struct parent {
 /* parent_config.c */
 int	parent_config_load(const char *path, const struct parent_overrides *ov,
 	    struct ob_config **out, char *err, size_t errlen);
+/* Opens services[i]'s key file; -1 and one line in err (whose file). */
+int	parent_key_open(const struct ob_config *cfg, size_t i, char *err,
+	    size_t errlen);
 int	parent_key_file_id(const char *path, struct key_file_id *id);
 bool	parent_keys_changed(const struct parent *p,
 	    const struct ob_config *next);

@@ -47,19 +47,20 @@ say(struct check *ck, enum verdict v, const char *fmt, ...)
 
 /* Returns 0 if keyd will be able to read the file. */
 static int
-check_key_file(struct check *ck, size_t i, const char *path)
+check_key_file(struct check *ck, const struct ob_config *cfg, size_t i)
 {
+	const char *path = cfg->services[i].key_path;
+	char err[1024];
 	struct stat st;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		say(ck, CHECK_FAIL, "services[%zu].key: cannot open %s: %s", i,
-		    path, strerror(errno));
+	if ((fd = parent_key_open(cfg, i, err, sizeof(err))) == -1) {
+		say(ck, CHECK_FAIL, "%s", err);
 		return -1;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		say(ck, CHECK_FAIL, "services[%zu].key: %s is not a regular "
-		    "file", i, path);
+	if (fstat(fd, &st) == -1) {
+		say(ck, CHECK_FAIL, "services[%zu].key: %s: %s", i, path,
+		    strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -163,13 +164,20 @@ parent_check(struct parent *p)
 		printf("onionbalanced --check: 1 problem\n");
 		return 1;
 	}
+	/* The level a start would use (file, environment, -v). */
+	log_set_level(p->cfg->log_level);
 	for (size_t i = 0; i < p->cfg->nservices; i++)
 		ninstances += p->cfg->services[i].ninstances;
-	say(&ck, CHECK_OK, "%s: %zu service(s), %zu instance(s)",
-	    p->config_path, p->cfg->nservices, ninstances);
+	if (p->cfg->nwarnings > 0)
+		say(&ck, CHECK_WARN, "%s: %zu service(s), %zu instance(s); "
+		    "%u unknown key(s) ignored (each named in a warning)",
+		    p->config_path, p->cfg->nservices, ninstances,
+		    p->cfg->nwarnings);
+	else
+		say(&ck, CHECK_OK, "%s: %zu service(s), %zu instance(s)",
+		    p->config_path, p->cfg->nservices, ninstances);
 	for (size_t i = 0; i < p->cfg->nservices; i++)
-		keys_ok += check_key_file(&ck, i,
-		    p->cfg->services[i].key_path) == 0;
+		keys_ok += check_key_file(&ck, p->cfg, i) == 0;
 	check_binaries(&ck, p);
 	if ((size_t)keys_ok == p->cfg->nservices && ck.problems == 0)
 		check_keys(&ck, p);

@@ -11,6 +11,9 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +84,82 @@ parent_config_load(const char *path, const struct parent_overrides *ov,
 	}
 	*out = cfg;
 	return 0;
+}
+
+/* getpwuid() and getgrgid() share static storage: copy the name out. */
+static void
+user_name(uid_t uid, char *buf, size_t len)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw != NULL)
+		snprintf(buf, len, "%s", pw->pw_name);
+	else
+		snprintf(buf, len, "uid %lu", (unsigned long)uid);
+}
+
+static void
+group_name(gid_t gid, char *buf, size_t len)
+{
+	struct group *gr = getgrgid(gid);
+
+	if (gr != NULL)
+		snprintf(buf, len, "%s", gr->gr_name);
+	else
+		snprintf(buf, len, "gid %lu", (unsigned long)gid);
+}
+
+/*
+ * Why we may not open path, as " (...)" for the end of the message: the
+ * usual cause is a key that root (or onionbalance-config) wrote for a
+ * daemon that runs as another user, so name both.
+ */
+static void
+explain_denied(const char *path, char *out, size_t outlen)
+{
+	char owner[64], group[64], me[64];
+	struct stat st;
+
+	user_name(geteuid(), me, sizeof(me));
+	if (stat(path, &st) == -1) {
+		snprintf(out, outlen, " (a directory on the way is closed to "
+		    "%s, the user onionbalanced runs as)", me);
+		return;
+	}
+	user_name(st.st_uid, owner, sizeof(owner));
+	group_name(st.st_gid, group, sizeof(group));
+	snprintf(out, outlen, " (owner %s, group %s, mode %04o; "
+	    "onionbalanced runs as %s)", owner, group,
+	    (unsigned)(st.st_mode & 07777), me);
+}
+
+int
+parent_key_open(const struct ob_config *cfg, size_t i, char *err,
+    size_t errlen)
+{
+	const char *path = cfg->services[i].key_path;
+	char why[256] = "";
+	struct stat st;
+	int fd, saved;
+
+	/* O_NONBLOCK: a FIFO put there must not hang the start. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) != -1) {
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+			return fd;
+		snprintf(err, errlen, "services[%zu].key: %s is not a "
+		    "regular file", i, path);
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	saved = errno;
+	if (saved == EACCES || saved == EPERM)
+		explain_denied(path, why, sizeof(why));
+	snprintf(err, errlen, "services[%zu].key: cannot open %s: %s%s", i,
+	    path, strerror(saved), why);
+	errno = saved;
+	return -1;
 }
 
 int

@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -122,11 +121,8 @@ send_key(struct child *c, struct ob_config *cfg, size_t i, char *err,
 	struct ipc_msg msg;
 	int fd, rv;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		snprintf(err, errlen, "services[%zu].key: cannot open %s: %s",
-		    i, path, strerror(errno));
+	if ((fd = parent_key_open(cfg, i, err, errlen)) == -1)
 		return -1;
-	}
 	put_u32_be(n, (uint32_t)i);
 	rv = send_empty(c, KEYD_P_KEY, fd, n, sizeof(n), err, errlen);
 	close(fd);
