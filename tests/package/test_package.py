@@ -398,8 +398,8 @@ def check_frontend(net, frontend):
         try:
             r = net.fetch(url, timeout=60)
             if r.status == 200 and r.backend in net.backend_names:
-                check(True, f"{frontend}.onion answered by {r.backend} "
-                      f"after {time.monotonic() - t0:.0f} s")
+                print(f"ok: {frontend}.onion answered by {r.backend} "
+                      f"after {time.monotonic() - t0:.0f} s", flush=True)
                 return
             last = f"HTTP {r.status}, body {r.body!r}"
         except Exception as e:  # FetchError, timeouts: tried again
@@ -565,7 +565,8 @@ def run_daemon(machine, files):
         with open(logpath, "w") as log:
             machine.daemon = start_daemon(log, creds)
         kids = wait_children(machine.daemon, logpath)
-        check(True, f"onionbalanced started keyd, fetchd, publishd: {kids}")
+        check(sorted(kids) == sorted(USERS),
+              f"onionbalanced started keyd, fetchd, publishd: {kids}")
         check_parent(machine.daemon.pid, creds[0])
         sandboxed = sandbox_built()
         for role, pid in sorted(kids.items()):
