@@ -170,6 +170,15 @@ setevents_done(struct torctl *ctl, enum torctl_status status,
 		return;
 	}
 	p->pd.uploads_enabled = 1;
+	/*
+	 * Publish again.  A connection after a loss usually means tor
+	 * restarted: we saw none of its HS_DESC events while it was away,
+	 * and the service should be carried by the new tor at once rather
+	 * than at the next refresh (an hour away on the live network).  It
+	 * costs one build and one HSPOST per HSDir; on the first connection
+	 * there is nothing built yet and this does nothing.
+	 */
+	pd_republish(&p->pd);
 	consensus_refresh(p);
 	proc_rearm(p);
 }

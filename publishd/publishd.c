@@ -26,6 +26,7 @@
 #include "log.h"
 #include "peer_msg.h"
 #include "proc.h"
+#include "sandbox.h"
 
 static const struct ipc_type parent_types[] = {
 	{ PC_CONTROL_FD, "CONTROL_FD", IPC_TYPE_FD },
@@ -104,13 +105,32 @@ peer_read(evutil_socket_t sock, short what, void *arg)
 	}
 }
 
-/* A new fetchd channel: ask for everything it knows. */
+/*
+ * Ask fetchd for everything it knows.  Only once we are configured: fetchd
+ * answers at once, and an answer that arrives before our configuration
+ * names instances we do not have yet and would be dropped, leaving every
+ * instance unknown until its next fetch.  So this is sent when both a
+ * channel and a configuration exist, and again after each configuration.
+ */
 static void
-parent_peer_fd(struct pd_proc *p, const struct ipc_msg *msg)
+peer_resync(struct pd_proc *p)
 {
 	uint8_t buf[IPC_HDR_LEN];
 	struct ipc_builder b;
 
+	if (p->peer_ev == NULL || p->pd.generation == 0)
+		return;
+	ipc_builder_init(&b, buf, sizeof(buf), PEER_RESYNC, 0);
+	if (ipc_send(&p->peer, &b, -1) == -1) {
+		log_warn("fetchd channel: RESYNC");
+		peer_close(p);
+	}
+}
+
+/* A new fetchd channel: ask for everything it knows. */
+static void
+parent_peer_fd(struct pd_proc *p, const struct ipc_msg *msg)
+{
 	if (msg->len != 0)
 		fatalx("parent: malformed PEER_FD");
 	peer_close(p);
@@ -120,11 +140,7 @@ parent_peer_fd(struct pd_proc *p, const struct ipc_msg *msg)
 	if ((p->peer_ev = event_new(p->base, msg->fd, EV_READ | EV_PERSIST,
 	    peer_read, p)) == NULL || event_add(p->peer_ev, NULL) == -1)
 		fatal("peer channel event");
-	ipc_builder_init(&b, buf, sizeof(buf), PEER_RESYNC, 0);
-	if (ipc_send(&p->peer, &b, -1) == -1) {
-		log_warn("fetchd channel: RESYNC");
-		peer_close(p);
-	}
+	peer_resync(p);
 }
 
 /* --- configuration ------------------------------------------------------- */
@@ -241,6 +257,7 @@ parent_config_end(struct pd_proc *p, const struct ipc_msg *msg)
 	p->cfg_pending = false;
 	log_info("configuration %u: %zu service(s)", gen, p->pd.nservices);
 	proc_send_parent(p, PC_READY, &gen);
+	peer_resync(p);
 }
 
 /* --- the parent channel -------------------------------------------------- */
@@ -427,6 +444,7 @@ main(int argc, char *argv[])
 	if (sodium_init() < 0)
 		fatalx("sodium_init");
 	setup(&p, parent_fd);
+	sandbox_enter_child(SANDBOX_PUBLISHD);
 	log_info("publishd %s started", OB_VERSION);
 	event_base_dispatch(p.base);
 	teardown(&p);

@@ -352,6 +352,13 @@ time_t	pd_tick(struct pd *pd, time_t now);
 enum pd_reason pd_slot_due(const struct pd *pd, const struct pd_service *sv,
 	    const struct pd_slot *slot, time_t now, time_t *wake);
 const char *pd_reason_str(enum pd_reason r);
+/*
+ * A new control connection (tor restarted, or we lost it): every
+ * descriptor we have is built again and uploaded through this tor.  Built,
+ * not just sent again: an HSDir refuses a revision counter it already has
+ * (UPLOAD_REJECTED), so only a new one reaches the HSDirs.
+ */
+void	pd_republish(struct pd *pd);
 
 /* upload.c */
 /* Marks every target of slot pending for the slot's new descriptor. */

@@ -215,3 +215,18 @@ pd_tick(struct pd *pd, time_t now)
 		service_tick(pd, &pd->services[i], now, &wake);
 	return wake;
 }
+
+void
+pd_republish(struct pd *pd)
+{
+	struct pd_slot *slot;
+	size_t i;
+	int k;
+
+	for (i = 0; i < pd->nservices; i++)
+		for (k = 0; k < PD_SLOTS; k++) {
+			slot = &pd->services[i].slot[k];
+			if (slot->desc != NULL && slot->pending == PD_R_NONE)
+				slot->pending = PD_R_REFRESH;
+		}
+}

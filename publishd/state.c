@@ -239,6 +239,23 @@ pd_instance_state(struct pd *pd, uint32_t service, uint32_t instance,
 
 	if ((in = pd_instance_lookup(pd, service, instance, key)) == NULL)
 		return -1;
+	/*
+	 * NO_DESCRIPTOR only says that fetchd has not fetched one yet: a
+	 * fetchd that just started, or was restarted, says it of every
+	 * instance.  That is no news about the backend: a descriptor we hold
+	 * stays (until its own lifetime, or fetchd's verdict on a real
+	 * fetch), and it does not count as a report, so the first build
+	 * still waits for real fetch results (or the start-up grace) instead
+	 * of publishing whichever instance happened to be fetched first.
+	 */
+	if (state == PEER_STATE_NO_DESCRIPTOR) {
+		if (!in->has_desc) {
+			in->state = state;
+			in->state_since = since;
+			in->detail[0] = '\0';
+		}
+		return 0;
+	}
 	in->reported = 1;
 	if (in->has_desc)
 		in->intro_modified = now;	/* its points leave the set */

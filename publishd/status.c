@@ -144,10 +144,10 @@ kv_time(struct jbuf *b, int *first, const char *key, time_t t)
 static const char *
 instance_state_str(const struct pd_instance *in, time_t now)
 {
-	if (!in->reported)
-		return "unknown";
 	if (in->has_desc)
 		return pd_instance_is_live(in, now) ? "live" : "expired";
+	if (!in->reported && in->state != PEER_STATE_NO_DESCRIPTOR)
+		return "unknown";
 	switch (in->state) {
 	case PEER_STATE_NO_DESCRIPTOR:
 		return "no-descriptor";

@@ -9,7 +9,8 @@
  *   parent_check.c      --check
  *   spawn.c             fork+exec of a child; the restart/backoff policy
  *   control_open.c      connecting and authenticating to tor's control port
- *   status_client.c     "onionbalanced status"
+ *   status_client.c     "onionbalanced status": the socket, the summary
+ *   status_json.c       the status document read into a tree (untrusted)
  *
  * The parent holds no secret of its own: key files are opened and passed
  * unread to keyd; the control cookie or password is used once per
@@ -104,6 +105,7 @@ struct parent {
 	struct key_file_id	 key_ids[OB_CONFIG_MAX_SERVICES];
 	uint32_t		 generation;
 	char			 libexecdir[4096];
+	const char		*chroot_dir;	/* the children's root, as root */
 	struct child		 children[ROLE_COUNT];
 	struct link		 links[LINK_COUNT];
 	int			 status_fd;	/* listening; -1: none */

@@ -1,19 +1,20 @@
 /*
  * onionbalanced status: reads the status socket (JSON, written by
- * publishd; docs/status-socket.md) and prints it for a person, as an
- * indented outline of its keys and values.  The printer knows JSON, not
- * the schema, so a field added to the status never needs a change here.
- * --json prints what the socket sent, unchanged.
+ * publishd; docs/status-socket.md) and prints a summary for a person:
+ * tor and the consensus, then per service its instances, and its first
+ * and second descriptors with each responsible HSDir.  Fields it does not
+ * know are left out (--json shows everything: it prints what the socket
+ * sent, unchanged), and fields that are missing print as "?", so an
+ * older or newer publishd still gives a readable summary.
  *
- * The socket's content is treated as untrusted text: a malformed document
- * is refused with the byte where it went wrong, nesting is bounded, and
- * control characters are never written to the terminal.
+ * The socket's content is untrusted text: status_json.c refuses a
+ * malformed document with the byte where it went wrong, bounds nesting
+ * and size, and makes every string printable.
  */
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
 
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
@@ -24,175 +25,149 @@
 
 #include "ob_config.h"
 #include "parent.h"
+#include "status_json.h"
 
 #define STATUS_MAX		(4 * 1024 * 1024)
 #define STATUS_TIMEOUT_S	5
-#define JSON_MAX_DEPTH		32
 
-struct json {
-	const char	*p;
-	const char	*start;
-	const char	*end;
-	int		 depth;
-	bool		 failed;
-};
-
-static void print_value(struct json *j, int indent, bool after_dash);
+#define T(n, key)	sj_text((n), (key), "?")
 
 static void
-skip_ws(struct json *j)
+print_header(const struct sj_node *doc)
 {
-	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' ||
-	    *j->p == '\n' || *j->p == '\r'))
-		j->p++;
-}
+	const struct sj_node *c = sj_get(doc, "consensus");
 
-static bool
-json_accept(struct json *j, char ch)
-{
-	skip_ws(j);
-	if (j->p < j->end && *j->p == ch) {
-		j->p++;
-		return true;
-	}
-	return false;
-}
-
-static void
-fail(struct json *j)
-{
-	j->failed = true;
-	j->p = j->end;
-}
-
-/* A string, printed without its quotes; escapes shown, not interpreted. */
-static void
-print_string(struct json *j)
-{
-	if (!json_accept(j, '"')) {
-		fail(j);
+	printf("onionbalanced status at %s UTC\n", T(doc, "timestamp"));
+	printf("tor control: %s\n",
+	    strcmp(T(doc, "controlConnected"), "true") == 0 ?
+	    "connected" : "NOT connected");
+	if (c == NULL || c->type != SJ_OBJECT) {
+		printf("consensus: none yet\n");
 		return;
 	}
-	while (j->p < j->end && *j->p != '"') {
-		unsigned char ch = (unsigned char)*j->p++;
-
-		if (ch == '\\' && j->p < j->end) {
-			ch = (unsigned char)*j->p++;
-			putchar(ch == 'n' || ch == 't' || ch == 'r' ||
-			    ch == 'u' ? ' ' : ch);
-			if (ch == 'u')	/* \uXXXX: shown as one space */
-				j->p = j->p + 4 <= j->end ? j->p + 4 : j->end;
-		} else if (ch < 0x20 || ch == 0x7f)
-			fail(j);
-		else
-			putchar(ch);
-	}
-	if (!json_accept(j, '"'))
-		fail(j);
+	printf("consensus: valid after %s, %s; voting interval %s s, "
+	    "time period %s min\n", T(c, "validAfter"),
+	    strcmp(T(c, "reasonablyLive"), "true") == 0 ? "live" :
+	    "NOT live", T(c, "votingIntervalSeconds"),
+	    T(c, "timePeriodLengthMinutes"));
 }
 
-/* Numbers, true, false, null: printed as they are. */
-static void
-print_word(struct json *j)
+static size_t
+count_where(const struct sj_node *list, const char *key, const char *value)
 {
-	const char *s = j->p;
+	const struct sj_node *e;
+	size_t n = 0;
 
-	while (j->p < j->end && (isalnum((unsigned char)*j->p) ||
-	    *j->p == '-' || *j->p == '+' || *j->p == '.'))
-		j->p++;
-	if (j->p == s)
-		fail(j);
-	else
-		fwrite(s, 1, (size_t)(j->p - s), stdout);
+	if (list == NULL || list->type != SJ_ARRAY)
+		return 0;
+	for (e = list->child; e != NULL; e = e->next)
+		if (strcmp(T(e, key), value) == 0)
+			n++;
+	return n;
 }
 
 static void
-pad(int indent)
+print_instance(const struct sj_node *in)
 {
-	printf("%*s", indent, "");
-}
+	const char *state = T(in, "state");
 
-static void
-print_object(struct json *j, int indent, bool after_dash)
-{
-	bool first = true;
-
-	if (json_accept(j, '}')) {
-		printf(" (empty)\n");
-		return;
-	}
-	if (!after_dash)
-		putchar('\n');
-	do {
-		if (!(first && after_dash))
-			pad(indent);
-		skip_ws(j);
-		print_string(j);
-		putchar(':');
-		if (!json_accept(j, ':'))
-			fail(j);
-		print_value(j, indent + 2, false);
-		first = false;
-	} while (!j->failed && json_accept(j, ','));
-	if (!json_accept(j, '}'))
-		fail(j);
-}
-
-static void
-print_array(struct json *j, int indent)
-{
-	if (json_accept(j, ']')) {
-		printf(" (none)\n");
-		return;
-	}
+	printf("    %-12s %s\n", T(in, "name"), T(in, "onionAddress"));
+	printf("      %s since %s", state, T(in, "stateSince"));
+	if (strcmp(state, "live") == 0 || strcmp(state, "expired") == 0)
+		printf(": %s intro points, revision %s, time period %s, "
+		    "received %s", T(in, "introPointsNum"),
+		    T(in, "revisionCounter"), T(in, "timePeriod"),
+		    T(in, "received"));
+	if (sj_text(in, "stateDetail", NULL) != NULL)
+		printf(": %s", T(in, "stateDetail"));
 	putchar('\n');
-	do {
-		pad(indent);
-		printf("-");
-		print_value(j, indent + 2, true);
-	} while (!j->failed && json_accept(j, ','));
-	if (!json_accept(j, ']'))
-		fail(j);
 }
 
 static void
-print_value(struct json *j, int indent, bool after_dash)
+print_hsdir(const struct sj_node *h)
 {
-	if (++j->depth > JSON_MAX_DEPTH) {
-		fail(j);
-		return;
-	}
-	skip_ws(j);
-	if (json_accept(j, '{')) {
-		if (after_dash)
-			putchar(' ');
-		print_object(j, indent, after_dash);
-	} else if (json_accept(j, '['))
-		print_array(j, indent);
-	else {
-		putchar(' ');
-		if (j->p < j->end && *j->p == '"')
-			print_string(j);
-		else
-			print_word(j);
-		putchar('\n');
-	}
-	j->depth--;
+	const char *state = T(h, "state");
+
+	printf("      %s  %-9s", T(h, "fingerprint"), state);
+	if (strcmp(state, "uploaded") == 0)
+		printf(" revision %s at %s", T(h, "uploadedRevision"),
+		    T(h, "lastResultAt"));
+	else if (strcmp(state, "in-flight") == 0)
+		printf(" since %s", T(h, "lastAttempt"));
+	else if (sj_text(h, "nextTry", NULL) != NULL)
+		printf(" next try %s", T(h, "nextTry"));
+	if (strcmp(T(h, "failures"), "0") != 0 &&
+	    strcmp(T(h, "failures"), "?") != 0)
+		printf(", %s failure(s), last %s", T(h, "failures"),
+		    T(h, "reason"));
+	putchar('\n');
 }
 
-/* 0 if the whole buffer was one JSON value; -1 and the offset if not. */
+static void
+print_descriptor(const struct sj_node *d)
+{
+	const struct sj_node *hsdirs = sj_get(d, "hsdirs"), *h;
+
+	printf("  %s descriptor: ", T(d, "descriptor"));
+	if (strcmp(T(d, "active"), "true") != 0) {
+		printf("no time period yet (no consensus)\n");
+		return;
+	}
+	if (sj_text(d, "builtAt", NULL) == NULL) {
+		printf("time period %s, not built yet%s%s\n",
+		    T(d, "timePeriod"), sj_text(d, "lastError", NULL) ?
+		    ": " : "", sj_text(d, "lastError", ""));
+		return;
+	}
+	printf("time period %s, revision %s, %s intro points, %s bytes\n",
+	    T(d, "timePeriod"), T(d, "revisionCounter"),
+	    T(d, "introPointsNum"), T(d, "size"));
+	printf("    built %s (%s)", T(d, "builtAt"), T(d, "reason"));
+	if (sj_text(d, "lastError", NULL) != NULL)
+		printf("; last build failed: %s", T(d, "lastError"));
+	printf("; on %zu of %zu HSDirs\n",
+	    count_where(hsdirs, "state", "uploaded"), sj_count(hsdirs));
+	for (h = hsdirs != NULL ? hsdirs->child : NULL; h != NULL; h = h->next)
+		print_hsdir(h);
+}
+
+static void
+print_service(const struct sj_node *sv)
+{
+	const struct sj_node *list, *e;
+
+	printf("\nservice %s\n", T(sv, "onionAddress"));
+	list = sj_get(sv, "instances");
+	printf("  instances: %zu, %zu live\n", sj_count(list),
+	    count_where(list, "state", "live"));
+	for (e = list != NULL ? list->child : NULL; e != NULL; e = e->next)
+		print_instance(e);
+	list = sj_get(sv, "descriptors");
+	for (e = list != NULL ? list->child : NULL; e != NULL; e = e->next)
+		print_descriptor(e);
+}
+
+/* 0 if the whole buffer is a status document; -1 and the offset if not. */
 static int
 print_status(const char *buf, size_t len, size_t *bad)
 {
-	struct json j = { buf, buf, buf + len, 0, false };
+	struct sj_node *doc;
+	const struct sj_node *list, *sv;
 
-	printf("onionbalanced status:");
-	print_value(&j, 2, false);
-	skip_ws(&j);
-	if (j.failed || j.p != j.end) {
-		*bad = (size_t)(j.p - j.start);
+	if ((doc = sj_parse(buf, len, bad)) == NULL)
+		return -1;
+	if (doc->type != SJ_OBJECT) {
+		sj_free(doc);
+		*bad = 0;
 		return -1;
 	}
+	print_header(doc);
+	list = sj_get(doc, "services");
+	if (sj_count(list) == 0)
+		printf("no services\n");
+	for (sv = list != NULL ? list->child : NULL; sv != NULL; sv = sv->next)
+		print_service(sv);
+	sj_free(doc);
 	return 0;
 }
 

@@ -49,6 +49,13 @@ INSTANCES = [
 ]
 TIMEOUT = 20
 
+# Run as root, onionbalanced starts each child as its own user, shut in an
+# empty directory (docs/sandbox.md): numeric users need no passwd entry,
+# and meson made the directory (OB_SANDBOX_DIR).
+SANDBOX_USERS = ['keyd-user: "#61001"', 'fetchd-user: "#61002"',
+                 'publishd-user: "#61003"']
+SANDBOX_ARGS = ["--chroot-dir", os.environ["OB_SANDBOX_DIR"]]
+
 
 def onion_address(pub):
     """rend-spec-v3 6: base32(PUBKEY | CHECKSUM | VERSION)."""
@@ -187,7 +194,7 @@ class Setup:
             lines += [f"  - address: {INSTANCES[i]}", f"    name: be{i}"]
         lines += [f"status-socket-location: {self.status}",
                   f"tor-control-socket: {self.tor.path}",
-                  "tor-control-port: 1", extra]
+                  "tor-control-port: 1", *SANDBOX_USERS, extra]
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n")
 
@@ -196,7 +203,8 @@ class Setup:
         self.logf = open(self.log, "w")
         self.proc = subprocess.Popen(
             [PARENT, "-c", self.config, "-v", "debug", "--libexecdir",
-             self.libexec, "--restart-backoff-ms", "50", *extra],
+             self.libexec, "--restart-backoff-ms", "50", *SANDBOX_ARGS,
+             *extra],
             stdout=self.logf, stderr=subprocess.STDOUT, env=env)
 
     def log_text(self):
@@ -314,7 +322,8 @@ def test_check_good_setup():
     s = Setup()
     try:
         os.chmod(s.key, 0o640)
-        r = run_parent("-c", s.config, "--libexecdir", s.libexec, "--check")
+        r = run_parent("-c", s.config, "--libexecdir", s.libexec, "--check",
+                       *SANDBOX_ARGS)
         assert r.returncode == 0, r
         out = r.stdout
         assert f"frontend {onion_address(KEY_PUB)}.onion" in out, out
@@ -332,13 +341,15 @@ def test_check_finds_problems():
         with open(s.key, "w") as f:
             f.write("not a key\n")
         os.unlink(os.path.join(s.libexec, "publishd"))
-        r = run_parent("-c", s.config, "--libexecdir", s.libexec, "--check")
+        r = run_parent("-c", s.config, "--libexecdir", s.libexec, "--check",
+                       *SANDBOX_ARGS)
         assert r.returncode == 1, r
         assert re.search(r"FAIL +.*/publishd: No such file", r.stdout), r
         assert "SAFECOOKIE: the server hash is wrong" in r.stdout, r
         assert r.stdout.endswith("problem(s)\n"), r.stdout
         os.symlink(STANDIN, os.path.join(s.libexec, "publishd"))
-        r = run_parent("-c", s.config, "--libexecdir", s.libexec, "--check")
+        r = run_parent("-c", s.config, "--libexecdir", s.libexec, "--check",
+                       *SANDBOX_ARGS)
         assert re.search(r"FAIL +services\[0\]\.key: .*frontend\.key: ",
                          r.stdout), r
         assert s.tor.authenticated == 0
@@ -363,6 +374,7 @@ def test_unreadable_cookie_names_file_and_group():
         if os.getuid() != 0:
             os.chmod(s.tor.cookie_path, 0)
         r = run_parent("-c", s.config, "--libexecdir", s.libexec, "--check",
+                       *SANDBOX_ARGS,
                        preexec=as_nobody)
         assert r.returncode == 1, r
         group = "root" if os.getuid() == 0 else \
@@ -540,38 +552,74 @@ def serve_once(path, payload):
     threading.Thread(target=run, daemon=True).start()
 
 
+STATUS_DOC = (
+    b'{"timestamp": "2026-01-01 00:00:09", "controlConnected": true, '
+    b'"consensus": {"validAfter": "2026-01-01 00:00:00", '
+    b'"reasonablyLive": true, "votingIntervalSeconds": 20, '
+    b'"timePeriodLengthMinutes": 8}, '
+    b'"services": [{"onionAddress": "abc.onion", '
+    b'"publishAttemptFirstDescriptor": "2026-01-01 00:00:00", '
+    b'"instances": [{"onionAddress": "be0.onion", "name": "node1", '
+    b'"state": "live", "stateSince": "2026-01-01 00:00:01", '
+    b'"introPointsNum": 3, "revisionCounter": 7, "timePeriod": 5, '
+    b'"received": "2026-01-01 00:00:01", "ok": true}, '
+    b'{"onionAddress": "be1\\u001b[31m.onion", "name": "node2", '
+    b'"state": "fetch-failed", "stateSince": "2026-01-01 00:00:02", '
+    b'"stateDetail": "NOT_\\"FOUND\\"\\n", "introPointsNum": 0}], '
+    b'"descriptors": [{"descriptor": "first", "active": true, '
+    b'"timePeriod": 5, "builtAt": "2026-01-01 00:00:03", '
+    b'"reason": "first", "revisionCounter": 11, "introPointsNum": 3, '
+    b'"size": 9000, "lastError": null, "hsdirs": ['
+    b'{"fingerprint": "AA", "state": "uploaded", "uploadedRevision": 11, '
+    b'"lastResultAt": "2026-01-01 00:00:04", "failures": 0}, '
+    b'{"fingerprint": "BB", "state": "pending", "failures": 2, '
+    b'"reason": "UPLOAD_REJECTED", "nextTry": "2026-01-01 00:00:30"}]}, '
+    b'{"descriptor": "second", "active": false, "hsdirs": []}]}]}')
+
+STATUS_TEXT = (
+    "onionbalanced status at 2026-01-01 00:00:09 UTC\n"
+    "tor control: connected\n"
+    "consensus: valid after 2026-01-01 00:00:00, live; voting interval "
+    "20 s, time period 8 min\n"
+    "\n"
+    "service abc.onion\n"
+    "  instances: 2, 1 live\n"
+    "    node1        be0.onion\n"
+    "      live since 2026-01-01 00:00:01: 3 intro points, revision 7, "
+    "time period 5, received 2026-01-01 00:00:01\n"
+    "    node2        be1?[31m.onion\n"
+    "      fetch-failed since 2026-01-01 00:00:02: NOT_\"FOUND\"?\n"
+    "  first descriptor: time period 5, revision 11, 3 intro points, "
+    "9000 bytes\n"
+    "    built 2026-01-01 00:00:03 (first); on 1 of 2 HSDirs\n"
+    "      AA  uploaded  revision 11 at 2026-01-01 00:00:04\n"
+    "      BB  pending   next try 2026-01-01 00:00:30, 2 failure(s), "
+    "last UPLOAD_REJECTED\n"
+    "  second descriptor: no time period yet (no consensus)\n")
+
+
 def test_status_client():
     d = tempfile.mkdtemp(prefix="obstatus-")
     try:
-        doc = (b'{"services": [{"onionAddress": "abc.onion", '
-               b'"publishAttemptFirstDescriptor": "2026-01-01 00:00:00", '
-               b'"instances": [{"onionAddress": "be0.onion", '
-               b'"introPointsNum": 3, "ok": true}, {"onionAddress": '
-               b'"be1\\u001b[31m.onion", "introPointsNum": 0}]}], '
-               b'"hsdirs": []}')
         path = os.path.join(d, "s1")
-        serve_once(path, doc)
+        serve_once(path, STATUS_DOC)
         r = run_parent("status", "-s", path)
         assert r.returncode == 0, r
-        assert r.stdout == (
-            "onionbalanced status:\n"
-            "  services:\n"
-            "    - onionAddress: abc.onion\n"
-            "      publishAttemptFirstDescriptor: 2026-01-01 00:00:00\n"
-            "      instances:\n"
-            "        - onionAddress: be0.onion\n"
-            "          introPointsNum: 3\n"
-            "          ok: true\n"
-            "        - onionAddress: be1 [31m.onion\n"
-            "          introPointsNum: 0\n"
-            "  hsdirs: (none)\n"), r.stdout
-        serve_once(path + "j", doc)
+        assert r.stdout == STATUS_TEXT, r.stdout
+        serve_once(path + "j", STATUS_DOC)
         r = run_parent("status", "-s", path + "j", "--json")
-        assert r.returncode == 0 and r.stdout.encode() == doc, r
+        assert r.returncode == 0 and r.stdout.encode() == STATUS_DOC, r
         serve_once(path + "bad", b'{"services": [1, 2')
         r = run_parent("status", "-s", path + "bad")
         assert r.returncode == 1 and "malformed JSON (at byte 18)" in \
             r.stderr, r
+        for bad in (b'[1]', b'{"a": tru}', b'{"a": "\x01"}', b'{"a" 1}',
+                    b'[' * 40 + b']' * 40, b'{"a": 1} x'):
+            serve_once(path + "bad2", bad)
+            r = run_parent("status", "-s", path + "bad2")
+            assert r.returncode == 1 and "malformed JSON" in r.stderr, \
+                (bad, r)
+            os.unlink(path + "bad2")
         r = run_parent("status", "-s", os.path.join(d, "none"))
         assert r.returncode == 1 and "No such file" in r.stderr, r
     finally:

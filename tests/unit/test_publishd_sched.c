@@ -186,6 +186,23 @@ test_startup_grace(void)
 	pd_tick(&pd, t + PD_STARTUP_GRACE_S);
 	CHECK_INT_EQ(rec.builds[PD_FIRST], 1);
 	pd_clear(&pd);
+	/*
+	 * fetchd starts by saying NO_DESCRIPTOR of every instance: that is
+	 * not a report, so the first build still waits for the others.
+	 */
+	setup(&pd, 3, t);
+	pd.services[0].instances[2].reported = 0;
+	pd.services[0].instances[2].has_desc = 0;
+	pd.services[0].slot[PD_FIRST].desc = NULL;
+	pd_instance_state(&pd, 0, 2, pd.services[0].instances[2].key,
+	    PEER_STATE_NO_DESCRIPTOR, t, "", t);
+	CHECK(pd_tick(&pd, t) == t + PD_STARTUP_GRACE_S);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 0);
+	/* its first real fetch result ends the wait */
+	tpd_instance_desc(&pd, 2, 3, t + 5);
+	pd_tick(&pd, t + 5);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 1);
+	pd_clear(&pd);
 }
 
 static void
@@ -227,6 +244,42 @@ test_intro_change_debounce_and_rate_limit(void)
 	pd_tick(&pd, w + 200);
 	pd_tick(&pd, w + 200 + PD_DEBOUNCE_S);
 	CHECK_INT_EQ(rec.builds[PD_FIRST], 4);
+	pd_clear(&pd);
+}
+
+/*
+ * A restarted fetchd reports NO_DESCRIPTOR for every instance before its
+ * first fetches: that must not empty the frontend's descriptor.  A real
+ * verdict (INVALID, EXPIRED, FETCH_FAILED) still removes the instance.
+ */
+static void
+test_fetchd_restart_keeps_instances(void)
+{
+	struct pd pd;
+	struct pd_instance *in;
+	time_t t = TPD_VA + 60;
+	int i;
+
+	setup(&pd, 3, t);
+	pd_tick(&pd, t);
+	all_uploaded(&pd, t);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 1);
+	for (i = 0; i < 3; i++) {
+		in = &pd.services[0].instances[i];
+		CHECK_INT_EQ(pd_instance_state(&pd, 0, (uint32_t)i, in->key,
+		    PEER_STATE_NO_DESCRIPTOR, t + 100, "", t + 100), 0);
+		CHECK(pd_instance_is_live(in, t + 100));
+	}
+	pd_tick(&pd, t + 100);
+	pd_tick(&pd, t + 100 + PD_DEBOUNCE_S + PD_MIN_REBUILD_S);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 1);
+	in = &pd.services[0].instances[1];
+	pd_instance_state(&pd, 0, 1, in->key, PEER_STATE_INVALID, t + 200,
+	    "bad signature", t + 200);
+	CHECK(!pd_instance_is_live(in, t + 200));
+	pd_tick(&pd, t + 200);
+	pd_tick(&pd, t + 200 + PD_DEBOUNCE_S);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 2);
 	pd_clear(&pd);
 }
 
@@ -466,6 +519,7 @@ test_control_loss(void)
 {
 	struct pd pd;
 	time_t t = TPD_VA + 60;
+	int i, n;
 
 	setup(&pd, 3, t);
 	pd.uploads_enabled = 0;
@@ -476,6 +530,20 @@ test_control_loss(void)
 	CHECK_INT_EQ(rec.nposts, 11);
 	pd_uploads_abort(&pd, t + 2);
 	CHECK_INT_EQ(pd.services[0].ninflight, 0);
+	/* all uploaded, then a new connection: every HSDir gets it again */
+	for (i = 0; i < 4; i++) {
+		pd_tick(&pd, t + 2 + 600 + i);
+		all_uploaded(&pd, t + 2 + 600 + i);
+	}
+	pd_tick(&pd, t + 700);
+	CHECK_INT_EQ(pd.services[0].ninflight, 0);
+	n = rec.builds[PD_FIRST] + rec.builds[PD_SECOND];
+	/* rebuilt (an HSDir refuses a revision it has), then uploaded */
+	pd_republish(&pd);
+	pd_tick(&pd, t + 700);
+	CHECK_INT_EQ(rec.builds[PD_FIRST] + rec.builds[PD_SECOND], n + 2);
+	CHECK_INT_EQ(pd.services[0].slot[PD_FIRST].last_reason, PD_R_REFRESH);
+	CHECK_INT_EQ(pd.services[0].ninflight, 11);
 	pd_clear(&pd);
 }
 
@@ -581,6 +649,7 @@ TEST_MAIN(
 	TEST_CASE(test_first_publish_and_shared_hsdirs),
 	TEST_CASE(test_startup_grace),
 	TEST_CASE(test_intro_change_debounce_and_rate_limit),
+	TEST_CASE(test_fetchd_restart_keeps_instances),
 	TEST_CASE(test_instance_expiry_by_clock),
 	TEST_CASE(test_refresh),
 	TEST_CASE(test_upload_failure_backoff),

@@ -1,0 +1,273 @@
+"""onionbalanced on a private test network (see docs/testnet.md).
+
+Used by tests/testnet/test_daemon.py and scripts/demo:
+
+    ob = obdaemon.Onionbalanced(net, build_dir)
+    ob.configure()        # frontend key + config.yaml (onionbalanced-config)
+    ob.switch_backends()  # every backend becomes an instance of the frontend
+    ob.start()            # the parent, children from the build directory
+    ob.status()           # publishd's status document (dict)
+    ob.children()         # {'keyd': pid, 'fetchd': pid, 'publishd': pid}
+    ob.stop()
+
+Everything lives in <workdir>/ob/.  The parent's pid is written to
+<workdir>/ob/onionbalanced.pid, so the network's teardown (which stops
+every <workdir>/*/*.pid whose command line names the workdir) stops it
+too; its children follow their parent (PR_SET_PDEATHSIG, EOF on their
+channel).  The parent itself gets PR_SET_PDEATHSIG(SIGTERM) for the
+Python process, so that a test that is SIGKILLed leaves nothing behind.
+Python standard library only.
+"""
+
+import ctypes
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+CHILDREN = ("keyd", "fetchd", "publishd")
+PR_SET_PDEATHSIG = 1
+
+
+class DaemonError(Exception):
+    pass
+
+
+def _die_with_parent():
+    """preexec_fn: SIGTERM when the Python process (our parent) dies."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def parse_time(text):
+    """A status-document time ("YYYY-MM-DD HH:MM:SS", UTC) as unix time,
+    or None for null."""
+    if text is None:
+        return None
+    return float(time.mktime(time.strptime(text + " UTC",
+                                           "%Y-%m-%d %H:%M:%S %Z"))
+                 - time.timezone)
+
+
+class Onionbalanced:
+    """One onionbalanced (parent + keyd + fetchd + publishd) for one
+    frontend whose instances are all the network's backends."""
+
+    def __init__(self, net, build_dir, log_level="debug"):
+        self.net = net
+        self.build_dir = os.path.abspath(build_dir)
+        self.log_level = log_level
+        self.dir = os.path.join(net.workdir, "ob")
+        self.config_path = os.path.join(self.dir, "config.yaml")
+        self.status_path = os.path.join(self.dir, "status.sock")
+        self.log_path = os.path.join(self.dir, "onionbalanced.log")
+        self.pid_path = os.path.join(self.dir, "onionbalanced.pid")
+        self.libexec = os.path.join(self.dir, "libexec")
+        self.frontend = None        # '<56 chars>.onion'
+        self.started_at = None      # time.time() of the last start()
+        self.proc = None
+
+    # -- binaries -------------------------------------------------------
+
+    def binary(self, name):
+        """Path of one of our executables in the build directory."""
+        sub = "sandbox" if name.startswith("onionbalanced") else name
+        path = os.path.join(self.build_dir, sub, name)
+        if not os.access(path, os.X_OK):
+            raise DaemonError(f"{path} is missing: build first "
+                              f"(meson compile -C {self.build_dir})")
+        return path
+
+    def _link_children(self):
+        """The parent runs the children from --libexecdir; in a build
+        directory they live in three folders, so link them into one."""
+        os.makedirs(self.libexec, exist_ok=True)
+        for name in CHILDREN:
+            link = os.path.join(self.libexec, name)
+            if os.path.lexists(link):
+                os.unlink(link)
+            os.symlink(self.binary(name), link)
+
+    # -- configuration ----------------------------------------------------
+
+    def configure(self):
+        """Make the frontend key and config.yaml with onionbalanced-config,
+        one instance per backend (named node1, node2, ... for be0, be1,
+        ...), and the status socket in the ob folder."""
+        gen = os.path.join(self.dir, "gen")
+        os.makedirs(self.dir, exist_ok=True)
+        argv = [self.binary("onionbalanced-config"), "--no-interactive",
+                "--output", gen, "-n", str(len(self.net.backend_addresses))]
+        for addr in self.net.backend_addresses:
+            argv += ["--instance-address", addr]
+        done = subprocess.run(argv, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+        if done.returncode != 0:
+            raise DaemonError(f"onionbalanced-config failed:\n{done.stdout}")
+        keys = [f for f in os.listdir(gen) if f.endswith(".key")]
+        if len(keys) != 1:
+            raise DaemonError(f"onionbalanced-config wrote {keys} in {gen}")
+        self.frontend = keys[0][:-len(".key")] + ".onion"
+        with open(os.path.join(gen, "config.yaml")) as f:
+            text = f.read()
+        # The generated key path is relative to the config's folder.
+        text = text.replace(f"key: {keys[0]}", f"key: gen/{keys[0]}")
+        text += f"status-socket-location: {self.status_path}\n"
+        if os.geteuid() == 0:
+            # As root the children drop to their own users: numeric ones,
+            # so that the tests need no accounts in /etc/passwd.
+            text += ('keyd-user: "#61001"\nfetchd-user: "#61002"\n'
+                     'publishd-user: "#61003"\n')
+        with open(self.config_path, "w") as f:
+            f.write(text)
+        self._link_children()
+        return self.frontend
+
+    def switch_backends(self):
+        """Every backend becomes an Onionbalance instance of the frontend
+        (HiddenServiceOnionbalanceInstance; restarts each backend tor)."""
+        for i in range(len(self.net.backend_names)):
+            self.net.set_backend_ob_mode(i, self.frontend)
+
+    # -- process ----------------------------------------------------------
+
+    def start(self, timeout=30):
+        """Start the parent; return once the status socket answers."""
+        argv = [self.binary("onionbalanced"), "-c", self.config_path,
+                "-s", self.net.mgmt_control_socket, "-i", "127.0.0.1",
+                "-p", str(self.net.mgmt_control_port),
+                "--libexecdir", self.libexec, "-v", self.log_level]
+        if os.geteuid() == 0:
+            # The empty directory the children chroot into.
+            empty = os.path.join(self.dir, "empty")
+            os.makedirs(empty, mode=0o555, exist_ok=True)
+            argv += ["--chroot-dir", empty]
+        log = open(self.log_path, "a")
+        try:
+            self.proc = subprocess.Popen(
+                argv, cwd=self.dir, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+                start_new_session=True)
+        finally:
+            log.close()
+        self.started_at = time.time()
+        with open(self.pid_path, "w") as f:
+            f.write(f"{self.proc.pid}\n")
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise DaemonError(f"onionbalanced exited with status "
+                                  f"{self.proc.returncode}:\n"
+                                  f"{self.log_tail(20)}")
+            try:
+                self.status()
+                return
+            except (OSError, ValueError):
+                pass
+            if time.monotonic() > deadline:
+                raise DaemonError(f"no status socket after {timeout} s:\n"
+                                  f"{self.log_tail(20)}")
+            time.sleep(0.2)
+
+    def stop(self, timeout=10):
+        """SIGTERM the parent (it stops its children) and wait."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+        finally:
+            try:
+                os.unlink(self.pid_path)
+            except FileNotFoundError:
+                pass
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def children(self):
+        """{'keyd': pid, ...} of the parent's live children, from /proc."""
+        found = {}
+        if not self.alive():
+            return found
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            comm = stat[stat.index("(") + 1:stat.rindex(")")]
+            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+            if ppid == self.proc.pid and comm in CHILDREN:
+                found[comm] = int(entry)
+        return found
+
+    def wait_children(self, timeout=30, changed_from=None):
+        """Wait until all three children run (and, with changed_from, the
+        ones named there have a new pid); return their pids."""
+        deadline = time.monotonic() + timeout
+        while True:
+            kids = self.children()
+            fresh = all(kids.get(name) != pid
+                        for name, pid in (changed_from or {}).items())
+            if len(kids) == len(CHILDREN) and fresh:
+                return kids
+            if not self.alive():
+                raise DaemonError(f"onionbalanced exited:\n"
+                                  f"{self.log_tail(20)}")
+            if time.monotonic() > deadline:
+                raise DaemonError(f"children after {timeout} s: {kids}\n"
+                                  f"{self.log_tail(20)}")
+            time.sleep(0.2)
+
+    # -- status -------------------------------------------------------------
+
+    def status(self, timeout=10):
+        """publishd's status document (docs/status-socket.md)."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(self.status_path)
+            chunks = []
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        return json.loads(b"".join(chunks))
+
+    def service_status(self):
+        doc = self.status()
+        for sv in doc["services"]:
+            if sv["onionAddress"] == self.frontend:
+                return doc, sv
+        raise DaemonError(f"{self.frontend} not in the status document")
+
+    def status_text(self):
+        """`onionbalanced status`, as an operator sees it."""
+        done = subprocess.run([self.binary("onionbalanced"), "status",
+                               "-s", self.status_path],
+                              stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+        return done.returncode, done.stdout
+
+    # -- logs ---------------------------------------------------------------
+
+    def log_lines(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read().splitlines()
+        except OSError:
+            return []
+
+    def log_tail(self, n):
+        return "\n".join("  " + line for line in self.log_lines()[-n:])
+
+    def log_count(self, text):
+        return sum(1 for line in self.log_lines() if text in line)

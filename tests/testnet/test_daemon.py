@@ -1,0 +1,516 @@
+#!/usr/bin/python3
+"""onionbalanced end to end on a private Tor network (meson suite 'testnet').
+
+One network (3 authorities, 20 relays: 23 HSDirs, 3 backends), one
+onionbalanced for one frontend whose instances are the 3 backends.  In
+order, on that one network:
+
+  reach     the client reaches the frontend; over 20 fresh circuits at
+            least 2 of the 3 backends answer (and every request works);
+  backend   be1 restarts, so its intro points change: a superdescriptor
+            with its new intro points is built and uploaded to every
+            responsible HSDir within one fetch interval (20 s here) plus
+            30 s of be1's new upload, and the client reaches be1 through
+            the frontend (only be1's new intro points lead there);
+  kill      kill -9 keyd, fetchd, publishd in turn: the parent restarts
+            each, the instances stay live, the frontend stays reachable,
+            and the restarted publishd builds through the restarted keyd;
+  mgmt      the management tor restarts: fetchd and publishd get new
+            control connections, subscribe again (fetchd sees HS_DESC
+            results, publishd's uploads are confirmed by HS_DESC events)
+            and publishd uploads both descriptors again;
+  rollover  across a time-period boundary (every 8 minutes here) the
+            frontend stays reachable, fetched afresh (NEWNYM) every ~11 s,
+            because the second descriptor for the new period was already
+            on its HSDirs;
+  ring      all along, in a thread: the client tor is asked again and
+            again to HSFETCH the frontend, with SIGNAL NEWNYM before each
+            try so that it forgets which HSDirs it asked; every HSDir it
+            picks (from its own hash ring) must have the descriptor, in
+            the time period before the rollover and in the one after.
+            With 23 HSDirs a wrong ring fails this (Onionbalance 0.2.2:
+            4 of 14 such fetches got NOT_FOUND); with 8 it would not.
+
+The rollover is checked when the boundary comes: before each scenario
+the test looks whether that scenario would overlap the boundary, and if
+so it watches the rollover first.  So the test waits for the boundary
+only when the scenarios finish before it.
+
+Environment: OB_BUILD_DIR (meson's build root, set by tests/meson.build),
+OB_TESTNET_RELAYS (default 20), OB_TESTNET_KEEP=1 keeps the work
+directory after a pass too.  Logs: the network's work directory is
+kept on failure (path printed); onionbalanced's log is
+<workdir>/ob/onionbalanced.log.  Exit status: 0 pass, 1 fail, 77 skip.
+"""
+
+import os
+import re
+import shutil
+import signal
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import obdaemon  # noqa: E402
+import testnet  # noqa: E402
+import torcontrol  # noqa: E402
+
+RELAYS = int(os.environ.get("OB_TESTNET_RELAYS", "20"))
+FETCHES = 20
+# fetchd's period on this network: min(fetch interval, voting interval)
+FETCH_PERIOD = 20
+TP_MINUTES = 8
+TP_OFFSET_MINUTES = 4
+# How long each scenario may take, for scheduling around the rollover.
+ESTIMATE = {"backend": 120, "kill": 120, "mgmt": 100}
+ROLLOVER_BEFORE = 30     # probe from this long before the boundary
+ROLLOVER_AFTER = 80      # to this long after it
+RING_MIN_PER_PERIOD = 6
+
+
+class TestFailure(Exception):
+    pass
+
+
+def check(cond, message):
+    if not cond:
+        raise TestFailure(message)
+    print(f"ok: {message}", flush=True)
+
+
+def note(message):
+    print(f"[{time.strftime('%H:%M:%S', time.gmtime())}] {message}",
+          flush=True)
+
+
+def time_period(unix_time):
+    return (int(unix_time) // 60 - TP_OFFSET_MINUTES) // TP_MINUTES
+
+
+def next_boundary(after):
+    """The first time-period start later than after (unix time)."""
+    tp = time_period(after) + 1
+    return (tp * TP_MINUTES + TP_OFFSET_MINUTES) * 60
+
+
+def instance(sv, name):
+    for inst in sv["instances"]:
+        if inst["name"] == name:
+            return inst
+    raise TestFailure(f"instance {name} missing from the status document")
+
+
+def uploaded_everywhere(desc):
+    """Every responsible HSDir has this descriptor's current revision."""
+    return bool(desc["hsdirs"]) and all(
+        h["state"] == "uploaded" and
+        h["uploadedRevision"] == desc["revisionCounter"]
+        for h in desc["hsdirs"])
+
+
+def fetch_frontend(net, ob, attempts=3):
+    """One request through the client on fresh circuits; a failure is
+    retried (with NEWNYM) up to attempts times.  Returns the result."""
+    url = f"http://{ob.frontend}/"
+    last = None
+    for _ in range(attempts):
+        try:
+            result = net.fetch(url, timeout=60)
+            if result.status == 200 and result.backend:
+                return result
+            last = f"HTTP {result.status} {result.body!r}"
+        except (OSError, testnet.socksfetch.FetchError) as e:
+            last = str(e)
+        note(f"  frontend request failed ({last}); NEWNYM and again")
+        net.client_newnym()
+    raise TestFailure(f"frontend unreachable after {attempts} attempts: "
+                      f"{last}")
+
+
+# -- the hash ring, checked by tor's own client ---------------------------
+
+
+class RingChecker(threading.Thread):
+    """NEWNYM + HSFETCH <frontend> on the client, again and again; records
+    (client's time period, HSDir, result) of every fetch."""
+
+    def __init__(self, net, frontend):
+        super().__init__(name="ring", daemon=True)
+        self.net = net
+        self.address = frontend[:-len(".onion")]
+        self.results = []        # (tp, hsdir, "RECEIVED" or reason)
+        self.errors = []
+        self.stopping = threading.Event()
+
+    def run(self):
+        try:
+            ctl = self.net.controller("client")
+        except Exception as e:                      # noqa: BLE001
+            self.errors.append(f"client control: {e}")
+            return
+        try:
+            ctl.setevents(["HS_DESC"])
+            while not self.stopping.is_set():
+                t0 = time.monotonic()
+                self.fetch_once(ctl)
+                # tor applies at most one NEWNYM per 10 s
+                self.stopping.wait(max(0.0, 10.5 - (time.monotonic() - t0)))
+        except Exception as e:                      # noqa: BLE001
+            self.errors.append(f"{type(e).__name__}: {e}")
+        finally:
+            ctl.close()
+
+    def fetch_once(self, ctl):
+        ctl.signal("NEWNYM")
+        tp = time_period(_valid_after(ctl))
+        ctl.command(f"HSFETCH {self.address}")
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            ev = ctl.next_event(timeout=max(0.1, deadline - time.monotonic()))
+            if ev is None:
+                break
+            words = ev.text.split()
+            if len(words) < 5 or words[0] != "HS_DESC" or \
+                    words[2] != self.address:
+                continue
+            hsdir = words[4].split("~")[0].lstrip("$")
+            if words[1] == "RECEIVED":
+                self.results.append((tp, hsdir, "RECEIVED"))
+                return
+            if words[1] == "FAILED":
+                m = re.search(r"REASON=(\S+)", ev.text)
+                self.results.append((tp, hsdir, m.group(1) if m else "?"))
+                return
+        self.results.append((tp, None, "no answer in 40 s"))
+
+
+def _valid_after(ctl):
+    """The client's consensus valid-after, as unix time: what tor's
+    hs_get_time_period_num() uses for its time period."""
+    text = ctl.getinfo("consensus/valid-after")
+    return time.mktime(time.strptime(text + " UTC", "%Y-%m-%d %H:%M:%S %Z")) \
+        - time.timezone
+
+
+# -- scenarios --------------------------------------------------------------
+
+
+def scenario_reach(net, ob, timings):
+    note("reach: waiting for the first answer through the frontend")
+    while True:
+        try:
+            result = net.fetch(f"http://{ob.frontend}/", timeout=30)
+            if result.backend:
+                break
+        except (OSError, testnet.socksfetch.FetchError) as e:
+            note(f"  not yet: {e}")
+        if time.time() - ob.started_at > 180:
+            raise TestFailure("frontend not reachable 180 s after start")
+        time.sleep(2)
+    timings["start_to_first_success"] = round(time.time() - ob.started_at, 1)
+    check(True, f"first answer through the frontend ({result.backend}) "
+          f"{timings['start_to_first_success']} s after onionbalanced "
+          f"started")
+    seen = {}
+    for i in range(FETCHES):
+        r = fetch_frontend(net, ob, attempts=1)
+        seen[r.backend] = seen.get(r.backend, 0) + 1
+        note(f"  fresh circuit {i + 1:2}: {r.backend} in {r.seconds:.2f} s")
+    check(len(seen) >= 2, f"{FETCHES} fresh circuits, answered by "
+          f"{dict(sorted(seen.items()))} (at least 2 backends)")
+
+
+def scenario_backend(net, ob, timings):
+    _, sv = ob.service_status()
+    before = instance(sv, "node2")
+    t0 = time.time()
+    note("backend: restarting be1 (its intro points change)")
+    net.restart_backend(1)
+    t_up = time.time()
+    limit = FETCH_PERIOD + 30
+    while True:
+        _, sv = ob.service_status()
+        inst = instance(sv, "node2")
+        changed = obdaemon.parse_time(inst["introSetModified"])
+        fresh = inst["state"] == "live" and changed is not None and \
+            changed >= t0 - 1 and \
+            inst["revisionCounter"] != before["revisionCounter"]
+        if fresh and all(
+                obdaemon.parse_time(d["builtAt"]) >= changed and
+                uploaded_everywhere(d) for d in sv["descriptors"]):
+            break
+        if time.time() > t_up + limit + 30:
+            raise TestFailure(f"no new superdescriptor uploaded {limit} s "
+                              f"after be1's upload: node2 {inst}, "
+                              f"descriptors {sv['descriptors']}")
+        time.sleep(1)
+    took = time.time() - t_up
+    timings["backend_restart_to_new_superdescriptor"] = round(took, 1)
+    check(took <= limit, f"new superdescriptors (reason "
+          f"{[d['reason'] for d in sv['descriptors']]}) uploaded to every "
+          f"responsible HSDir {took:.1f} s after be1's upload "
+          f"(limit {limit} s)")
+    for i in range(25):
+        net.client_newnym()
+        r = fetch_frontend(net, ob)
+        if r.backend == "be1":
+            break
+    check(r.backend == "be1", f"be1 answers through the frontend after "
+          f"{i + 1} fresh descriptor fetches (its new intro points are in "
+          f"the superdescriptor)")
+
+
+def scenario_kill(net, ob, timings):
+    for name in obdaemon.CHILDREN:
+        kids = ob.wait_children()
+        t0 = time.time()
+        note(f"kill: kill -9 {name} (pid {kids[name]})")
+        os.kill(kids[name], signal.SIGKILL)
+        kids = ob.wait_children(timeout=30, changed_from={name: kids[name]})
+        took = time.time() - t0
+        timings[f"kill_{name}_restarted"] = round(took, 1)
+        check(True, f"the parent restarted {name} (pid {kids[name]}) in "
+              f"{took:.1f} s")
+        if name == "fetchd":
+            # the restarted fetchd knows nothing yet: that must not empty
+            # the frontend's descriptor
+            for _ in range(10):
+                _, sv = ob.service_status()
+                states = [i["state"] for i in sv["instances"]]
+                check_all = all(s == "live" for s in states)
+                if not check_all:
+                    break
+                time.sleep(0.5)
+            check(check_all, f"instances stay live while the new fetchd "
+                  f"fetches: {states}")
+        if name == "publishd":
+            wait_rebuilt(ob, t0, "publishd restarted")
+        net.client_newnym()
+        r = fetch_frontend(net, ob)
+        check(True, f"frontend reachable after {name} restarted "
+              f"({r.backend}, {r.seconds:.2f} s)")
+
+
+def wait_rebuilt(ob, t0, why, timeout=90):
+    """Both descriptors built after t0 and uploaded everywhere."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            doc, sv = ob.service_status()
+            descs = sv["descriptors"]
+            if doc["controlConnected"] and all(
+                    (obdaemon.parse_time(d["builtAt"]) or 0) >= t0 - 1 and
+                    d["lastError"] is None and uploaded_everywhere(d)
+                    for d in descs):
+                break
+        except (OSError, ValueError, obdaemon.DaemonError) as e:
+            # a publishd that has just started serves a document without
+            # services until its configuration arrives
+            descs = f"status socket: {e}"
+        if time.time() > deadline:
+            raise TestFailure(f"{why}: descriptors not rebuilt and uploaded "
+                              f"within {timeout} s: {descs}")
+        time.sleep(1)
+    check(True, f"{why}: both descriptors built (through keyd) and uploaded "
+          f"to every HSDir {time.time() - t0:.1f} s later")
+
+
+def scenario_mgmt(net, ob, timings):
+    lines_before = len(ob.log_lines())
+    t0 = time.time()
+    note("mgmt: restarting the management tor")
+    net.restart_mgmt()
+    t_up = time.time()
+    deadline = t_up + 90
+    while True:
+        new = ob.log_lines()[lines_before:]
+        text = "\n".join(new)
+        reconnected = {d: f"{d}: [info] tor control connection ready" in text
+                       for d in ("fetchd", "publishd")}
+        fetch_seen = any(re.match(r"fetchd: \[(debug|info)\] node\d+: "
+                                  r"(descriptor revision|revision .* is not "
+                                  r"newer)", line) and
+                         idx > _first_index(new, "fetchd: [info] tor control "
+                                                 "connection ready")
+                         for idx, line in enumerate(new))
+        doc, sv = ob.service_status()
+        reuploaded = doc["controlConnected"] and all(
+            uploaded_everywhere(d) and all(
+                (obdaemon.parse_time(h["lastResultAt"]) or 0) >= t_up - 1
+                for h in d["hsdirs"])
+            for d in sv["descriptors"])
+        if all(reconnected.values()) and fetch_seen and reuploaded:
+            break
+        if time.time() > deadline:
+            raise TestFailure(f"after the mgmt restart: reconnected "
+                              f"{reconnected}, fetchd saw a descriptor "
+                              f"{fetch_seen}, publishd re-uploaded "
+                              f"{reuploaded}")
+        time.sleep(1)
+    took = time.time() - t_up
+    timings["mgmt_restart_to_republished"] = round(took, 1)
+    check(True, f"after the mgmt restart (took {t_up - t0:.1f} s) fetchd and "
+          f"publishd reconnected, fetchd got descriptors again and both "
+          f"descriptors were uploaded again to every HSDir and confirmed by "
+          f"HS_DESC events, {took:.1f} s after tor was back")
+    net.client_newnym()
+    r = fetch_frontend(net, ob)
+    check(True, f"frontend reachable after the mgmt restart ({r.backend})")
+
+
+def _first_index(lines, text):
+    for i, line in enumerate(lines):
+        if text in line:
+            return i
+    return len(lines)
+
+
+def scenario_rollover(net, ob, boundary, timings):
+    tp_new = time_period(boundary)
+    wait = boundary - ROLLOVER_BEFORE - time.time()
+    if wait > 0:
+        note(f"rollover: waiting {wait:.0f} s for the boundary at "
+             f"{time.strftime('%H:%M:%S', time.gmtime(boundary))} "
+             f"(time period {tp_new - 1} -> {tp_new})")
+        time.sleep(wait)
+    _, sv = ob.service_status()
+    second = sv["descriptors"][1]
+    check(second["timePeriod"] == tp_new and uploaded_everywhere(second),
+          f"before the boundary the second descriptor is for time period "
+          f"{tp_new} and on all its {len(second['hsdirs'])} HSDirs")
+    ok = []
+    while time.time() < boundary + ROLLOVER_AFTER:
+        net.client_newnym()
+        r = fetch_frontend(net, ob, attempts=1)
+        ok.append((round(time.time() - boundary), r.backend))
+        note(f"  {time.time() - boundary:+5.0f} s: {r.backend} in "
+             f"{r.seconds:.2f} s")
+    after = [x for x in ok if x[0] > 10]
+    check(len(after) >= 3, f"frontend reachable on every fresh descriptor "
+          f"fetch across the boundary: {ok}")
+    timings["rollover_probes"] = len(ok)
+
+
+def check_ring(ring, boundary):
+    tp_new = time_period(boundary)
+    bad = [r for r in ring.results if r[2] != "RECEIVED"]
+    before = [r for r in ring.results if r[0] == tp_new - 1]
+    after = [r for r in ring.results if r[0] == tp_new]
+    hsdirs = {r[1] for r in ring.results if r[1]}
+    print(f"ring: {len(ring.results)} HSFETCHes by the client, "
+          f"{len(hsdirs)} distinct HSDirs; per time period: "
+          f"{ {tp: sum(1 for r in ring.results if r[0] == tp) for tp in sorted({r[0] for r in ring.results})} }",
+          flush=True)
+    check(not ring.errors, f"ring checker ran without errors {ring.errors}")
+    check(not bad, f"every HSDir the client picked had the descriptor "
+          f"(failures: {bad})")
+    check(len(before) >= RING_MIN_PER_PERIOD and
+          len(after) >= RING_MIN_PER_PERIOD,
+          f"HSFETCH found it {len(before)} times in time period "
+          f"{tp_new - 1} and {len(after)} times in {tp_new}")
+
+
+# -- the run --------------------------------------------------------------
+
+
+def run(build_dir):
+    timings = {}
+    t_start = time.monotonic()
+    keep = os.environ.get("OB_TESTNET_KEEP") == "1"
+    with testnet.Network(relays=RELAYS, backends=3, keep=keep) as net:
+        net.create()
+        net.start()
+        net.wait_ready(timeout=480)
+        timings["network_ready"] = round(time.monotonic() - t_start, 1)
+        ob = obdaemon.Onionbalanced(net, build_dir)
+        print(f"onionbalanced log: {ob.log_path}", flush=True)
+        try:
+            run_scenarios(net, ob, timings)
+        except BaseException:
+            print("--- last lines of onionbalanced's log ---", flush=True)
+            print(ob.log_tail(40), flush=True)
+            raise
+        finally:
+            code = ob.stop()
+        check(code == 0, f"onionbalanced stopped with status {code}")
+        rejected = ob.log_count("UPLOAD_REJECTED")
+        check(rejected == 0, f"no HSDir refused an upload ({rejected} "
+              f"UPLOAD_REJECTED; a revision counter that does not rise "
+              f"would show here)")
+        warnings = [line for line in ob.log_lines()
+                    if "[warning]" in line or "[error]" in line]
+        print(f"onionbalanced logged {len(warnings)} warning(s); "
+              f"see {ob.log_path}", flush=True)
+    timings["total"] = round(time.monotonic() - t_start, 1)
+    print(f"timings (s): {timings}", flush=True)
+
+
+def run_scenarios(net, ob, timings):
+    ob.configure()
+    note(f"frontend {ob.frontend}; switching the 3 backends to "
+         f"Onionbalance-instance mode")
+    ob.switch_backends()
+    ob.start()
+    note(f"onionbalanced started (pid {ob.proc.pid})")
+    scenario_reach(net, ob, timings)
+    wait_rebuilt(ob, ob.started_at, "first publication")
+
+    ring = RingChecker(net, ob.frontend)
+    ring.start()
+    try:
+        run_checks(net, ob, ring, timings)
+    finally:
+        ring.stopping.set()
+        print(f"ring: HSFETCH results (time period, HSDir, result): "
+              f"{ring.results}", flush=True)
+
+
+def run_checks(net, ob, ring, timings):
+    # the boundary must leave room for ring fetches before it
+    boundary = next_boundary(time.time() + RING_MIN_PER_PERIOD * 11)
+    rollover_done = False
+    for name, fn in (("backend", scenario_backend), ("kill", scenario_kill),
+                     ("mgmt", scenario_mgmt)):
+        if not rollover_done and \
+                time.time() + ESTIMATE[name] > boundary - ROLLOVER_BEFORE:
+            scenario_rollover(net, ob, boundary, timings)
+            rollover_done = True
+        fn(net, ob, timings)
+    if not rollover_done:
+        scenario_rollover(net, ob, boundary, timings)
+    # enough ring fetches in the new period too
+    while sum(1 for r in ring.results if r[0] == time_period(boundary)) < \
+            RING_MIN_PER_PERIOD and ring.is_alive():
+        time.sleep(2)
+    ring.stopping.set()
+    ring.join(60)
+    check_ring(ring, boundary)
+    code, text = ob.status_text()
+    print(text, flush=True)
+    check(code == 0 and ob.frontend in text, "onionbalanced status prints "
+          "the frontend")
+
+
+def main():
+    if not shutil.which("tor") or not shutil.which("tor-gencert"):
+        print("SKIP: tor or tor-gencert missing")
+        return 77
+    build_dir = os.environ.get("OB_BUILD_DIR")
+    if not build_dir:
+        print("FAIL: OB_BUILD_DIR is not set (meson sets it)")
+        return 1
+    try:
+        run(build_dir)
+    except (TestFailure, testnet.TestnetError, obdaemon.DaemonError, OSError,
+            torcontrol.ControlError, testnet.socksfetch.FetchError) as e:
+        print(f"FAIL: {e}", flush=True)
+        return 1
+    print("PASS", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
