@@ -12,10 +12,15 @@
  *                same plus the socket round trips and two context
  *                switches per request.
  *
- * Both use a fresh random master key and the real clock.
+ * Both use a fresh random master key and the real clock.  The binary runs
+ * in its sandbox, as in production: started as root, it must be told
+ * whom to become (sandbox/sandbox.h, OB_SANDBOX), so the benchmark gives
+ * it an unused numeric id and an empty directory of its own, as the
+ * tests do.
  */
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <fcntl.h>
@@ -39,6 +44,7 @@ struct bench_keyd {
 	uint8_t			 rbuf[IPC_HDR_LEN + KEYD_REPLY_MAX];
 	/* exec */
 	pid_t			 pid;
+	char			 jail[64];	/* "" unless we made one */
 	struct ipc_channel	 parent;
 	uint8_t			 pbuf[IPC_HDR_LEN + KEYD_PARENT_CAP];
 };
@@ -126,12 +132,29 @@ key_memfd(uint8_t identity[32])
 	return fd;
 }
 
+#define BENCH_KEYD_UID	"61001"
+
+/* As root: an empty root-owned directory for keyd's chroot, in OB_SANDBOX. */
+static void
+sandbox_env(struct bench_keyd *bk, char *env, size_t envsz)
+{
+	env[0] = '\0';
+	if (geteuid() != 0 || getenv("OB_SANDBOX") != NULL)
+		return;
+	snprintf(bk->jail, sizeof(bk->jail), "/tmp/ob-bench-keyd.XXXXXX");
+	if (mkdtemp(bk->jail) == NULL || chmod(bk->jail, 0555) == -1)
+		fatal("keyd sandbox directory");
+	if (snprintf(env, envsz, "%s:%s:%s", BENCH_KEYD_UID, BENCH_KEYD_UID,
+	    bk->jail) >= (int)envsz)
+		fatalx("keyd sandbox directory name too long");
+}
+
 /*
  * fork + exec keyd with its parent channel at fd 3.  Its stderr (an audit
  * line per signature) is discarded unless OB_BENCH_KEYD_STDERR is set.
  */
 static pid_t
-spawn(const char *path, int child_end)
+spawn(const char *path, int child_end, const char *sandbox)
 {
 	pid_t pid;
 	int devnull;
@@ -139,7 +162,8 @@ spawn(const char *path, int child_end)
 	if ((pid = fork()) == -1)
 		fatal("fork");
 	if (pid == 0) {
-		if (dup2(child_end, KEYD_PARENT_FD) == -1)
+		if (dup2(child_end, KEYD_PARENT_FD) == -1 ||
+		    (sandbox[0] != '\0' && setenv("OB_SANDBOX", sandbox, 1)))
 			_exit(126);
 		if (getenv("OB_BENCH_KEYD_STDERR") == NULL &&
 		    ((devnull = open("/dev/null", O_WRONLY)) == -1 ||
@@ -155,6 +179,7 @@ struct bench_keyd *
 bench_keyd_exec(const char *path)
 {
 	struct bench_keyd *bk;
+	char sandbox[128];
 	int pv[2], rq[2], kfd;
 
 	if (access(path, X_OK) == -1)
@@ -163,7 +188,8 @@ bench_keyd_exec(const char *path)
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pv) == -1 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rq) == -1)
 		fatal("keyd channels");
-	bk->pid = spawn(path, pv[1]);
+	sandbox_env(bk, sandbox, sizeof(sandbox));
+	bk->pid = spawn(path, pv[1], sandbox);
 	close(pv[1]);
 	if (ipc_channel_init(&bk->parent, pv[0], "bench->keyd",
 	    KEYD_PARENT_CAP, keyd_parent_types, keyd_parent_ntypes) == -1)
@@ -214,5 +240,7 @@ bench_keyd_free(struct bench_keyd *bk)
 		    !WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			log_warnx("keyd did not exit cleanly");
 	}
+	if (bk->jail[0] != '\0' && rmdir(bk->jail) == -1)
+		log_warn("rmdir %s", bk->jail);
 	free(bk);
 }
