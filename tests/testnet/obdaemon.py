@@ -110,6 +110,7 @@ class Onionbalanced:
         if len(keys) != 1:
             raise DaemonError(f"onionbalanced-config wrote {keys} in {gen}")
         self.frontend = keys[0][:-len(".key")] + ".onion"
+        self.key_path = os.path.join(gen, keys[0])
         with open(os.path.join(gen, "config.yaml")) as f:
             text = f.read()
         # The generated key path is relative to the config's folder.
