@@ -57,16 +57,21 @@ NOBODY = 65534
 def write_config(s, addresses, extra=()):
     """Like Setup.write_config, with any list of instance addresses.
     Line 2 is the key (column 8); instance i's address is on line 4 + 2i,
-    column 14; then status socket, control socket, control port, extra."""
+    column 14; then status socket, control socket, control port, extra,
+    and the children's users.  Returns the line number of the last extra
+    line."""
     lines = ["services:", f"- key: {s.key}", "  instances:"]
     for i, a in enumerate(addresses):
         lines += [f"  - address: {a}", f"    name: be{i}"]
     lines += [f"status-socket-location: {s.status}",
               f"tor-control-socket: {s.tor.path}",
               "tor-control-port: 1", *extra]
+    last_extra = len(lines)
+    # As root each child runs as its own user: numeric ones, last.
+    lines += pe.SANDBOX_USERS
     with open(s.config, "w") as f:
         f.write("\n".join(lines) + "\n")
-    return len(lines)
+    return last_extra
 
 
 def free_port():
@@ -91,7 +96,7 @@ def our_user():
 
 def check(s, *args, env=None, preexec=None, cwd=None, config=True):
     argv = (["-c", s.config] if config else []) + \
-        ["--libexecdir", s.libexec, "--check", *args]
+        ["--libexecdir", s.libexec, *pe.SANDBOX_ARGS, "--check", *args]
     return subprocess.run([pe.PARENT, *argv], capture_output=True,
                           text=True, timeout=pe.TIMEOUT,
                           env=CLEAN_ENV if env is None else env,
@@ -101,7 +106,8 @@ def check(s, *args, env=None, preexec=None, cwd=None, config=True):
 def start_and_fail(s, *args, preexec=None):
     """A start that must end at once with exit 1; its stderr."""
     r = subprocess.run([pe.PARENT, "-c", s.config, "--libexecdir",
-                        s.libexec, "--restart-backoff-ms", "50", *args],
+                        s.libexec, "--restart-backoff-ms", "50",
+                        *pe.SANDBOX_ARGS, *args],
                        capture_output=True, text=True, timeout=pe.TIMEOUT,
                        env=dict(CLEAN_ENV, OB_STANDIN_DIR=s.dir),
                        preexec_fn=preexec)
@@ -278,7 +284,8 @@ def test_one_key_under_two_names(s):
     with open(s.config, "w") as f:
         f.write(f"services:\n- key: {s.key}\n  instances:\n"
                 f"  - address: {A0}\n- key: {copy}\n  instances:\n"
-                f"  - address: {A1}\ntor-control-socket: {s.tor.path}\n")
+                f"  - address: {A1}\ntor-control-socket: {s.tor.path}\n"
+                + "\n".join(pe.SANDBOX_USERS) + "\n")
     both(s, f"{s.config}:5:8: services[1].key: the same frontend "
          f"({FRONTEND}) as services[0].key on line 2")
 
@@ -388,6 +395,10 @@ def onionbalance_setup(s, name, keys):
     os.mkdir(ob)
     config = os.path.join(ob, "config.yaml")
     shutil.copy(os.path.join(pe.DATA, "config", "valid", name), config)
+    # As root each child runs as its own user: numeric ones, appended
+    # after Onionbalance's own lines, so that no account is needed.
+    with open(config, "a") as f:
+        f.write("\n".join(pe.SANDBOX_USERS) + "\n")
     for key_name, source in keys.items():
         shutil.copy(source, os.path.join(ob, key_name))
         os.chmod(os.path.join(ob, key_name), 0o600)
@@ -471,7 +482,7 @@ def test_onionbalance_generator_output_via_environment(s):
     s.logf = open(s.log, "w")
     s.proc = subprocess.Popen(
         [pe.PARENT, "--libexecdir", s.libexec, "--restart-backoff-ms",
-         "50"], stdout=s.logf, stderr=subprocess.STDOUT, cwd=elsewhere,
+         "50", *pe.SANDBOX_ARGS], stdout=s.logf, stderr=subprocess.STDOUT, cwd=elsewhere,
         env=dict(env, ONIONBALANCE_LOG_LEVEL="info", OB_STANDIN_DIR=s.dir))
     s.wait_state("publishd", readies=1, services=2, instances=6,
                  statuses=1)
