@@ -441,6 +441,10 @@ def run(build_dir):
         finally:
             code = ob.stop()
         check(code == 0, f"onionbalanced stopped with status {code}")
+        sanitizer = [line for line in ob.log_lines()
+                     if "Sanitizer" in line or "runtime error:" in line]
+        check(not sanitizer, f"no sanitizer report in the daemons' log "
+              f"{sanitizer[:5]}")
         rejected = ob.log_count("UPLOAD_REJECTED")
         check(rejected == 0, f"no HSDir refused an upload ({rejected} "
               f"UPLOAD_REJECTED; a revision counter that does not rise "
