@@ -419,7 +419,8 @@ parse_ip_address(struct config_parser *p, yaml_node_t *node, void *field,
 /*
  * A system user name as Debian's adduser accepts them by default
  * (lower case, digits, '-', '_'; not starting with a digit or '-'), at
- * most 32 bytes like the utmp limit.
+ * most 32 bytes like the utmp limit; or "#N", a numeric uid (and gid)
+ * without a passwd entry, which the tests use (docs/sandbox.md).
  */
 static int
 parse_user(struct config_parser *p, yaml_node_t *node, void *field,
@@ -432,6 +433,9 @@ parse_user(struct config_parser *p, yaml_node_t *node, void *field,
 
 	if ((v = scalar_string(p, node, keypath, &len)) == NULL)
 		return -1;
+	if (len >= 2 && len <= 11 && v[0] == '#' &&
+	    strspn(v + 1, "0123456789") == len - 1)
+		return set_string(p, node, field, v, keypath);
 	if (len == 0 || len > 32 || strspn(v, rest) != len ||
 	    !((v[0] >= 'a' && v[0] <= 'z') || v[0] == '_')) {
 		quote_value(quoted, v, len);

@@ -26,6 +26,7 @@
 #include "config.h"
 #include "fetchd.h"
 #include "log.h"
+#include "sandbox.h"
 #include "torctl.h"
 
 #define CONSENSUS_KEY	"dir/status-vote/current/consensus-microdesc"
@@ -561,6 +562,7 @@ main(int argc, char *argv[])
 	if (sodium_init() < 0)
 		fatalx("sodium_init failed");
 	setup(&fp, parent_fd);
+	sandbox_enter_child(SANDBOX_FETCHD);
 	event_base_dispatch(fp.base);
 	teardown(&fp);
 	return 0;

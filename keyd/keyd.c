@@ -28,6 +28,7 @@
 #include "digest.h"
 #include "keyd.h"
 #include "log.h"
+#include "sandbox.h"
 
 struct keyd_proc {
 	struct keyd		*kd;
@@ -130,6 +131,8 @@ parent_config_done(struct keyd_proc *kp, const struct ipc_msg *msg)
 		return;
 	}
 	kp->kd->config_done = 1;
+	/* Keys read, their fds closed: nothing but the channels from now. */
+	sandbox_enter_child(SANDBOX_KEYD);
 	put_u32_be(n, kp->kd->nservices);
 	reply_parent(kp, msg, KEYD_P_CONFIG_DONE_REPLY, n, sizeof(n));
 	log_info("ready: %u service(s)", kp->kd->nservices);

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "peer_msg.h"
 #include "proc.h"
+#include "sandbox.h"
 
 static const struct ipc_type parent_types[] = {
 	{ PC_CONTROL_FD, "CONTROL_FD", IPC_TYPE_FD },
@@ -443,6 +444,7 @@ main(int argc, char *argv[])
 	if (sodium_init() < 0)
 		fatalx("sodium_init");
 	setup(&p, parent_fd);
+	sandbox_enter_child(SANDBOX_PUBLISHD);
 	log_info("publishd %s started", OB_VERSION);
 	event_base_dispatch(p.base);
 	teardown(&p);

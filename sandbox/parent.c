@@ -31,6 +31,7 @@ enum long_only_opt {
 	OPT_CHECK,
 	OPT_LIBEXECDIR,
 	OPT_BACKOFF_MS,
+	OPT_CHROOT_DIR,
 };
 
 static void
@@ -149,6 +150,9 @@ handle_option(struct parent *p, int ch)
 		    (unsigned)-1)
 			bad_arg("--restart-backoff-ms", optarg, "1 to 65535");
 		return 0;
+	case OPT_CHROOT_DIR:
+		p->chroot_dir = optarg;
+		return 0;
 	case 'h':
 		usage(stdout);
 		exit(0);
@@ -176,6 +180,8 @@ parse_args(struct parent *p, int argc, char *argv[])
 		/* For tests: the first restart delay (default 1000). */
 		{ "restart-backoff-ms", required_argument, NULL,
 		    OPT_BACKOFF_MS },
+		/* For tests: the children's empty root (as root). */
+		{ "chroot-dir", required_argument, NULL, OPT_CHROOT_DIR },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -268,6 +274,7 @@ main(int argc, char *argv[])
 	p.status_fd = -1;
 	p.backoff_min_ms = RESTART_MIN_MS;
 	snprintf(p.libexecdir, sizeof(p.libexecdir), "%s", OB_LIBEXECDIR);
+	p.chroot_dir = OB_CHROOT_DIR;
 	check = parse_args(&p, argc, argv);
 	log_init("onionbalanced", p.ov.log_level >= 0 ?
 	    (enum log_level)p.ov.log_level : OB_CONFIG_DEFAULT_LOG_LEVEL);

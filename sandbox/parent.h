@@ -105,6 +105,7 @@ struct parent {
 	struct key_file_id	 key_ids[OB_CONFIG_MAX_SERVICES];
 	uint32_t		 generation;
 	char			 libexecdir[4096];
+	const char		*chroot_dir;	/* the children's root, as root */
 	struct child		 children[ROLE_COUNT];
 	struct link		 links[LINK_COUNT];
 	int			 status_fd;	/* listening; -1: none */

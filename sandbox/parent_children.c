@@ -19,6 +19,7 @@
 #include "keyd_proto.h"
 #include "log.h"
 #include "parent.h"
+#include "sandbox_parent.h"
 
 #define CONTROL_RETRY_MAX_MS	(30 * 1000)
 #define STOP_GRACE_MS		5000
@@ -218,11 +219,20 @@ control_retry_cb(int fd, short what, void *arg)
 static int
 child_spawn(struct child *c)
 {
-	char path[4096], argv0[16];
+	char path[4096], argv0[16], env[SANDBOX_ENV_MAX], err[1024];
 	char *argv[] = { argv0, NULL };
 	int sv[2];
 
 	snprintf(argv0, sizeof(argv0), "%s", c->name);
+	_Static_assert((int)ROLE_KEYD == (int)SANDBOX_KEYD &&
+	    (int)ROLE_FETCHD == (int)SANDBOX_FETCHD &&
+	    (int)ROLE_PUBLISHD == (int)SANDBOX_PUBLISHD,
+	    "child_role and sandbox_role list the children in one order");
+	if (sandbox_child_env(c->parent->cfg, (enum sandbox_role)c->role,
+	    c->parent->chroot_dir, env, sizeof(env), err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return -1;
+	}
 
 	if (child_binary_path(c->parent, c->role, path, sizeof(path)) == -1) {
 		log_warn("%s: %s", c->name, path);
@@ -232,7 +242,7 @@ child_spawn(struct child *c)
 		log_warn("socketpair");
 		return -1;
 	}
-	c->pid = spawn_child(path, argv, sv[1]);
+	c->pid = spawn_child_env(path, argv, sv[1], env);
 	close(sv[1]);
 	if (c->pid == -1) {
 		log_warn("%s: fork", c->name);

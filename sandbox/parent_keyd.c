@@ -28,6 +28,7 @@
 #include "masterkey.h"
 #include "onion_address.h"
 #include "parent.h"
+#include "sandbox_parent.h"
 
 #define KEYD_REPLY_TIMEOUT_MS	10000
 
@@ -162,9 +163,13 @@ config_done(struct child *c, size_t nservices, char *err, size_t errlen)
 static int
 keyd_spawn(struct parent *p, struct child *c, char *err, size_t errlen)
 {
-	char path[4096], argv0[] = "keyd";
+	char path[4096], argv0[] = "keyd", env[SANDBOX_ENV_MAX];
 	char *argv[] = { argv0, NULL };
 	int sv[2];
+
+	if (sandbox_child_env(p->cfg, SANDBOX_KEYD, p->chroot_dir, env,
+	    sizeof(env), err, errlen) == -1)
+		return -1;
 
 	if (child_binary_path(p, ROLE_KEYD, path, sizeof(path)) == -1) {
 		snprintf(err, errlen, "keyd: %s: %s", path, strerror(errno));
@@ -174,7 +179,7 @@ keyd_spawn(struct parent *p, struct child *c, char *err, size_t errlen)
 		snprintf(err, errlen, "socketpair: %s", strerror(errno));
 		return -1;
 	}
-	c->pid = spawn_child(path, argv, sv[1]);
+	c->pid = spawn_child_env(path, argv, sv[1], env);
 	close(sv[1]);
 	if (c->pid == -1 || ipc_channel_init(&c->ch, sv[0], "keyd",
 	    KEYD_PARENT_CAP, keyd_channel_types, sizeof(keyd_channel_types) /

@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "parent.h"
+#include "sandbox_parent.h"
 
 /* Everything the start needs that can be wrong is said before any fork. */
 static int
@@ -22,6 +23,12 @@ preflight(struct parent *p)
 	char path[4096], err[1024];
 	int fd;
 
+	/* Users and capabilities first: all that follows runs with less. */
+	if (sandbox_parent_setup(p->cfg, p->chroot_dir, err,
+	    sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return -1;
+	}
 	for (int r = 0; r < ROLE_COUNT; r++)
 		if (child_binary_path(p, (enum child_role)r, path,
 		    sizeof(path)) == -1) {

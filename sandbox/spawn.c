@@ -12,7 +12,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -75,7 +77,8 @@ reset_signals(void)
 }
 
 static void __attribute__((noreturn))
-exec_child(const char *path, char *const argv[], int channel_fd)
+exec_child(const char *path, char *const argv[], char *const envp[],
+    int channel_fd)
 {
 	if (channel_fd == CHILD_PARENT_FD) {
 		/* dup2 onto itself would leave FD_CLOEXEC set. */
@@ -85,20 +88,58 @@ exec_child(const char *path, char *const argv[], int channel_fd)
 		child_fail("cannot pass the channel to", path);
 	(void)close_from(CHILD_PARENT_FD + 1);
 	reset_signals();
-	execv(path, argv);
+	execve(path, argv, envp);
 	child_fail("cannot execute", path);
+}
+
+/*
+ * environ with entry added (and any entry of the same name left out),
+ * built before the fork: after it, the child may not call malloc.
+ */
+static char **
+env_with(const char *entry)
+{
+	const char *eq = strchr(entry, '=');
+	size_t n = 0, k = 0, namelen;
+	char **envp;
+
+	if (eq == NULL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	namelen = (size_t)(eq - entry) + 1;	/* with the '=' */
+	while (environ[n] != NULL)
+		n++;
+	if ((envp = calloc(n + 2, sizeof(*envp))) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], entry, namelen) != 0)
+			envp[k++] = environ[i];
+	envp[k] = (char *)(uintptr_t)entry;	/* execve does not write it */
+	return envp;
+}
+
+pid_t
+spawn_child_env(const char *path, char *const argv[], int channel_fd,
+    const char *env_entry)
+{
+	char **envp = environ;
+	pid_t pid;
+
+	if (env_entry != NULL && env_entry[0] != '\0' &&
+	    (envp = env_with(env_entry)) == NULL)
+		return -1;
+	if ((pid = fork()) == 0)
+		exec_child(path, argv, envp, channel_fd);
+	if (envp != environ)
+		free(envp);
+	return pid;
 }
 
 pid_t
 spawn_child(const char *path, char *const argv[], int channel_fd)
 {
-	pid_t pid;
-
-	if ((pid = fork()) == -1)
-		return -1;
-	if (pid == 0)
-		exec_child(path, argv, channel_fd);
-	return pid;
+	return spawn_child_env(path, argv, channel_fd, NULL);
 }
 
 void

@@ -17,6 +17,13 @@
  * stderr and exits 127.  Returns the pid, or -1 (errno set) if fork failed.
  */
 pid_t	spawn_child(const char *path, char *const argv[], int channel_fd);
+/*
+ * The same, with env_entry ("NAME=value"; NULL or "": none) added to the
+ * child's environment in place of any entry of that name: how a child
+ * started as root learns whom to become (sandbox.h, OB_SANDBOX).
+ */
+pid_t	spawn_child_env(const char *path, char *const argv[], int channel_fd,
+	    const char *env_entry);
 
 /* "exited with status 1", "killed by signal 9 (core dumped)" */
 void	spawn_describe_status(int status, char *out, size_t outlen);

@@ -110,11 +110,17 @@ class Onionbalanced:
         if len(keys) != 1:
             raise DaemonError(f"onionbalanced-config wrote {keys} in {gen}")
         self.frontend = keys[0][:-len(".key")] + ".onion"
+        self.key_path = os.path.join(gen, keys[0])
         with open(os.path.join(gen, "config.yaml")) as f:
             text = f.read()
         # The generated key path is relative to the config's folder.
         text = text.replace(f"key: {keys[0]}", f"key: gen/{keys[0]}")
         text += f"status-socket-location: {self.status_path}\n"
+        if os.geteuid() == 0:
+            # As root the children drop to their own users: numeric ones,
+            # so that the tests need no accounts in /etc/passwd.
+            text += ('keyd-user: "#61001"\nfetchd-user: "#61002"\n'
+                     'publishd-user: "#61003"\n')
         with open(self.config_path, "w") as f:
             f.write(text)
         self._link_children()
@@ -134,6 +140,11 @@ class Onionbalanced:
                 "-s", self.net.mgmt_control_socket, "-i", "127.0.0.1",
                 "-p", str(self.net.mgmt_control_port),
                 "--libexecdir", self.libexec, "-v", self.log_level]
+        if os.geteuid() == 0:
+            # The empty directory the children chroot into.
+            empty = os.path.join(self.dir, "empty")
+            os.makedirs(empty, mode=0o555, exist_ok=True)
+            argv += ["--chroot-dir", empty]
         log = open(self.log_path, "a")
         try:
             self.proc = subprocess.Popen(

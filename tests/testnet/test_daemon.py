@@ -56,6 +56,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import obdaemon  # noqa: E402
+import test_key_memory  # noqa: E402
 import testnet  # noqa: E402
 import torcontrol  # noqa: E402
 
@@ -477,6 +478,22 @@ def run_scenarios(net, ob, timings):
               f"{ring.results}", flush=True)
 
 
+def check_key_memory(ob):
+    """After the scenarios: the master key's secret bytes are in keyd's
+    memory and in no other process of ours (reading another process's
+    memory needs root; the sandbox suite does the same without tor)."""
+    if os.geteuid() != 0:
+        note("key memory: not root, not scanned")
+        return
+    kids = ob.wait_children()
+    problems = test_key_memory.check(
+        ob.key_path, kids["keyd"], {"onionbalanced": ob.proc.pid,
+                                    "fetchd": kids["fetchd"],
+                                    "publishd": kids["publishd"]})
+    check(not problems, "the master key is in keyd's memory only" +
+          (": " + "; ".join(problems) if problems else ""))
+
+
 def run_checks(net, ob, ring, timings):
     # the boundary must leave room for ring fetches before it
     boundary = next_boundary(time.time() + RING_MIN_BEFORE * RING_INTERVAL
@@ -498,6 +515,7 @@ def run_checks(net, ob, ring, timings):
     ring.stopping.set()
     ring.join(60)
     check_ring(ring, boundary)
+    check_key_memory(ob)
     code, text = ob.status_text()
     print(text, flush=True)
     check(code == 0 and ob.frontend in text, "onionbalanced status prints "

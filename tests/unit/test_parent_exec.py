@@ -49,6 +49,13 @@ INSTANCES = [
 ]
 TIMEOUT = 20
 
+# Run as root, onionbalanced starts each child as its own user, shut in an
+# empty directory (docs/sandbox.md): numeric users need no passwd entry,
+# and meson made the directory (OB_SANDBOX_DIR).
+SANDBOX_USERS = ['keyd-user: "#61001"', 'fetchd-user: "#61002"',
+                 'publishd-user: "#61003"']
+SANDBOX_ARGS = ["--chroot-dir", os.environ["OB_SANDBOX_DIR"]]
+
 
 def onion_address(pub):
     """rend-spec-v3 6: base32(PUBKEY | CHECKSUM | VERSION)."""
@@ -187,7 +194,7 @@ class Setup:
             lines += [f"  - address: {INSTANCES[i]}", f"    name: be{i}"]
         lines += [f"status-socket-location: {self.status}",
                   f"tor-control-socket: {self.tor.path}",
-                  "tor-control-port: 1", extra]
+                  "tor-control-port: 1", *SANDBOX_USERS, extra]
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n")
 
@@ -196,7 +203,8 @@ class Setup:
         self.logf = open(self.log, "w")
         self.proc = subprocess.Popen(
             [PARENT, "-c", self.config, "-v", "debug", "--libexecdir",
-             self.libexec, "--restart-backoff-ms", "50", *extra],
+             self.libexec, "--restart-backoff-ms", "50", *SANDBOX_ARGS,
+             *extra],
             stdout=self.logf, stderr=subprocess.STDOUT, env=env)
 
     def log_text(self):
@@ -314,7 +322,8 @@ def test_check_good_setup():
     s = Setup()
     try:
         os.chmod(s.key, 0o640)
-        r = run_parent("-c", s.config, "--libexecdir", s.libexec, "--check")
+        r = run_parent("-c", s.config, "--libexecdir", s.libexec, "--check",
+                       *SANDBOX_ARGS)
         assert r.returncode == 0, r
         out = r.stdout
         assert f"frontend {onion_address(KEY_PUB)}.onion" in out, out
@@ -332,13 +341,15 @@ def test_check_finds_problems():
         with open(s.key, "w") as f:
             f.write("not a key\n")
         os.unlink(os.path.join(s.libexec, "publishd"))
-        r = run_parent("-c", s.config, "--libexecdir", s.libexec, "--check")
+        r = run_parent("-c", s.config, "--libexecdir", s.libexec, "--check",
+                       *SANDBOX_ARGS)
         assert r.returncode == 1, r
         assert re.search(r"FAIL +.*/publishd: No such file", r.stdout), r
         assert "SAFECOOKIE: the server hash is wrong" in r.stdout, r
         assert r.stdout.endswith("problem(s)\n"), r.stdout
         os.symlink(STANDIN, os.path.join(s.libexec, "publishd"))
-        r = run_parent("-c", s.config, "--libexecdir", s.libexec, "--check")
+        r = run_parent("-c", s.config, "--libexecdir", s.libexec, "--check",
+                       *SANDBOX_ARGS)
         assert re.search(r"FAIL +services\[0\]\.key: .*frontend\.key: ",
                          r.stdout), r
         assert s.tor.authenticated == 0
@@ -363,6 +374,7 @@ def test_unreadable_cookie_names_file_and_group():
         if os.getuid() != 0:
             os.chmod(s.tor.cookie_path, 0)
         r = run_parent("-c", s.config, "--libexecdir", s.libexec, "--check",
+                       *SANDBOX_ARGS,
                        preexec=as_nobody)
         assert r.returncode == 1, r
         group = "root" if os.getuid() == 0 else \
