@@ -168,15 +168,21 @@ static void
 conn_lost(struct torctl *ctl, const char *reason, enum torctl_status first)
 {
 	bool was_ready = ctl->state == TORCTL_READY;
+	bool tell;
 
 	if (ctl->state == TORCTL_DISCONNECTED)
 		return;
-	log_warnx("tor control connection lost: %s", reason);
+	tell = !ctl->dying && (was_ready || !have_address(ctl)) &&
+	    ctl->cfg.on_conn != NULL;
+	/* an owner we tell logs the loss with what it does about it */
+	if (tell)
+		log_info("tor control connection lost: %s", reason);
+	else
+		log_warnx("tor control connection lost: %s", reason);
 	conn_close(ctl);
 	ctl->busy++;
 	fail_all(ctl, first);
-	if (!ctl->dying && (was_ready || !have_address(ctl)) &&
-	    ctl->cfg.on_conn != NULL)
+	if (tell)
 		ctl->cfg.on_conn(ctl, false, reason, ctl->cfg.arg);
 	if (!ctl->dying && have_address(ctl) &&
 	    ctl->state == TORCTL_DISCONNECTED)
