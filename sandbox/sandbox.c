@@ -156,6 +156,15 @@ become_user(const struct sandbox_user *u)
 		fatalx("sandbox: the ids did not change");
 	if (setuid(0) != -1 || setgid(0) != -1)
 		fatalx("sandbox: root is still reachable after setresuid");
+	/*
+	 * The kernel clears the parent-death signal when the uid changes
+	 * (commit_creds): arm it again, so that a child never outlives its
+	 * parent; and if the parent is already gone, nobody needs us.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
+		fatal("sandbox: PR_SET_PDEATHSIG");
+	if (getppid() == 1)
+		fatalx("sandbox: the parent went away");
 }
 
 /*
