@@ -66,12 +66,40 @@ enum parent_child_msg {
 	PC_CONFIG_END,
 	/* child: generation(4).  Configuration applied; working. */
 	PC_READY,
+	/*
+	 * parent -> fetchd, after an instance's PC_INSTANCE: how to probe
+	 * its liveness (fetchd/README.md, "Liveness"):
+	 *   service(4) instance(4) interval_s(4) timeout_s(4) port(4)
+	 *   check(4: enum probe_check) path(string)
+	 * An instance without one is probed with the defaults.
+	 */
+	PC_PROBE,
+	/*
+	 * fetchd -> parent: id(4).  Asks for a connection to the management
+	 * tor's SOCKS listener for one liveness probe (fetchd opens nothing).
+	 */
+	PC_SOCKS_REQUEST,
+	/* parent -> fetchd: fd, id(4).  The connection asked for. */
+	PC_SOCKS_FD,
+	/* parent -> fetchd: id(4) reason(string).  None could be made. */
+	PC_SOCKS_FAILED,
 };
 
 #define PC_CONFIG_BEGIN_LEN	(4 + 4 + 4 + 4)
 #define PC_SERVICE_LEN		(4 + 32 + 4)
 #define PC_CONFIG_END_LEN	4
 #define PC_READY_LEN		4
+#define PC_SOCKS_REQUEST_LEN	4
+#define PC_SOCKS_FD_LEN		4
+#define PC_SOCKS_REASON_MAX	127	/* PC_SOCKS_FAILED's reason */
+
+/* What a liveness probe checks beyond the backend's tor (PC_PROBE). */
+enum probe_check {
+	PROBE_CHECK_NONE = 0,	/* tor answers: a refused port still lives */
+	PROBE_CHECK_TCP,	/* the port must accept the stream */
+	PROBE_CHECK_HTTP,	/* GET path must answer 2xx or 3xx */
+};
+#define PROBE_PATH_MAX		200
 
 /* fetchd <-> publishd */
 enum peer_msg {
@@ -96,6 +124,14 @@ enum peer_msg {
 	PEER_INSTANCE_STATE,
 	/* publishd: empty.  Send everything you have (publishd restarted). */
 	PEER_RESYNC,
+	/*
+	 * fetchd: what the last liveness probe of an instance said:
+	 *   service(4) instance(4) instance key(32) liveness(4) since(8)
+	 *   last_probe(8) outcome(string) reason(string)
+	 * liveness is enum peer_liveness; reason says why it was dropped
+	 * ("" unless DEAD or RETURNING).
+	 */
+	PEER_INSTANCE_LIVENESS,
 };
 
 #define PEER_DESC_FLAG_FLOW_CONTROL	0x01	/* flow_control is set */
@@ -106,6 +142,18 @@ enum peer_instance_state {
 	PEER_STATE_FETCH_FAILED,	/* HSDirs had none (NOT_FOUND etc.) */
 	PEER_STATE_INVALID,		/* fetched, but rejected; detail says why */
 	PEER_STATE_EXPIRED,		/* last good one is past its lifetime */
+};
+
+/*
+ * An instance's liveness, learned by reaching it (fetchd's probes).
+ * DEAD and RETURNING instances are left out of the superdescriptor.
+ */
+enum peer_liveness {
+	PEER_LIVENESS_UNKNOWN = 1,	/* not probed yet: kept */
+	PEER_LIVENESS_ALIVE,
+	PEER_LIVENESS_SUSPECT,		/* one failure; confirming: kept */
+	PEER_LIVENESS_DEAD,		/* dropped */
+	PEER_LIVENESS_RETURNING,	/* answering again, not yet trusted */
 };
 
 #endif

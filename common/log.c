@@ -119,6 +119,12 @@ log_emit(enum log_level level, int with_errno, int saved_errno,
 } while (0)
 
 void
+log_errorx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_ERROR, 0);
+}
+
+void
 log_warn(const char *fmt, ...)
 {
 	LOG_BODY(LOG_LEVEL_WARN, 1);

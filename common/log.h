@@ -28,6 +28,8 @@ enum log_level log_get_level(void);
 /* Parses "debug", "info", "warning"/"warn", "error"; -1 if unknown. */
 int	log_level_from_name(const char *name);
 
+/* An error the process survives (fatal() and fatalx() exit). */
+void	log_errorx(const char *fmt, ...) OB_PRINTF(1, 2);
 void	log_warn(const char *fmt, ...) OB_PRINTF(1, 2);
 void	log_warnx(const char *fmt, ...) OB_PRINTF(1, 2);
 void	log_info(const char *fmt, ...) OB_PRINTF(1, 2);

@@ -381,18 +381,120 @@ parse_port(struct config_parser *p, yaml_node_t *node, void *field,
 	return 0;
 }
 
+/* A number of seconds in [min, max] into an unsigned int. */
 static int
-parse_fetch_interval(struct config_parser *p, yaml_node_t *node, void *field,
-    const char *keypath)
+parse_seconds(struct config_parser *p, yaml_node_t *node, void *field,
+    const char *keypath, unsigned long min, unsigned long max)
 {
 	unsigned int *target = field;
 	unsigned long n;
 
-	if (parse_number(p, node, keypath, OB_CONFIG_MIN_FETCH_INTERVAL,
-	    OB_CONFIG_MAX_FETCH_INTERVAL, &n) == -1)
+	if (parse_number(p, node, keypath, min, max, &n) == -1)
 		return -1;
 	*target = (unsigned int)n;
 	return 0;
+}
+
+static int
+parse_fetch_interval(struct config_parser *p, yaml_node_t *node, void *field,
+    const char *keypath)
+{
+	return parse_seconds(p, node, field, keypath,
+	    OB_CONFIG_MIN_FETCH_INTERVAL, OB_CONFIG_MAX_FETCH_INTERVAL);
+}
+
+static int
+parse_probe_interval(struct config_parser *p, yaml_node_t *node, void *field,
+    const char *keypath)
+{
+	return parse_seconds(p, node, field, keypath,
+	    OB_CONFIG_MIN_PROBE_INTERVAL, OB_CONFIG_MAX_PROBE_INTERVAL);
+}
+
+static int
+parse_probe_timeout(struct config_parser *p, yaml_node_t *node, void *field,
+    const char *keypath)
+{
+	return parse_seconds(p, node, field, keypath,
+	    OB_CONFIG_MIN_PROBE_TIMEOUT, OB_CONFIG_MAX_PROBE_TIMEOUT);
+}
+
+static int
+parse_probe_port(struct config_parser *p, yaml_node_t *node, void *field,
+    const char *keypath)
+{
+	struct ob_config_probe *probe = field;
+
+	return parse_port(p, node, &probe->port, keypath);
+}
+
+static int
+parse_health_check(struct config_parser *p, yaml_node_t *node, void *field,
+    const char *keypath)
+{
+	static const char *const names[] = { "none", "tcp", "http" };
+	struct ob_config_probe *probe = field;
+	char quoted[QUOTED_MAX];
+	const char *v;
+	size_t len, i;
+
+	if ((v = scalar_string(p, node, keypath, &len)) == NULL)
+		return -1;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == len && memcmp(v, names[i], len) == 0) {
+			probe->check = (enum ob_health_check)i;
+			probe->check_set = 1;
+			return 0;
+		}
+	quote_value(quoted, v, len);
+	return config_error(p, node, keypath, "unknown health check \"%s\" "
+	    "(none, tcp, http)", quoted);
+}
+
+/* An HTTP path: "/" then printable ASCII without spaces. */
+static int
+parse_health_check_path(struct config_parser *p, yaml_node_t *node,
+    void *field, const char *keypath)
+{
+	struct ob_config_probe *probe = field;
+	char quoted[QUOTED_MAX];
+	const char *v;
+	size_t len, i;
+
+	if ((v = scalar_string(p, node, keypath, &len)) == NULL)
+		return -1;
+	for (i = 0; i < len && v[i] > ' ' && v[i] < 0x7f; i++)
+		;
+	if (len == 0 || v[0] != '/' || i < len ||
+	    len > OB_CONFIG_MAX_PROBE_PATH) {
+		quote_value(quoted, v, len);
+		return config_error(p, node, keypath, "\"%s\" is not an HTTP "
+		    "path (starts with '/', no spaces or control characters, "
+		    "at most %d bytes)", quoted, OB_CONFIG_MAX_PROBE_PATH);
+	}
+	memcpy(probe->path, v, len);
+	probe->path[len] = '\0';
+	return 0;
+}
+
+/*
+ * An instance's probe settings: its own, else its service's, else the
+ * defaults.  A path without an HTTP check is kept (harmless) so that
+ * switching the check on later needs one line.
+ */
+static void
+resolve_probe(struct ob_config_probe *in, const struct ob_config_probe *sv)
+{
+	if (in->port == 0)
+		in->port = sv->port != 0 ? sv->port :
+		    OB_CONFIG_DEFAULT_PROBE_PORT;
+	if (!in->check_set) {
+		in->check = sv->check_set ? sv->check : OB_HEALTH_NONE;
+		in->check_set = 1;
+	}
+	if (in->path[0] == '\0')
+		memcpy(in->path, sv->path[0] != '\0' ? sv->path : "/",
+		    strlen(sv->path[0] != '\0' ? sv->path : "/") + 1);
 }
 
 /* An IPv4 or IPv6 address: the control port is on this host, by number. */
@@ -638,6 +740,13 @@ static const struct config_key instance_keys[] = {
 	    "the onion address of a backend" },
 	{ "name", parse_nonempty_string,
 	    offsetof(struct ob_config_instance, name), NULL },
+	/* Ours: docs/configuration.md, "Liveness". */
+	{ "probe-port", parse_probe_port,
+	    offsetof(struct ob_config_instance, probe), NULL },
+	{ "health-check", parse_health_check,
+	    offsetof(struct ob_config_instance, probe), NULL },
+	{ "health-check-path", parse_health_check_path,
+	    offsetof(struct ob_config_instance, probe), NULL },
 };
 
 /* An instance listed twice would get twice the share of clients. */
@@ -718,6 +827,12 @@ static const struct config_key service_keys[] = {
 	    "the file with the frontend's private key" },
 	{ "instances", parse_instances, 0,
 	    "the list of backend instances" },
+	{ "probe-port", parse_probe_port,
+	    offsetof(struct ob_config_service, probe), NULL },
+	{ "health-check", parse_health_check,
+	    offsetof(struct ob_config_service, probe), NULL },
+	{ "health-check-path", parse_health_check_path,
+	    offsetof(struct ob_config_service, probe), NULL },
 };
 
 /*
@@ -769,6 +884,9 @@ parse_services(struct config_parser *p, yaml_node_t *node, void *field,
 		keypath_join(keypathbuf, itempath, "key");
 		if (check_duplicate_key_path(p, i, keypathbuf) == -1)
 			return -1;
+		for (size_t j = 0; j < cfg->services[i].ninstances; j++)
+			resolve_probe(&cfg->services[i].instances[j].probe,
+			    &cfg->services[i].probe);
 	}
 	return 0;
 }
@@ -792,6 +910,10 @@ static const struct config_key top_keys[] = {
 	    offsetof(struct ob_config, control_password), NULL },
 	{ "fetch-interval", parse_fetch_interval,
 	    offsetof(struct ob_config, fetch_interval), NULL },
+	{ "probe-interval", parse_probe_interval,
+	    offsetof(struct ob_config, probe_interval), NULL },
+	{ "probe-timeout", parse_probe_timeout,
+	    offsetof(struct ob_config, probe_timeout), NULL },
 	{ "keyd-user", parse_user,
 	    offsetof(struct ob_config, keyd_user), NULL },
 	{ "fetchd-user", parse_user,
@@ -813,6 +935,8 @@ config_new(const char *name)
 	cfg->log_level = OB_CONFIG_DEFAULT_LOG_LEVEL;
 	cfg->control_port = OB_CONFIG_DEFAULT_CONTROL_PORT;
 	cfg->fetch_interval = OB_CONFIG_DEFAULT_FETCH_INTERVAL;
+	cfg->probe_interval = OB_CONFIG_DEFAULT_PROBE_INTERVAL;
+	cfg->probe_timeout = OB_CONFIG_DEFAULT_PROBE_TIMEOUT;
 	cfg->path = strdup(name);
 	cfg->control_socket = strdup(OB_CONFIG_DEFAULT_CONTROL_SOCKET);
 	cfg->control_address = strdup(OB_CONFIG_DEFAULT_CONTROL_ADDRESS);

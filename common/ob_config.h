@@ -47,9 +47,34 @@
 #define OB_CONFIG_DEFAULT_FETCH_INTERVAL 120	/* seconds; Onionbalance: 600 */
 #define OB_CONFIG_MIN_FETCH_INTERVAL	5
 #define OB_CONFIG_MAX_FETCH_INTERVAL	3600
+#define OB_CONFIG_DEFAULT_PROBE_INTERVAL 5	/* seconds */
+#define OB_CONFIG_MIN_PROBE_INTERVAL	1
+#define OB_CONFIG_MAX_PROBE_INTERVAL	3600
+#define OB_CONFIG_DEFAULT_PROBE_TIMEOUT	15	/* seconds */
+#define OB_CONFIG_MIN_PROBE_TIMEOUT	2
+#define OB_CONFIG_MAX_PROBE_TIMEOUT	300
+#define OB_CONFIG_DEFAULT_PROBE_PORT	80
+#define OB_CONFIG_MAX_PROBE_PATH	200	/* PROBE_PATH_MAX */
 #define OB_CONFIG_DEFAULT_KEYD_USER	"onionbalanced-keyd"
 #define OB_CONFIG_DEFAULT_FETCHD_USER	"onionbalanced-fetchd"
 #define OB_CONFIG_DEFAULT_PUBLISHD_USER	"onionbalanced-publishd"
+
+/*
+ * How an instance's liveness is probed (docs/configuration.md): a
+ * service's settings apply to its instances, an instance's own win.
+ */
+enum ob_health_check {
+	OB_HEALTH_NONE = 0,	/* the backend's tor answers */
+	OB_HEALTH_TCP,		/* and its port accepts */
+	OB_HEALTH_HTTP,		/* and GET path answers 2xx or 3xx */
+};
+
+struct ob_config_probe {
+	uint16_t		 port;		/* 0: not set here */
+	int			 check_set;
+	enum ob_health_check	 check;
+	char			 path[OB_CONFIG_MAX_PROBE_PATH + 1]; /* "": unset */
+};
 
 /* Where a value was written (1-based), for messages after parsing. */
 struct ob_config_pos {
@@ -63,6 +88,8 @@ struct ob_config_instance {
 	uint8_t		 pubkey[32];
 	char		*name;		/* NULL when the file gives none */
 	struct ob_config_pos address_pos;
+	/* After loading: every field set (own, service's, or default). */
+	struct ob_config_probe probe;
 };
 
 struct ob_config_service {
@@ -74,6 +101,7 @@ struct ob_config_service {
 	struct ob_config_pos key_pos;
 	struct ob_config_instance *instances;
 	size_t		 ninstances;
+	struct ob_config_probe probe;	/* as the file gives it */
 	/* Set by ob_config_set_identity() once keyd has told the parent. */
 	int		 has_identity;
 	uint8_t		 identity[32];
@@ -94,6 +122,8 @@ struct ob_config {
 	char		*control_password;	/* NULL: none; wiped on free */
 
 	unsigned int	 fetch_interval;	/* seconds */
+	unsigned int	 probe_interval;	/* seconds */
+	unsigned int	 probe_timeout;		/* seconds */
 
 	/* System users of the children (sandbox). */
 	char		*keyd_user;

@@ -11,6 +11,7 @@ const struct ipc_type peer_msg_types[] = {
 	{ PEER_INSTANCE_DESC, "INSTANCE_DESC", 0 },
 	{ PEER_INSTANCE_STATE, "INSTANCE_STATE", 0 },
 	{ PEER_RESYNC, "RESYNC", 0 },
+	{ PEER_INSTANCE_LIVENESS, "INSTANCE_LIVENESS", 0 },
 };
 const size_t peer_msg_ntypes = sizeof(peer_msg_types) /
     sizeof(peer_msg_types[0]);
@@ -32,6 +33,31 @@ peer_state_name(uint32_t state)
 		return "expired";
 	}
 	return "unknown state";
+}
+
+const char *
+peer_liveness_name(uint32_t liveness)
+{
+	switch (liveness) {
+	case PEER_LIVENESS_UNKNOWN:
+		return "unknown";
+	case PEER_LIVENESS_ALIVE:
+		return "alive";
+	case PEER_LIVENESS_SUSPECT:
+		return "suspect";
+	case PEER_LIVENESS_DEAD:
+		return "dead";
+	case PEER_LIVENESS_RETURNING:
+		return "returning";
+	}
+	return "unknown liveness";
+}
+
+static int
+peer_liveness_valid(uint32_t liveness)
+{
+	return liveness >= PEER_LIVENESS_UNKNOWN &&
+	    liveness <= PEER_LIVENESS_RETURNING;
 }
 
 static int
@@ -146,6 +172,26 @@ peer_state_build(struct ipc_builder *b, void *buf, size_t size,
 	return ipc_builder_finish(b);
 }
 
+int
+peer_liveness_build(struct ipc_builder *b, void *buf, size_t size,
+    const struct peer_liveness_msg *l)
+{
+	ipc_builder_init(b, buf, size, PEER_INSTANCE_LIVENESS, 0);
+	if (!peer_liveness_valid(l->liveness) ||
+	    memchr(l->outcome, '\0', sizeof(l->outcome)) == NULL ||
+	    memchr(l->reason, '\0', sizeof(l->reason)) == NULL)
+		return -1;
+	ipc_add_u32(b, l->service);
+	ipc_add_u32(b, l->instance);
+	ipc_add_bytes(b, l->instance_key, sizeof(l->instance_key));
+	ipc_add_u32(b, l->liveness);
+	ipc_add_u64(b, l->since);
+	ipc_add_u64(b, l->last_probe);
+	ipc_add_string(b, l->outcome);
+	ipc_add_string(b, l->reason);
+	return ipc_builder_finish(b);
+}
+
 static int
 get_intro_point(struct ipc_cursor *c, struct hsdesc_intro_point *ip)
 {
@@ -232,5 +278,31 @@ peer_state_parse(const struct ipc_msg *msg, struct peer_state_msg *s)
 	    ipc_cursor_end(&c) == -1)
 		return -1;
 	memcpy(s->detail, detail, strlen(detail) + 1);
+	return 0;
+}
+
+int
+peer_liveness_parse(const struct ipc_msg *msg, struct peer_liveness_msg *l)
+{
+	struct ipc_cursor c;
+	const char *outcome, *reason;
+
+	memset(l, 0, sizeof(*l));
+	if (msg->type != PEER_INSTANCE_LIVENESS)
+		return -1;
+	ipc_cursor_init(&c, msg);
+	if (ipc_get_u32(&c, &l->service) == -1 ||
+	    ipc_get_u32(&c, &l->instance) == -1 ||
+	    ipc_get_bytes(&c, l->instance_key, sizeof(l->instance_key)) == -1 ||
+	    ipc_get_u32(&c, &l->liveness) == -1 ||
+	    !peer_liveness_valid(l->liveness) ||
+	    ipc_get_u64(&c, &l->since) == -1 ||
+	    ipc_get_u64(&c, &l->last_probe) == -1 ||
+	    ipc_get_string(&c, &outcome, PEER_OUTCOME_MAX) == -1 ||
+	    ipc_get_string(&c, &reason, PEER_OUTCOME_MAX) == -1 ||
+	    ipc_cursor_end(&c) == -1)
+		return -1;
+	memcpy(l->outcome, outcome, strlen(outcome) + 1);
+	memcpy(l->reason, reason, strlen(reason) + 1);
 	return 0;
 }

@@ -43,6 +43,21 @@ struct peer_desc_msg {
 	struct hsdesc_intro_point intro[HSDESC_MAX_INTRO_POINTS];
 };
 
+/* The longest probe outcome and drop reason of PEER_INSTANCE_LIVENESS. */
+#define PEER_OUTCOME_MAX	127
+
+/* PEER_INSTANCE_LIVENESS */
+struct peer_liveness_msg {
+	uint32_t	service;
+	uint32_t	instance;
+	uint8_t		instance_key[32];
+	uint32_t	liveness;		/* enum peer_liveness */
+	uint64_t	since;			/* unix time */
+	uint64_t	last_probe;		/* unix time, 0: none yet */
+	char		outcome[PEER_OUTCOME_MAX + 1];
+	char		reason[PEER_OUTCOME_MAX + 1];
+};
+
 /* PEER_INSTANCE_STATE */
 struct peer_state_msg {
 	uint32_t	service;
@@ -70,13 +85,19 @@ int	peer_desc_build(struct ipc_builder *b, void *buf, size_t size,
 	    const struct peer_desc_msg *d);
 int	peer_state_build(struct ipc_builder *b, void *buf, size_t size,
 	    const struct peer_state_msg *s);
+int	peer_liveness_build(struct ipc_builder *b, void *buf, size_t size,
+	    const struct peer_liveness_msg *l);
 
 /* Decoders of a received message's payload; 0 or -1. */
 int	peer_desc_parse(const struct ipc_msg *msg,
 	    struct peer_desc_msg *d);
 int	peer_state_parse(const struct ipc_msg *msg,
 	    struct peer_state_msg *s);
+int	peer_liveness_parse(const struct ipc_msg *msg,
+	    struct peer_liveness_msg *l);
 
 const char *peer_state_name(uint32_t state);
+/* "alive", "dead", ...: also the status document's words. */
+const char *peer_liveness_name(uint32_t liveness);
 
 #endif

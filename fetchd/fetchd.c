@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "fetchd.h"
+#include "fetchd_socks.h"
 #include "log.h"
 #include "sandbox.h"
 #include "torctl.h"
@@ -42,6 +43,10 @@ static const struct ipc_type parent_types[] = {
 	{ PC_INSTANCE, "INSTANCE", 0 },
 	{ PC_CONFIG_END, "CONFIG_END", 0 },
 	{ PC_READY, "READY", 0 },
+	{ PC_PROBE, "PROBE", 0 },
+	{ PC_SOCKS_REQUEST, "SOCKS_REQUEST", 0 },
+	{ PC_SOCKS_FD, "SOCKS_FD", IPC_TYPE_FD },
+	{ PC_SOCKS_FAILED, "SOCKS_FAILED", 0 },
 };
 
 struct fetchd_proc {
@@ -52,6 +57,7 @@ struct fetchd_proc {
 	struct ipc_channel	 peer;		/* fd -1 while there is none */
 	struct event		*peer_ev;
 	struct torctl		*ctl;
+	struct socks_probes	*probes;
 	struct event		*timer;
 	bool			 consensus_pending;	/* GETINFO in flight */
 	bool			 consensus_again;	/* asked meanwhile */
@@ -203,6 +209,32 @@ op_consensus_refresh(void *arg)
 	fp->consensus_pending = true;
 }
 
+static int
+op_probe_start(void *arg, uint32_t id, const char *address,
+    const struct fetchd_probe_config *cfg, uint32_t isolation)
+{
+	struct fetchd_proc *fp = arg;
+
+	return socks_probe_start(fp->probes, id, address, cfg, isolation);
+}
+
+/* The socks_probe_ops: the parent opens each probe's connection. */
+static void
+probe_request_fd(void *arg, uint32_t id)
+{
+	send_parent(arg, PC_SOCKS_REQUEST, &id);
+}
+
+static void
+probe_done(void *arg, uint32_t id, enum probe_outcome outcome,
+    const char *detail)
+{
+	struct fetchd_proc *fp = arg;
+
+	fetchd_probe_result(fp->fd, id, outcome, detail, time(NULL));
+	rearm(fp);
+}
+
 static void
 op_send_peer(void *arg, struct ipc_builder *b)
 {
@@ -219,11 +251,28 @@ op_send_peer(void *arg, struct ipc_builder *b)
 
 /* --- the tor control connection ------------------------------------------ */
 
+/* Whether tor has circuits when we connect (STATUS_CLIENT says later). */
+static void
+circuits_done(struct torctl *ctl, enum torctl_status status,
+    const struct torctl_reply *reply, void *arg)
+{
+	struct fetchd_proc *fp = arg;
+	const char *v;
+	size_t len;
+
+	if (status != TORCTL_OK || (v = torctl_reply_getinfo(reply,
+	    "status/circuit-established", &len)) == NULL)
+		return;
+	fetchd_set_circuits(fp->fd, len == 1 && v[0] == '1', time(NULL));
+	rearm(fp);
+}
+
 static void
 setevents_done(struct torctl *ctl, enum torctl_status status,
     const struct torctl_reply *reply, void *arg)
 {
 	struct fetchd_proc *fp = arg;
+	static const char *const keys[] = { "status/circuit-established" };
 
 	if (status != TORCTL_OK) {
 		if (status == TORCTL_REJECTED)
@@ -233,6 +282,8 @@ setevents_done(struct torctl *ctl, enum torctl_status status,
 	}
 	fetchd_connected(fp->fd, time(NULL));
 	op_consensus_refresh(fp);
+	if (torctl_getinfo(ctl, keys, 1, circuits_done, fp) == -1)
+		log_warnx("cannot ask tor whether it has circuits");
 	rearm(fp);
 }
 
@@ -250,12 +301,12 @@ on_conn(struct torctl *ctl, bool connected, const char *reason, void *arg)
 {
 	struct fetchd_proc *fp = arg;
 	static const char *const events[] = {
-		"HS_DESC", "HS_DESC_CONTENT", "STATUS_CLIENT",
+		"HS_DESC", "HS_DESC_CONTENT", "STATUS_CLIENT", "CIRC",
 	};
 
 	if (connected) {
 		log_info("tor control connection ready");
-		if (torctl_setevents(ctl, events, 3, setevents_done, fp) == -1)
+		if (torctl_setevents(ctl, events, 4, setevents_done, fp) == -1)
 			log_warnx("cannot send SETEVENTS");
 		return;
 	}
@@ -291,7 +342,8 @@ parent_control_fd(struct fetchd_proc *fp, const struct ipc_msg *msg)
 	if ((fp->ctl = torctl_new(fp->base, &cfg)) == NULL ||
 	    torctl_subscribe(fp->ctl, "HS_DESC", on_event, fp) == -1 ||
 	    torctl_subscribe(fp->ctl, "HS_DESC_CONTENT", on_event, fp) == -1 ||
-	    torctl_subscribe(fp->ctl, "STATUS_CLIENT", on_event, fp) == -1)
+	    torctl_subscribe(fp->ctl, "STATUS_CLIENT", on_event, fp) == -1 ||
+	    torctl_subscribe(fp->ctl, "CIRC", on_event, fp) == -1)
 		fatal("control connection");
 	if (torctl_adopt_fd(fp->ctl, msg->fd, true) == -1) {
 		log_warnx("cannot use the control connection; asking again");
@@ -372,6 +424,59 @@ parent_instance(struct fetchd_proc *fp, const struct ipc_msg *msg)
 }
 
 static void
+parent_probe(struct fetchd_proc *fp, const struct ipc_msg *msg)
+{
+	struct fetchd_probe_config cfg;
+	struct ipc_cursor c;
+	const char *path;
+	uint32_t service, instance, port, check;
+
+	memset(&cfg, 0, sizeof(cfg));
+	ipc_cursor_init(&c, msg);
+	if (ipc_get_u32(&c, &service) == -1 ||
+	    ipc_get_u32(&c, &instance) == -1 ||
+	    ipc_get_u32(&c, &cfg.interval_s) == -1 ||
+	    ipc_get_u32(&c, &cfg.timeout_s) == -1 ||
+	    ipc_get_u32(&c, &port) == -1 || port > 65535 ||
+	    ipc_get_u32(&c, &check) == -1 || check > PROBE_CHECK_HTTP ||
+	    ipc_get_string(&c, &path, PROBE_PATH_MAX) == -1 ||
+	    ipc_cursor_end(&c) == -1)
+		fatalx("parent: malformed PROBE");
+	cfg.port = (uint16_t)port;
+	cfg.check = (enum probe_check)check;
+	memcpy(cfg.path, path, strlen(path) + 1);
+	if (fetchd_config_probe(fp->fd, service, instance, &cfg) == -1)
+		fatalx("parent: unexpected PROBE");
+}
+
+static void
+parent_socks_fd(struct fetchd_proc *fp, const struct ipc_msg *msg)
+{
+	struct ipc_cursor c;
+	uint32_t id;
+
+	if (ipc_open_fixed(&c, msg, PC_SOCKS_FD_LEN) == -1 ||
+	    ipc_get_u32(&c, &id) == -1 || ipc_cursor_end(&c) == -1)
+		fatalx("parent: malformed SOCKS_FD");
+	socks_probe_fd(fp->probes, id, msg->fd, NULL);
+}
+
+static void
+parent_socks_failed(struct fetchd_proc *fp, const struct ipc_msg *msg)
+{
+	struct ipc_cursor c;
+	const char *why;
+	uint32_t id;
+
+	ipc_cursor_init(&c, msg);
+	if (ipc_get_u32(&c, &id) == -1 ||
+	    ipc_get_string(&c, &why, PC_SOCKS_REASON_MAX) == -1 ||
+	    ipc_cursor_end(&c) == -1)
+		fatalx("parent: malformed SOCKS_FAILED");
+	socks_probe_fd(fp->probes, id, -1, why);
+}
+
+static void
 parent_config_end(struct fetchd_proc *fp, const struct ipc_msg *msg)
 {
 	struct ipc_cursor c;
@@ -406,9 +511,19 @@ parent_dispatch(struct fetchd_proc *fp, const struct ipc_msg *msg)
 	case PC_CONFIG_END:
 		parent_config_end(fp, msg);
 		break;
+	case PC_PROBE:
+		parent_probe(fp, msg);
+		break;
+	case PC_SOCKS_FD:
+		parent_socks_fd(fp, msg);
+		break;
+	case PC_SOCKS_FAILED:
+		parent_socks_failed(fp, msg);
+		break;
 	case PC_KEYD_FD:
 	case PC_STATUS_FD:
 	case PC_CONTROL_REQUEST:
+	case PC_SOCKS_REQUEST:
 	case PC_READY:
 		fatalx("parent: sent %s, which fetchd never gets",
 		    ipc_type_name(&fp->parent, msg->type));
@@ -461,6 +576,7 @@ peer_read(evutil_socket_t sock, short what, void *arg)
 		break;
 	case PEER_INSTANCE_DESC:
 	case PEER_INSTANCE_STATE:
+	case PEER_INSTANCE_LIVENESS:
 		fatalx("publishd: sent %s, which only fetchd sends",
 		    ipc_type_name(&fp->peer, msg.type));
 	}
@@ -496,6 +612,12 @@ setup(struct fetchd_proc *fp, int parent_fd)
 		.signal_active = op_signal_active,
 		.consensus_refresh = op_consensus_refresh,
 		.send_peer = op_send_peer,
+		.probe_start = op_probe_start,
+		.arg = fp,
+	};
+	struct socks_probe_ops pops = {
+		.request_fd = probe_request_fd,
+		.done = probe_done,
 		.arg = fp,
 	};
 
@@ -513,12 +635,15 @@ setup(struct fetchd_proc *fp, int parent_fd)
 	    event_add(fp->parent_ev, NULL) == -1 ||
 	    (fp->timer = evtimer_new(fp->base, timer_fired, fp)) == NULL)
 		fatalx("events");
+	if ((fp->probes = socks_probes_new(fp->base, &pops)) == NULL)
+		fatal("probes");
 }
 
 static void
 teardown(struct fetchd_proc *fp)
 {
 	torctl_free(fp->ctl);
+	socks_probes_free(fp->probes);
 	if (fp->peer_ev != NULL)
 		event_free(fp->peer_ev);
 	event_free(fp->parent_ev);

@@ -57,6 +57,66 @@
 /* A round's fetches are spread over at most this many seconds. */
 #define FETCHD_ROUND_SPREAD_MAX_S	10
 
+/*
+ * Liveness probes (fetchd_probe.c, README.md "Liveness").  The interval
+ * and timeout come from the configuration; these are the fixed choices.
+ */
+#define FETCHD_PROBE_INTERVAL_S		5	/* defaults, as the parent's */
+#define FETCHD_PROBE_TIMEOUT_S		15
+/* Failures in a row that drop an instance; the second runs at once. */
+#define FETCHD_PROBE_FALL		2
+/* Successes in a row, an interval apart, that bring it back. */
+#define FETCHD_PROBE_RISE		2
+/* A dropped instance is probed less and less often, down to this. */
+#define FETCHD_PROBE_DEAD_MAX_S		60
+/* A drop within this long of a return is a flap ... */
+#define FETCHD_FLAP_WINDOW_S		(10 * 60)
+/* ... and holds the next return back 30 s, 60 s, ... up to 10 min. */
+#define FETCHD_FLAP_HOLD_BASE_S		30
+#define FETCHD_FLAP_HOLD_MAX_S		(10 * 60)
+/* A probe whose result never came is forgotten this long after its end. */
+#define FETCHD_PROBE_GRACE_S		5
+
+/* What one probe found (the I/O in fetchd.c tells the logic). */
+enum probe_outcome {
+	PROBE_OK,		/* the stream opened (and the check passed) */
+	PROBE_REFUSED,		/* the backend's tor answered; its port refused */
+	PROBE_CHECK_FAILED,	/* health check: refused, or bad HTTP answer */
+	PROBE_UNREACHABLE,	/* tor: introduction or rendezvous failed */
+	PROBE_TIMEOUT,		/* no answer within the probe timeout */
+	PROBE_INCONCLUSIVE,	/* says nothing about the backend */
+};
+
+/* How one instance is probed (PC_PROBE). */
+struct fetchd_probe_config {
+	uint32_t	 interval_s;
+	uint32_t	 timeout_s;
+	uint16_t	 port;
+	enum probe_check check;
+	char		 path[PROBE_PATH_MAX + 1];
+};
+
+/* One instance's liveness. */
+struct fetchd_probe {
+	struct fetchd_probe_config cfg;
+	uint32_t	 liveness;		/* enum peer_liveness */
+	time_t		 since;
+	time_t		 last_probe;		/* 0: none yet */
+	char		 outcome[PEER_OUTCOME_MAX + 1];
+	char		 reason[PEER_OUTCOME_MAX + 1];	/* of the drop */
+	unsigned	 fails;			/* conclusive, in a row */
+	unsigned	 oks;
+	bool		 in_flight;
+	uint32_t	 id;			/* of the probe in flight */
+	time_t		 deadline;
+	time_t		 next;			/* 0: not scheduled */
+	uint32_t	 isolation;		/* SOCKS username generation */
+	unsigned	 flaps;
+	time_t		 returned_at;		/* 0: never dropped */
+	time_t		 hold_until;
+	time_t		 dead_backoff;
+};
+
 /* What fetchd needs of the consensus (header lines only). */
 struct fetchd_consensus {
 	time_t		valid_after;
@@ -86,6 +146,13 @@ struct fetchd_ops {
 	void	(*consensus_refresh)(void *arg);
 	/* Send a built message to publishd (no-op while there is none). */
 	void	(*send_peer)(void *arg, struct ipc_builder *b);
+	/*
+	 * Start liveness probe id of address (56 chars): SOCKS5 CONNECT
+	 * with username isolation, then cfg's check.  The outcome comes
+	 * back through fetchd_probe_result(); 0 if started.
+	 */
+	int	(*probe_start)(void *arg, uint32_t id, const char *address,
+		    const struct fetchd_probe_config *cfg, uint32_t isolation);
 	void	*arg;
 };
 
@@ -113,6 +180,8 @@ struct fetchd_instance {
 	unsigned	 not_found;		/* NOT_FOUND in a row */
 	char		 fail_reason[32];	/* REASON= of the fetch in flight */
 	char		 last_warning[160];	/* logged once per distinct text */
+
+	struct fetchd_probe probe;
 };
 
 struct fetchd_config_service {
@@ -144,6 +213,10 @@ struct fetchd {
 	bool			 said_not_live;	/* logged once */
 	time_t			 last_active_signal;	/* 0: none on this connection */
 	time_t			 last_consensus_round;
+
+	/* tor has built circuits (STATUS_CLIENT, status/circuit-established) */
+	bool			 circuits;
+	uint32_t		 next_probe_id;
 };
 
 struct fetchd *fetchd_new(const struct fetchd_ops *ops);
@@ -162,6 +235,9 @@ int	fetchd_config_service(struct fetchd *fd, uint32_t service,
 	    const uint8_t key[32], uint32_t ninstances);
 int	fetchd_config_instance(struct fetchd *fd, uint32_t service,
 	    uint32_t instance, const uint8_t key[32], const char *name);
+/* PC_PROBE: how to probe one instance (after its PC_INSTANCE). */
+int	fetchd_config_probe(struct fetchd *fd, uint32_t service,
+	    uint32_t instance, const struct fetchd_probe_config *cfg);
 int	fetchd_config_end(struct fetchd *fd, uint32_t generation, time_t now);
 
 /* The control connection is up (events set) or gone. */
@@ -173,6 +249,16 @@ void	fetchd_set_consensus(struct fetchd *fd, const struct fetchd_consensus *c,
 /* A 650 event from tor: HS_DESC, HS_DESC_CONTENT or STATUS_CLIENT. */
 void	fetchd_handle_event(struct fetchd *fd, const struct torctl_reply *ev,
 	    time_t now);
+/* Whether tor has working circuits (a probe failure counts only then). */
+void	fetchd_set_circuits(struct fetchd *fd, bool established, time_t now);
+/* A liveness probe ended; detail is for the log and the status. */
+void	fetchd_probe_result(struct fetchd *fd, uint32_t id,
+	    enum probe_outcome outcome, const char *detail, time_t now);
+/* The SOCKS reply code of tor (with ExtendedErrors) as an outcome. */
+enum probe_outcome fetchd_probe_classify_socks(uint8_t reply,
+	    enum probe_check check, const char **text);
+/* The default probe settings (before PC_PROBE). */
+void	fetchd_probe_config_default(struct fetchd_probe_config *cfg);
 /* tor refused (or never answered) our HSFETCH for address. */
 void	fetchd_fetch_refused(struct fetchd *fd, const char *address,
 	    const char *why, time_t now);

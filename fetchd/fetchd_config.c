@@ -138,7 +138,25 @@ fetchd_config_instance(struct fetchd *fd, uint32_t service,
 	memcpy(in->name, name, strlen(name) + 1);
 	in->state = PEER_STATE_NO_DESCRIPTOR;
 	memcpy(in->detail, "not fetched yet", sizeof("not fetched yet"));
+	fetchd_probe_config_default(&in->probe.cfg);
+	in->probe.liveness = PEER_LIVENESS_UNKNOWN;
 	fd->pending_services[service].nseen++;
+	return 0;
+}
+
+int
+fetchd_config_probe(struct fetchd *fd, uint32_t service, uint32_t instance,
+    const struct fetchd_probe_config *cfg)
+{
+	struct fetchd_instance *in;
+
+	if (!fd->pending || (in = pending_slot(fd, service, instance)) == NULL ||
+	    in->name[0] == '\0' || cfg->interval_s == 0 ||
+	    cfg->timeout_s == 0 || cfg->port == 0 ||
+	    cfg->check > PROBE_CHECK_HTTP || cfg->path[0] != '/' ||
+	    memchr(cfg->path, '\0', sizeof(cfg->path)) == NULL)
+		return -1;
+	in->probe.cfg = *cfg;
 	return 0;
 }
 
@@ -151,6 +169,7 @@ static void
 keep_state(struct fetchd_instance *new, struct fetchd_instance *old,
     size_t nold)
 {
+	struct fetchd_probe_config cfg;
 	size_t i;
 
 	for (i = 0; i < nold; i++) {
@@ -171,6 +190,10 @@ keep_state(struct fetchd_instance *new, struct fetchd_instance *old,
 		new->not_found = old[i].not_found;
 		memcpy(new->last_warning, old[i].last_warning,
 		    sizeof(new->last_warning));
+		/* Liveness stays; how to probe is the new configuration's. */
+		cfg = new->probe.cfg;
+		new->probe = old[i].probe;
+		new->probe.cfg = cfg;
 		old[i].name[0] = '\0';	/* taken */
 		return;
 	}

@@ -88,6 +88,7 @@ accept_descriptor(struct fetchd *fd, struct fetchd_instance *in,
 	    d->n_intro);
 	log_dropped_intro_points(in, desc);
 	fetchd_report_desc(fd, in);
+	fetchd_probe_new_descriptor(fd, in, now);
 }
 
 static void
@@ -242,7 +243,7 @@ on_hs_desc_content(struct fetchd *fd, const struct torctl_reply *ev,
 }
 
 static void
-on_status_client(struct fetchd *fd, const struct torctl_reply *ev)
+on_status_client(struct fetchd *fd, const struct torctl_reply *ev, time_t now)
 {
 	struct torctl_status_client sc;
 	const char *why;
@@ -253,6 +254,10 @@ on_status_client(struct fetchd *fd, const struct torctl_reply *ev)
 	}
 	if (strcmp(sc.action, "CONSENSUS_ARRIVED") == 0)
 		fd->ops.consensus_refresh(fd->ops.arg);
+	else if (strcmp(sc.action, "CIRCUIT_ESTABLISHED") == 0)
+		fetchd_set_circuits(fd, true, now);
+	else if (strcmp(sc.action, "CIRCUIT_NOT_ESTABLISHED") == 0)
+		fetchd_set_circuits(fd, false, now);
 }
 
 void
@@ -268,7 +273,9 @@ fetchd_handle_event(struct fetchd *fd, const struct torctl_reply *ev,
 	else if (strcmp(kw, "HS_DESC_CONTENT") == 0)
 		on_hs_desc_content(fd, ev, now);
 	else if (strcmp(kw, "STATUS_CLIENT") == 0)
-		on_status_client(fd, ev);
+		on_status_client(fd, ev, now);
+	else if (strcmp(kw, "CIRC") == 0)
+		fetchd_probe_circ_event(fd, ev, now);
 }
 
 void

@@ -13,6 +13,8 @@ void	fetchd_report_state(struct fetchd *fd, struct fetchd_instance *in,
 	    uint32_t state, const char *detail, time_t now);
 /* The instance's latest news again (desc or state). */
 void	fetchd_report_latest(struct fetchd *fd, struct fetchd_instance *in);
+/* The instance's liveness (PEER_INSTANCE_LIVENESS). */
+void	fetchd_report_liveness(struct fetchd *fd, struct fetchd_instance *in);
 /* log_warnx the first time text differs from the last one, else debug. */
 void	fetchd_warn_once(struct fetchd_instance *in, const char *text);
 
@@ -29,5 +31,18 @@ void	fetchd_fetch_failed(struct fetchd *fd, struct fetchd_instance *in,
 /* Expires the held descriptor if the staleness rule says so. */
 void	fetchd_check_stale(struct fetchd *fd, struct fetchd_instance *in,
 	    time_t now);
+
+/* fetchd_probe.c */
+/* Starts a probe that is due; times out one that never ended. */
+void	fetchd_probe_tick(struct fetchd *fd, struct fetchd_instance *in,
+	    time_t now);
+/* When the instance's probes want a tick next (0: nothing planned). */
+time_t	fetchd_probe_wakeup(const struct fetchd_instance *in);
+/* A newer descriptor was accepted. */
+void	fetchd_probe_new_descriptor(struct fetchd *fd,
+	    struct fetchd_instance *in, time_t now);
+/* A CIRC event. */
+void	fetchd_probe_circ_event(struct fetchd *fd,
+	    const struct torctl_reply *ev, time_t now);
 
 #endif

@@ -60,12 +60,34 @@ fetchd_report_state(struct fetchd *fd, struct fetchd_instance *in,
 }
 
 void
+fetchd_report_liveness(struct fetchd *fd, struct fetchd_instance *in)
+{
+	struct peer_liveness_msg l;
+	struct ipc_builder b;
+
+	memset(&l, 0, sizeof(l));
+	l.service = in->service;
+	l.instance = in->instance;
+	memcpy(l.instance_key, in->key, sizeof(in->key));
+	l.liveness = in->probe.liveness;
+	l.since = (uint64_t)in->probe.since;
+	l.last_probe = (uint64_t)in->probe.last_probe;
+	snprintf(l.outcome, sizeof(l.outcome), "%s", in->probe.outcome);
+	snprintf(l.reason, sizeof(l.reason), "%s", in->probe.reason);
+	if (peer_liveness_build(&b, peer_buf, sizeof(peer_buf), &l) == -1)
+		fatalx("%s: cannot encode its liveness", in->name);
+	fd->ops.send_peer(fd->ops.arg, &b);
+}
+
+void
 fetchd_report_latest(struct fetchd *fd, struct fetchd_instance *in)
 {
 	if (in->state == 0)
 		fetchd_report_desc(fd, in);
 	else
 		send_state(fd, in);
+	if (in->probe.liveness != PEER_LIVENESS_UNKNOWN)
+		fetchd_report_liveness(fd, in);
 }
 
 void

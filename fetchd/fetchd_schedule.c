@@ -98,6 +98,7 @@ fetchd_disconnected(struct fetchd *fd)
 	size_t i;
 
 	fd->connected = false;
+	fd->circuits = false;
 	/* Their results will never come on a new connection. */
 	for (i = 0; i < fd->ninst; i++)
 		fd->inst[i].in_flight = false;
@@ -165,6 +166,7 @@ fetchd_tick(struct fetchd *fd, time_t now)
 		if (fetching && !in->in_flight && in->next_fetch != 0 &&
 		    now >= in->next_fetch)
 			start_fetch(fd, in, now);
+		fetchd_probe_tick(fd, in, now);
 	}
 }
 
@@ -189,6 +191,7 @@ fetchd_next_wakeup(const struct fetchd *fd, time_t now)
 			t = earliest(t, in->next_fetch);
 		if (in->state == 0)
 			t = earliest(t, in->desc_stale_at);
+		t = earliest(t, fetchd_probe_wakeup(in));
 	}
 	return t < now ? now : t;
 }

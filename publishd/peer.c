@@ -46,6 +46,18 @@ peer_state(struct pd *pd, const struct ipc_msg *msg, time_t now)
 		    s.service, s.instance);
 }
 
+static void
+peer_liveness(struct pd *pd, const struct ipc_msg *msg, time_t now)
+{
+	struct peer_liveness_msg l;
+
+	if (peer_liveness_parse(msg, &l) == -1)
+		fatalx("fetchd: malformed INSTANCE_LIVENESS");
+	if (pd_instance_liveness(pd, &l, now) == -1)
+		log_debug("fetchd: liveness for unknown instance %u/%u",
+		    l.service, l.instance);
+}
+
 void
 pd_peer_message(struct pd *pd, const struct ipc_msg *msg, time_t now)
 {
@@ -55,6 +67,9 @@ pd_peer_message(struct pd *pd, const struct ipc_msg *msg, time_t now)
 		break;
 	case PEER_INSTANCE_STATE:
 		peer_state(pd, msg, now);
+		break;
+	case PEER_INSTANCE_LIVENESS:
+		peer_liveness(pd, msg, now);
 		break;
 	case PEER_RESYNC:
 		fatalx("fetchd: sent RESYNC, which only publishd sends");

@@ -313,6 +313,10 @@ parent_dispatch(struct pd_proc *p, const struct ipc_msg *msg)
 		break;
 	case PC_CONTROL_REQUEST:
 	case PC_READY:
+	case PC_PROBE:
+	case PC_SOCKS_REQUEST:
+	case PC_SOCKS_FD:
+	case PC_SOCKS_FAILED:
 		fatalx("parent: sent %s, which publishd never gets",
 		    ipc_type_name(&p->parent, msg->type));
 	}

@@ -57,6 +57,12 @@
  */
 #define PD_DEBOUNCE_S		3
 #define PD_MIN_REBUILD_S	20
+/*
+ * A backend that fetchd's probes found dead leaves at once: no debounce,
+ * and only PD_MIN_REBUILD_DROP_S after the last build (each build needs
+ * a revision counter above the last; fetchd damps flapping backends).
+ */
+#define PD_MIN_REBUILD_DROP_S	2
 /* How long to wait for fetchd to report every instance before the first build. */
 #define PD_STARTUP_GRACE_S	30
 /* The lifetime we write, as tor does (HS_DESC_DEFAULT_LIFETIME). */
@@ -141,6 +147,16 @@ struct pd_instance {
 	struct hsdesc_intro_point intro[HSDESC_MAX_INTRO_POINTS];
 	uint8_t			 intro_digest[32];	/* of the auth keys */
 	time_t			 intro_modified;	/* 0: never had a set */
+	/* fetchd's liveness probes (PEER_INSTANCE_LIVENESS); 0: none yet */
+	uint32_t		 liveness;	/* enum peer_liveness */
+	time_t			 liveness_since;
+	time_t			 last_probe;
+	char			 probe_outcome[128];
+	char			 drop_reason[128];
+	/* In the live set the last time it was not empty. */
+	int			 in_last_set;
+	/* Dropped, but used: every instance is dead, the last set stays. */
+	int			 kept;
 };
 
 enum pd_target_state {
@@ -233,6 +249,9 @@ struct pd_service {
 	size_t			 inflight_cap;
 	uint8_t			 live_digest[32];
 	time_t			 change_seen_at;	/* 0: no change pending */
+	int			 drop_pending;	/* a dead instance must leave */
+	int			 all_dead;	/* every usable instance dropped */
+	time_t			 all_dead_since;
 };
 
 struct pd;
@@ -274,13 +293,28 @@ int	pd_configure(struct pd *pd, struct pd_service *services,
 struct pd_service *pd_service_by_address(struct pd *pd, const char *addr);
 struct pd_instance *pd_instance_lookup(struct pd *pd, uint32_t service,
 	    uint32_t instance, const uint8_t key[32]);
+/* Its descriptor is current (not past its lifetime) and has points. */
+int	pd_instance_usable(const struct pd_instance *in, time_t now);
+/* Usable, and not dropped by the probes (or kept: all are dropped). */
 int	pd_instance_is_live(const struct pd_instance *in, time_t now);
+/* Dropped by fetchd's liveness probes (dead, or not yet back). */
+int	pd_instance_dropped(const struct pd_instance *in);
+/*
+ * Applies the liveness of sv's instances: when every usable instance is
+ * dropped, the ones of the last non-empty live set are kept (an empty
+ * descriptor helps no one, and it may be our own tor that cannot reach
+ * them).  Logs the change at error level.
+ */
+void	pd_service_liveness(struct pd_service *sv, time_t now);
 /* fetchd's messages, already decoded; -1 if they name no instance of ours. */
 int	pd_instance_desc(struct pd *pd, uint32_t service, uint32_t instance,
 	    const uint8_t key[32], const struct pd_instance *desc, time_t now);
 int	pd_instance_state(struct pd *pd, uint32_t service, uint32_t instance,
 	    const uint8_t key[32], enum peer_instance_state state,
 	    time_t since, const char *detail, time_t now);
+struct peer_liveness_msg;
+int	pd_instance_liveness(struct pd *pd, const struct peer_liveness_msg *l,
+	    time_t now);
 /* SHA3-256 over the sorted intro auth keys of every live instance. */
 void	pd_live_digest(const struct pd_service *sv, time_t now,
 	    uint8_t out[32]);

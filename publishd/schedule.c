@@ -115,9 +115,11 @@ pd_slot_due(const struct pd *pd, const struct pd_service *sv,
 	if (slot->pending != PD_R_NONE)
 		return slot->pending;
 	if (memcmp(sv->live_digest, slot->intro_digest, 32) != 0) {
-		t = sv->change_seen_at + PD_DEBOUNCE_S;
-		if (t < slot->built_at + PD_MIN_REBUILD_S)
-			t = slot->built_at + PD_MIN_REBUILD_S;
+		t = sv->change_seen_at + (sv->drop_pending ? 0 : PD_DEBOUNCE_S);
+		if (t < slot->built_at + (sv->drop_pending ?
+		    PD_MIN_REBUILD_DROP_S : PD_MIN_REBUILD_S))
+			t = slot->built_at + (sv->drop_pending ?
+			    PD_MIN_REBUILD_DROP_S : PD_MIN_REBUILD_S);
 		if (now >= t)
 			return PD_R_INTRO_CHANGED;
 		wake_at(wake, t);
@@ -162,6 +164,19 @@ slot_build(struct pd *pd, struct pd_service *sv, int k, enum pd_reason why,
 	pd_slot_targets_reset(slot, now);
 }
 
+/* Every active slot was built without the dropped instances. */
+static int
+drop_published(const struct pd_service *sv)
+{
+	int k;
+
+	for (k = 0; k < PD_SLOTS; k++)
+		if (sv->slot[k].active && sv->slot[k].desc != NULL &&
+		    memcmp(sv->slot[k].intro_digest, sv->live_digest, 32) != 0)
+			return 0;
+	return 1;
+}
+
 /* Instances die by the clock too: look again when the next one would. */
 static void
 instance_wakes(const struct pd_service *sv, time_t now, time_t *wake)
@@ -184,6 +199,7 @@ service_tick(struct pd *pd, struct pd_service *sv, time_t now, time_t *wake)
 	enum pd_reason why;
 	int k;
 
+	pd_service_liveness(sv, now);
 	pd_live_digest(sv, now, digest);
 	if (memcmp(digest, sv->live_digest, 32) != 0) {
 		memcpy(sv->live_digest, digest, 32);
@@ -197,6 +213,8 @@ service_tick(struct pd *pd, struct pd_service *sv, time_t now, time_t *wake)
 		/* a failed build has set its retry time */
 		(void)pd_slot_due(pd, sv, &sv->slot[k], now, wake);
 	}
+	if (sv->drop_pending && drop_published(sv))
+		sv->drop_pending = 0;
 	wake_at(wake, pd_uploads_run(pd, sv, now));
 }
 

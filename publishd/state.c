@@ -10,6 +10,7 @@
 
 #include "digest.h"
 #include "log.h"
+#include "peer_msg.h"
 #include "publishd.h"
 
 void
@@ -174,11 +175,91 @@ pd_instance_lookup(struct pd *pd, uint32_t service, uint32_t instance,
 }
 
 int
-pd_instance_is_live(const struct pd_instance *in, time_t now)
+pd_instance_usable(const struct pd_instance *in, time_t now)
 {
 	if (!in->has_desc || in->n_intro == 0)
 		return 0;
 	return now < in->received_at + (time_t)in->lifetime_min * 60;
+}
+
+int
+pd_instance_dropped(const struct pd_instance *in)
+{
+	return in->liveness == PEER_LIVENESS_DEAD ||
+	    in->liveness == PEER_LIVENESS_RETURNING;
+}
+
+int
+pd_instance_is_live(const struct pd_instance *in, time_t now)
+{
+	return pd_instance_usable(in, now) &&
+	    (!pd_instance_dropped(in) || in->kept);
+}
+
+void
+pd_service_liveness(struct pd_service *sv, time_t now)
+{
+	struct pd_instance *in;
+	size_t i, usable = 0, up = 0;
+
+	for (i = 0; i < sv->ninstances; i++) {
+		in = &sv->instances[i];
+		if (!pd_instance_usable(in, now))
+			continue;
+		usable++;
+		if (!pd_instance_dropped(in))
+			up++;
+	}
+	if (up > 0 || usable == 0) {
+		if (sv->all_dead && up > 0)
+			log_warnx("%s: instances answer again; publishing the "
+			    "live ones", sv->address);
+		sv->all_dead = 0;
+		for (i = 0; i < sv->ninstances; i++) {
+			in = &sv->instances[i];
+			in->kept = 0;
+			if (up > 0)
+				in->in_last_set = pd_instance_usable(in, now) &&
+				    !pd_instance_dropped(in);
+		}
+		return;
+	}
+	if (!sv->all_dead) {
+		sv->all_dead_since = now;
+		log_errorx("%s: every instance is unreachable; keeping "
+		    "the last published introduction points", sv->address);
+	}
+	sv->all_dead = 1;
+	for (i = 0; i < sv->ninstances; i++)
+		sv->instances[i].kept = sv->instances[i].in_last_set;
+}
+
+int
+pd_instance_liveness(struct pd *pd, const struct peer_liveness_msg *l,
+    time_t now)
+{
+	struct pd_instance *in;
+	int was_dropped;
+
+	if ((in = pd_instance_lookup(pd, l->service, l->instance,
+	    l->instance_key)) == NULL)
+		return -1;
+	was_dropped = pd_instance_dropped(in);
+	in->liveness = l->liveness;
+	in->liveness_since = (time_t)l->since;
+	in->last_probe = (time_t)l->last_probe;
+	snprintf(in->probe_outcome, sizeof(in->probe_outcome), "%s",
+	    l->outcome);
+	snprintf(in->drop_reason, sizeof(in->drop_reason), "%s", l->reason);
+	if (!was_dropped && pd_instance_dropped(in)) {
+		pd->services[l->service].drop_pending = 1;
+		log_warnx("%s: instance %s dropped: %s", pd->services[
+		    l->service].address, in->name, l->reason);
+	} else if (was_dropped && !pd_instance_dropped(in))
+		log_info("%s: instance %s is back", pd->services[
+		    l->service].address, in->name);
+	pd_service_liveness(&pd->services[l->service], now);
+	return 0;
 }
 
 static int

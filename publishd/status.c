@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "peer_msg.h"
 #include "publishd.h"
 
 struct jbuf {
@@ -145,7 +146,7 @@ static const char *
 instance_state_str(const struct pd_instance *in, time_t now)
 {
 	if (in->has_desc)
-		return pd_instance_is_live(in, now) ? "live" : "expired";
+		return pd_instance_usable(in, now) ? "live" : "expired";
 	if (!in->reported && in->state != PEER_STATE_NO_DESCRIPTOR)
 		return "unknown";
 	switch (in->state) {
@@ -187,6 +188,15 @@ instance_json(struct jbuf *b, const struct pd_instance *in, time_t now)
 	kv_str(b, &first, "flowControl", in->has_desc &&
 	    (in->flags & PEER_DESC_FLAG_FLOW_CONTROL) ? in->flow_control :
 	    NULL);
+	kv_str(b, &first, "liveness", in->liveness == 0 ? "unknown" :
+	    peer_liveness_name(in->liveness));
+	kv_time(b, &first, "livenessSince", in->liveness_since);
+	kv_time(b, &first, "lastProbe", in->last_probe);
+	kv_str(b, &first, "lastProbeOutcome", in->probe_outcome[0] ?
+	    in->probe_outcome : NULL);
+	kv_str(b, &first, "droppedReason", pd_instance_dropped(in) ?
+	    in->drop_reason : NULL);
+	kv_bool(b, &first, "inDescriptor", pd_instance_is_live(in, now));
 	jb_raw(b, "}", 1);
 }
 
@@ -267,6 +277,11 @@ service_json(struct jbuf *b, const struct pd_service *sv, time_t now)
 	    publish_attempt(&sv->slot[PD_FIRST]));
 	kv_time(b, &first, "publishAttemptSecondDescriptor",
 	    publish_attempt(&sv->slot[PD_SECOND]));
+	kv_str(b, &first, "unreachable", sv->all_dead ? "every instance "
+	    "is unreachable; the last published introduction points are "
+	    "kept" : NULL);
+	kv_time(b, &first, "unreachableSince", sv->all_dead ?
+	    sv->all_dead_since : 0);
 	jb_key(b, &first, "instances");
 	jb_raw(b, "[", 1);
 	for (i = 0; i < sv->ninstances; i++) {

@@ -40,6 +40,9 @@
 /* Replies during authentication are a few lines. */
 #define CONTROL_AUTH_MAX_REPLY		(64 * 1024)
 
+struct conv;
+static void	conv_close(struct conv *);
+
 struct conv {
 	int			 fd;
 	uint64_t		 deadline;
@@ -542,37 +545,178 @@ name_endpoint(const struct conv *cv, char *err, size_t errlen)
 	snprintf(err, errlen, "tor control at %s: %s", cv->where, msg);
 }
 
-int
-control_open(const struct control_target *t, char *err, size_t errlen)
+/* An authenticated conversation, or NULL and one line in err. */
+static struct conv *
+conv_open(const struct control_target *t, char *err, size_t errlen)
 {
 	struct torctl_limits limits = { 0, CONTROL_AUTH_MAX_REPLY };
 	struct conv *cv;
-	int fd = -1;
 
 	if ((cv = calloc(1, sizeof(*cv))) == NULL) {
 		snprintf(err, errlen, "tor control: %s", strerror(errno));
-		return -1;
+		return NULL;
 	}
 	cv->fd = -1;
 	cv->deadline = monotonic_ms() + (t->timeout_ms ? t->timeout_ms :
 	    CONTROL_DEFAULT_TIMEOUT_MS);
 	torctl_parser_init(&cv->parser, &limits);
 	if (connect_tor(cv, t, err, errlen) == 0) {
-		if (authenticate(cv, t, err, errlen) == -1)
-			name_endpoint(cv, err, errlen);
-		/* Anything tor sent after the reply would be lost to the child. */
-		else if (cv->off != cv->len)
-			snprintf(err, errlen, "tor control at %s: unexpected "
-			    "data after AUTHENTICATE", cv->where);
-		else {
-			fd = cv->fd;
-			cv->fd = -1;
-		}
+		if (authenticate(cv, t, err, errlen) == 0)
+			return cv;
+		name_endpoint(cv, err, errlen);
 	}
+	conv_close(cv);
+	return NULL;
+}
+
+static void
+conv_close(struct conv *cv)
+{
 	if (cv->fd != -1)
 		close(cv->fd);
 	torctl_parser_clear(&cv->parser);
 	sodium_memzero(cv->buf, sizeof(cv->buf));
 	free(cv);
+}
+
+int
+control_open(const struct control_target *t, char *err, size_t errlen)
+{
+	struct conv *cv;
+	int fd = -1;
+
+	if ((cv = conv_open(t, err, errlen)) == NULL)
+		return -1;
+	/* Anything tor sent after the reply would be lost to the child. */
+	if (cv->off != cv->len)
+		snprintf(err, errlen, "tor control at %s: unexpected "
+		    "data after AUTHENTICATE", cv->where);
+	else {
+		fd = cv->fd;
+		cv->fd = -1;
+	}
+	conv_close(cv);
 	return fd;
+}
+
+/* Appends v to line; -1 if it does not fit. */
+static int
+append_str(char *line, size_t linelen, const char *v)
+{
+	size_t n = strlen(line), m = strlen(v);
+
+	if (n + m >= linelen)
+		return -1;
+	memcpy(line + n, v, m + 1);
+	return 0;
+}
+
+/* Appends v to line as a control-spec QuotedString; -1 if it does not fit. */
+static int
+append_quoted(char *line, size_t linelen, const char *v)
+{
+	size_t n = strlen(line);
+
+	if (n + 2 >= linelen)
+		return -1;
+	line[n++] = '"';
+	for (; *v != '\0'; v++) {
+		if (n + 3 >= linelen)
+			return -1;
+		if (*v == '"' || *v == '\\')
+			line[n++] = '\\';
+		line[n++] = *v;
+	}
+	line[n++] = '"';
+	line[n] = '\0';
+	return 0;
+}
+
+/*
+ * True for a SocksPort line that a run of ours added ("127.0.0.1:N" and
+ * our flags): replaced, so that restarts do not pile up listeners.
+ */
+static bool
+socks_line_is_ours(const char *v)
+{
+	size_t n = strlen(v), m = strlen(CONTROL_SOCKS_FLAGS);
+
+	return strncmp(v, "127.0.0.1:", 10) == 0 && n > m &&
+	    strcmp(v + n - m, CONTROL_SOCKS_FLAGS) == 0;
+}
+
+/*
+ * The SETCONF that keeps every SocksPort the operator has and adds ours.
+ * GETCONF gives one "SocksPort=value" line per configured port, or a bare
+ * "SocksPort" when none is configured.  "0" (no SOCKS at all) is dropped:
+ * it cannot stand beside another port.
+ */
+static int
+socks_setconf_line(const struct torctl_reply *r, uint16_t port, char *line,
+    size_t linelen)
+{
+	char ours[64];
+	const char *v;
+	size_t i;
+
+	snprintf(line, linelen, "SETCONF");
+	for (i = 0; i < r->nlines; i++) {
+		if (strncmp(r->lines[i].text, "SocksPort=", 10) != 0)
+			continue;
+		v = r->lines[i].text + 10;
+		if (strcmp(v, "0") == 0 || socks_line_is_ours(v))
+			continue;
+		if (append_str(line, linelen, " SocksPort=") == -1 ||
+		    append_quoted(line, linelen, v) == -1)
+			return -1;
+	}
+	snprintf(ours, sizeof(ours), "127.0.0.1:%u%s", port,
+	    CONTROL_SOCKS_FLAGS);
+	if (append_str(line, linelen, " SocksPort=") == -1 ||
+	    append_quoted(line, linelen, ours) == -1 ||
+	    append_str(line, linelen, "\r\n") == -1)
+		return -1;
+	return 0;
+}
+
+int
+control_socks_listener(const struct control_target *t, uint16_t port,
+    char *err, size_t errlen)
+{
+	struct torctl_reply *r = NULL;
+	struct conv *cv;
+	char line[4096];
+	int rc = -1;
+
+	if ((cv = conv_open(t, err, errlen)) == NULL)
+		return -1;
+	if ((r = command(cv, "GETCONF SocksPort\r\n", "GETCONF", err,
+	    errlen)) == NULL)
+		goto done;
+	if (r->code != 250) {
+		snprintf(err, errlen, "tor refused GETCONF SocksPort: %s",
+		    torctl_reply_message(r));
+		goto done;
+	}
+	if (socks_setconf_line(r, port, line, sizeof(line)) == -1) {
+		snprintf(err, errlen, "tor's SocksPort lines are too long to "
+		    "keep beside ours");
+		goto done;
+	}
+	torctl_reply_free(r);
+	if ((r = command(cv, line, "SETCONF", err, errlen)) == NULL)
+		goto done;
+	if (r->code != 250) {
+		snprintf(err, errlen, "tor refused to add a SocksPort for the "
+		    "liveness probes: %s", torctl_reply_message(r));
+		goto done;
+	}
+	rc = 0;
+ done:
+	if (rc == -1)
+		name_endpoint(cv, err, errlen);
+	if (r != NULL)
+		torctl_reply_free(r);
+	conv_close(cv);
+	return rc;
 }

@@ -113,6 +113,10 @@ struct parent {
 	unsigned		 backoff_min_ms;
 	bool			 stopping;
 	int			 exit_status;
+	/* The management tor's SOCKS listener for probes (parent_socks.c). */
+	uint16_t		 socks_port;	/* 0: none added yet */
+	uint64_t		 socks_retry_ms;	/* monotonic; after a failure */
+	char			 socks_error[256];
 	struct event		*ev_stop_timeout;
 };
 
@@ -168,6 +172,21 @@ void	control_target_from_config(struct control_target *t,
 	    const struct ob_config *cfg);
 /* An authenticated control connection, or -1 and one line in err. */
 int	control_open(const struct control_target *t, char *err, size_t errlen);
+/*
+ * Adds a SOCKS listener for fetchd's liveness probes to tor, at
+ * 127.0.0.1:port with CONTROL_SOCKS_FLAGS, keeping the operator's own
+ * SocksPort lines (and replacing one an earlier run of ours added).
+ * 0, or -1 and one line in err.
+ */
+#define CONTROL_SOCKS_FLAGS	" ExtendedErrors OnionTrafficOnly IsolateSOCKSAuth"
+int	control_socks_listener(const struct control_target *t, uint16_t port,
+	    char *err, size_t errlen);
+
+/* parent_socks.c */
+/* A connection to the management tor's probe SOCKS listener, or -1. */
+int	parent_socks_connect(struct parent *p, char *err, size_t errlen);
+/* A fetchd's PC_SOCKS_REQUEST, answered with PC_SOCKS_FD or _FAILED. */
+void	parent_socks_request(struct child *c, const struct ipc_msg *msg);
 
 /* parent_check.c */
 int	parent_check(struct parent *p);

@@ -36,6 +36,10 @@ static const struct ipc_type pc_types[] = {
 	{ PC_INSTANCE, "INSTANCE", 0 },
 	{ PC_CONFIG_END, "CONFIG_END", 0 },
 	{ PC_READY, "READY", 0 },
+	{ PC_PROBE, "PROBE", 0 },
+	{ PC_SOCKS_REQUEST, "SOCKS_REQUEST", 0 },
+	{ PC_SOCKS_FD, "SOCKS_FD", IPC_TYPE_FD },
+	{ PC_SOCKS_FAILED, "SOCKS_FAILED", 0 },
 };
 
 static const char *const role_names[ROLE_COUNT] = {
@@ -389,6 +393,9 @@ child_dispatch(struct child *c, const struct ipc_msg *msg)
 			log_info("%s ready (configuration %u)", c->name, gen);
 		}
 		return;
+	case PC_SOCKS_REQUEST:
+		parent_socks_request(c, msg);
+		return;
 	case PC_CONTROL_FD:
 	case PC_PEER_FD:
 	case PC_KEYD_FD:
@@ -397,6 +404,9 @@ child_dispatch(struct child *c, const struct ipc_msg *msg)
 	case PC_SERVICE:
 	case PC_INSTANCE:
 	case PC_CONFIG_END:
+	case PC_PROBE:
+	case PC_SOCKS_FD:
+	case PC_SOCKS_FAILED:
 		break;
 	}
 	child_lost(c, "sent a message only the parent sends, or a "

@@ -211,8 +211,29 @@ send_msg(struct child *c, struct ipc_builder *b)
 	return 0;
 }
 
+/* fetchd alone probes: how, for one instance. */
 static int
-send_service(struct child *c, uint32_t i, const struct ob_config_service *s)
+send_probe(struct child *c, const struct ob_config *cfg, uint32_t i,
+    uint32_t j, const struct ob_config_probe *probe)
+{
+	struct ipc_builder b;
+
+	ipc_builder_init(&b, c->buf, sizeof(c->buf), PC_PROBE, 0);
+	ipc_add_u32(&b, i);
+	ipc_add_u32(&b, j);
+	ipc_add_u32(&b, cfg->probe_interval);
+	ipc_add_u32(&b, cfg->probe_timeout);
+	ipc_add_u32(&b, probe->port);
+	ipc_add_u32(&b, (uint32_t)probe->check);
+	ipc_add_string(&b, probe->path);
+	if (ipc_builder_finish(&b) == -1)
+		return -1;
+	return send_msg(c, &b);
+}
+
+static int
+send_service(struct child *c, const struct ob_config *cfg, uint32_t i,
+    const struct ob_config_service *s)
 {
 	struct ipc_builder b;
 
@@ -234,6 +255,9 @@ send_service(struct child *c, uint32_t i, const struct ob_config_service *s)
 		/* The address names an instance that has no name of its own. */
 		ipc_add_string(&b, in->name != NULL ? in->name : in->address);
 		if (ipc_builder_finish(&b) == -1 || send_msg(c, &b) == -1)
+			return -1;
+		if (c->role == ROLE_FETCHD &&
+		    send_probe(c, cfg, i, (uint32_t)j, &in->probe) == -1)
 			return -1;
 	}
 	return 0;
@@ -257,7 +281,7 @@ parent_send_config(struct child *c, const struct ob_config *cfg,
 	if (ipc_builder_finish(&b) == -1 || send_msg(c, &b) == -1)
 		return -1;
 	for (size_t i = 0; i < cfg->nservices; i++)
-		if (send_service(c, (uint32_t)i, &cfg->services[i]) == -1)
+		if (send_service(c, cfg, (uint32_t)i, &cfg->services[i]) == -1)
 			return -1;
 	ipc_builder_init(&b, c->buf, sizeof(c->buf), PC_CONFIG_END, 0);
 	ipc_add_u32(&b, generation);

@@ -43,6 +43,10 @@ static const struct ipc_type pc_types[] = {
 	{ PC_INSTANCE, "INSTANCE", 0 },
 	{ PC_CONFIG_END, "CONFIG_END", 0 },
 	{ PC_READY, "READY", 0 },
+	{ PC_PROBE, "PROBE", 0 },
+	{ PC_SOCKS_REQUEST, "SOCKS_REQUEST", 0 },
+	{ PC_SOCKS_FD, "SOCKS_FD", IPC_TYPE_FD },
+	{ PC_SOCKS_FAILED, "SOCKS_FAILED", 0 },
 };
 
 struct standin {
@@ -168,11 +172,16 @@ handle(struct standin *s, const struct ipc_msg *msg)
 	case PC_INSTANCE:
 		s->instances++;
 		break;
+	case PC_PROBE:		/* fetchd's: how to probe the instance */
+		break;
 	case PC_CONFIG_END:
 		ready(s, msg);
 		return;
 	case PC_CONTROL_REQUEST:
 	case PC_READY:
+	case PC_SOCKS_REQUEST:
+	case PC_SOCKS_FD:
+	case PC_SOCKS_FAILED:
 		abort();
 	}
 	write_state(s);

@@ -5,7 +5,9 @@
  * GETINFO, SIGNAL and HSFETCH, then pushes the fetch's events with a
  * descriptor made now by the codec's test service) and publishd (the
  * peer channel).  Checks: PC_READY, the NO_DESCRIPTOR state, the
- * PEER_INSTANCE_DESC, PC_CONTROL_REQUEST after tor goes away, and exit
+ * PEER_INSTANCE_DESC, the liveness probes (the test plays tor's SOCKS
+ * port on the connections fetchd asks the parent for, and the backend's
+ * web server behind it), PC_CONTROL_REQUEST after tor goes away, and exit
  * status 0 on EOF of the parent channel.
  */
 #include <sys/socket.h>
@@ -36,6 +38,10 @@ static const struct ipc_type pc_types[] = {
 	{ PC_INSTANCE, "INSTANCE", 0 },
 	{ PC_CONFIG_END, "CONFIG_END", 0 },
 	{ PC_READY, "READY", 0 },
+	{ PC_PROBE, "PROBE", 0 },
+	{ PC_SOCKS_REQUEST, "SOCKS_REQUEST", 0 },
+	{ PC_SOCKS_FD, "SOCKS_FD", IPC_TYPE_FD },
+	{ PC_SOCKS_FAILED, "SOCKS_FAILED", 0 },
 };
 
 static struct ipc_channel parent, peer;
@@ -139,6 +145,16 @@ send_config(const struct fixture *f)
 	ipc_add_bytes(&b, f->id_pk, 32);
 	ipc_add_string(&b, "node1");
 	ipc_send_or_die(&parent, &b, -1);
+	/* Probes every second, with an HTTP check of /health on port 8080. */
+	ipc_builder_init(&b, sbuf, sizeof(sbuf), PC_PROBE, 0);
+	ipc_add_u32(&b, 0);
+	ipc_add_u32(&b, 0);
+	ipc_add_u32(&b, 1);
+	ipc_add_u32(&b, 5);
+	ipc_add_u32(&b, 8080);
+	ipc_add_u32(&b, PROBE_CHECK_HTTP);
+	ipc_add_string(&b, "/health");
+	ipc_send_or_die(&parent, &b, -1);
 	ipc_builder_init(&b, sbuf, sizeof(sbuf), PC_CONFIG_END, 0);
 	ipc_add_u32(&b, 1);
 	ipc_send_or_die(&parent, &b, -1);
@@ -198,8 +214,16 @@ serve_until_hsfetch(int tor, const struct fixture *f)
 	for (;;) {
 		read_line(tor, line, sizeof(line));
 		if (strcmp(line, "SETEVENTS HS_DESC HS_DESC_CONTENT "
-		    "STATUS_CLIENT") == 0 || strcmp(line, "SIGNAL ACTIVE") == 0)
+		    "STATUS_CLIENT CIRC") == 0 ||
+		    strcmp(line, "SIGNAL ACTIVE") == 0)
 			write_all(tor, "250 OK\r\n", 8);
+		else if (strcmp(line, "GETINFO status/circuit-established") ==
+		    0) {
+			static const char ok[] = "250-status/circuit-"
+			    "established=1\r\n250 OK\r\n";
+
+			write_all(tor, ok, sizeof(ok) - 1);
+		}
 		else if (strcmp(line, "GETINFO dir/status-vote/current/"
 		    "consensus-microdesc") == 0)
 			answer_getinfo(tor, f->now);
@@ -258,6 +282,122 @@ expect_state(uint32_t state)
 	CHECK_INT_EQ(s.state, state);
 }
 
+/* Exactly len bytes from fd into buf. */
+static void
+read_exact(int fd, uint8_t *buf, size_t len)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < len) {
+		wait_readable(fd);
+		if ((n = read(fd, buf + off, len - off)) <= 0)
+			abort();
+		off += (size_t)n;
+	}
+}
+
+/*
+ * One probe: fetchd asks for a SOCKS connection, gets one end of a
+ * socketpair, and the test is tor's SOCKS port on the other: username
+ * authentication (the isolation generation in the name), CONNECT to the
+ * instance's address and port 8080, then reply.  On success the HTTP
+ * check follows, answered with http (a status line).
+ */
+static void
+serve_probe(const struct fixture *f, uint32_t isolation, uint8_t reply,
+    const char *http)
+{
+	static const uint8_t methods[] = { 0x05, 0x01, 0x02 };
+	uint8_t in[512], ok[10] = { 0x05, 0x00, 0x00, 0x01 };
+	char user[64], host[80], req[512];
+	struct ipc_builder b;
+	struct ipc_msg msg;
+	int sv[2];
+	size_t n;
+
+	do
+		recv_msg(&parent, &msg);
+	while (msg.type == PC_CONTROL_REQUEST);
+	CHECK_INT_EQ(msg.type, PC_SOCKS_REQUEST);
+	CHECK_INT_EQ(msg.len, 4);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
+		abort();
+	ipc_builder_init(&b, sbuf, sizeof(sbuf), PC_SOCKS_FD, 0);
+	ipc_add_bytes(&b, msg.payload, 4);
+	if (ipc_send(&parent, &b, sv[1]) == -1)
+		abort();
+	close(sv[1]);
+
+	read_exact(sv[0], in, 3);
+	CHECK(memcmp(in, methods, 3) == 0);
+	write_all(sv[0], "\x05\x02", 2);
+	read_exact(sv[0], in, 2);
+	CHECK_INT_EQ(in[0], 1);
+	read_exact(sv[0], in + 2, in[1] + 1u);
+	snprintf(user, sizeof(user), "onionbalanced-probe-%u-%.16s",
+	    isolation, f->address);
+	CHECK_INT_EQ(in[1], strlen(user));
+	CHECK(memcmp(in + 2, user, strlen(user)) == 0);
+	read_exact(sv[0], in + 3 + in[1], in[2 + in[1]]);	/* password */
+	write_all(sv[0], "\x01\x00", 2);
+	read_exact(sv[0], in, 5);
+	CHECK(memcmp(in, "\x05\x01\x00\x03", 4) == 0);
+	read_exact(sv[0], in + 5, in[4] + 2u);
+	snprintf(host, sizeof(host), "%s.onion", f->address);
+	CHECK_INT_EQ(in[4], strlen(host));
+	CHECK(memcmp(in + 5, host, strlen(host)) == 0);
+	CHECK_INT_EQ(in[5 + in[4]] * 256 + in[6 + in[4]], 8080);
+	ok[1] = reply;
+	write_all(sv[0], (const char *)ok, sizeof(ok));
+	if (http != NULL) {
+		n = 0;
+		while (n < 4 || memcmp(req + n - 4, "\r\n\r\n", 4) != 0) {
+			read_exact(sv[0], (uint8_t *)req + n, 1);
+			if (++n >= sizeof(req) - 1)
+				abort();
+		}
+		req[n] = '\0';
+		CHECK(strncmp(req, "GET /health HTTP/1.0\r\nHost: ", 28) == 0);
+		write_all(sv[0], http, strlen(http));
+	}
+	close(sv[0]);
+}
+
+static void
+expect_liveness(uint32_t liveness, const char *reason)
+{
+	struct peer_liveness_msg l;
+	struct ipc_msg msg;
+
+	recv_msg(&peer, &msg);
+	CHECK_INT_EQ(msg.type, PEER_INSTANCE_LIVENESS);
+	CHECK_INT_EQ(peer_liveness_parse(&msg, &l), 0);
+	CHECK_STR_EQ(peer_liveness_name(l.liveness),
+	    peer_liveness_name(liveness));
+	if (reason != NULL)
+		CHECK_STR_EQ(l.reason, reason);
+}
+
+/*
+ * Two failures in a row drop the instance (the second at once, on fresh
+ * circuits: isolation 1); a good probe makes it RETURNING; a failed HTTP
+ * check drops it again.
+ */
+static void
+check_probes(const struct fixture *f)
+{
+	serve_probe(f, 0, 0xF2, NULL);
+	expect_liveness(PEER_LIVENESS_SUSPECT, "");
+	serve_probe(f, 1, 0xF2, NULL);
+	expect_liveness(PEER_LIVENESS_DEAD,
+	    "introduction failed (SOCKS 0xF2)");
+	serve_probe(f, 1, 0x00, "HTTP/1.1 204 No Content\r\n\r\n");
+	expect_liveness(PEER_LIVENESS_RETURNING, NULL);
+	serve_probe(f, 1, 0x00, "HTTP/1.0 503 Service Unavailable\r\n\r\n");
+	expect_liveness(PEER_LIVENESS_DEAD, "health check: HTTP 503");
+}
+
 static void
 test_fetchd_end_to_end(void)
 {
@@ -297,10 +437,13 @@ test_fetchd_end_to_end(void)
 	CHECK_INT_EQ(peer_desc_parse(&msg, &d), 0);
 	CHECK_INT_EQ(d.n_intro, 2);
 	CHECK(memcmp(d.instance_key, f.id_pk, 32) == 0);
+	check_probes(&f);
 
 	/* tor goes away: fetchd asks the parent for a new connection. */
 	close(torsv[0]);
-	recv_msg(&parent, &msg);
+	do
+		recv_msg(&parent, &msg);
+	while (msg.type == PC_SOCKS_REQUEST);
 	CHECK_INT_EQ(msg.type, PC_CONTROL_REQUEST);
 
 	/* The parent goes away: fetchd exits 0. */

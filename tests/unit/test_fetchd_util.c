@@ -97,6 +97,23 @@ fake_send_peer(void *arg, struct ipc_builder *b)
 	f->sent_len[f->nsent++] = b->len;
 }
 
+static int
+fake_probe_start(void *arg, uint32_t id, const char *address,
+    const struct fetchd_probe_config *cfg, uint32_t isolation)
+{
+	struct fake *f = arg;
+
+	if (f->nprobe < MAX_SENT) {
+		f->probe_id[f->nprobe] = id;
+		snprintf(f->probed[f->nprobe], sizeof(f->probed[0]), "%s",
+		    address);
+		f->probe_isolation[f->nprobe] = isolation;
+	}
+	f->probe_cfg = *cfg;
+	f->nprobe++;
+	return 0;
+}
+
 struct fetchd *
 util_fetchd(struct fake *f)
 {
@@ -105,6 +122,7 @@ util_fetchd(struct fake *f)
 		.signal_active = fake_signal_active,
 		.consensus_refresh = fake_refresh,
 		.send_peer = fake_send_peer,
+		.probe_start = fake_probe_start,
 		.arg = f,
 	};
 	struct fetchd *fd;

@@ -28,6 +28,12 @@ struct fake {
 	uint8_t		*sent[MAX_SENT];
 	size_t		 sent_len[MAX_SENT];
 	int		 refuse_fetch;
+	/* probes started: id, address and isolation of each */
+	unsigned	 nprobe;
+	uint32_t	 probe_id[MAX_SENT];
+	char		 probed[MAX_SENT][ONION_ADDRESS_LEN + 1];
+	uint32_t	 probe_isolation[MAX_SENT];
+	struct fetchd_probe_config probe_cfg;	/* of the last one */
 };
 
 /* "YYYY-MM-DD?HH:MM:SS" */

@@ -188,6 +188,46 @@ test_state_round_trip(void)
 }
 
 static void
+test_liveness_round_trip(void)
+{
+	struct peer_liveness_msg l, back;
+	struct ipc_builder b;
+	struct ipc_msg msg;
+	size_t want;
+
+	memset(&l, 0, sizeof(l));
+	l.service = 3;
+	l.instance = 7;
+	memset(l.instance_key, 0xcd, 32);
+	l.liveness = PEER_LIVENESS_DEAD;
+	l.since = 1795315746;
+	l.last_probe = 1795315750;
+	memcpy(l.outcome, "introduction failed (SOCKS 0xF2)", 33);
+	memcpy(l.reason, "rendezvous failed (SOCKS 0xF3)", 31);
+	CHECK_INT_EQ(peer_liveness_build(&b, buf, sizeof(buf), &l), 0);
+	want = IPC_HDR_LEN + 4 + 4 + 32 + 4 + 8 + 8 + 33 + 31;
+	CHECK_INT_EQ(b.len, want);
+	CHECK_INT_EQ(parse(&b, &msg), 0);
+	CHECK_INT_EQ(peer_liveness_parse(&msg, &back), 0);
+	CHECK(memcmp(&l, &back, sizeof(l)) == 0);
+	/* An unknown liveness, and a reason without its NUL. */
+	put_u32_be(buf + IPC_HDR_LEN + 40, PEER_LIVENESS_RETURNING + 1);
+	CHECK_INT_EQ(parse(&b, &msg), 0);
+	CHECK_INT_EQ(peer_liveness_parse(&msg, &back), -1);
+	put_u32_be(buf + IPC_HDR_LEN + 40, PEER_LIVENESS_ALIVE);
+	CHECK_INT_EQ(parse(&b, &msg), 0);
+	CHECK_INT_EQ(peer_liveness_parse(&msg, &back), 0);
+	CHECK_INT_EQ(back.liveness, PEER_LIVENESS_ALIVE);
+	buf[want - 1] = 'x';
+	CHECK_INT_EQ(parse(&b, &msg), 0);
+	CHECK_INT_EQ(peer_liveness_parse(&msg, &back), -1);
+	l.liveness = 0;
+	CHECK_INT_EQ(peer_liveness_build(&b, buf, sizeof(buf), &l), -1);
+	CHECK_STR_EQ(peer_liveness_name(PEER_LIVENESS_RETURNING),
+	    "returning");
+}
+
+static void
 setup(void)
 {
 	if (ipc_channel_init(&ch, -1, "peer", PEER_CAP, peer_msg_types,
@@ -199,8 +239,10 @@ static void
 test_types(void)
 {
 	setup();
-	CHECK_INT_EQ(peer_msg_ntypes, 3);
+	CHECK_INT_EQ(peer_msg_ntypes, 4);
 	CHECK_STR_EQ(ipc_type_name(&ch, PEER_RESYNC), "RESYNC");
+	CHECK_STR_EQ(ipc_type_name(&ch, PEER_INSTANCE_LIVENESS),
+	    "INSTANCE_LIVENESS");
 }
 
 TEST_MAIN(
@@ -209,4 +251,5 @@ TEST_MAIN(
 	TEST_CASE(test_twenty_largest_fit),
 	TEST_CASE(test_desc_refused),
 	TEST_CASE(test_state_round_trip),
+	TEST_CASE(test_liveness_round_trip),
 )

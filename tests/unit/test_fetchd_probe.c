@@ -1,0 +1,300 @@
+/*
+ * fetchd's liveness logic (fetchd_probe.c) with a fake clock: how tor's
+ * SOCKS answers are read, the drop after two failures in a row (the
+ * second at once, on fresh circuits), the return after two good probes,
+ * failures that do not count while the management tor has no circuits,
+ * the hold-down of a flapping backend, the back-off of probes to a dead
+ * one, and the probe a closed rendezvous circuit triggers.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "test.h"
+#include "test_fetchd_util.h"
+
+static const char *const one[] = { BE1 };
+
+static struct fetchd *
+ready(struct fake *f, time_t now)
+{
+	struct fetchd *fd = util_fetchd(f);
+	struct fetchd_consensus c;
+	size_t len;
+	char *body, *ev;
+
+	util_configure(fd, 1, 120, one, 1, now);
+	util_consensus(&c);
+	fetchd_connected(fd, now);
+	fetchd_set_consensus(fd, &c, now);
+	fetchd_set_circuits(fd, true, now);
+	body = test_read_data(TESTNET "backend-descriptor.txt", &len);
+	ev = util_content_event(BE1, body, len);
+	util_feed_events(fd, ev, strlen(ev), now);
+	free(ev);
+	free(body);
+	CHECK(fd->inst[0].desc != NULL);
+	return fd;
+}
+
+/* The last PEER_INSTANCE_LIVENESS fetchd sent. */
+static void
+last_liveness(const struct fake *f, struct peer_liveness_msg *l)
+{
+	struct ipc_msg msg;
+	size_t i;
+
+	memset(l, 0, sizeof(*l));
+	for (i = f->nsent; i > 0; i--)
+		if (util_sent_msg(f, i - 1, &msg) == 0 &&
+		    msg.type == PEER_INSTANCE_LIVENESS) {
+			CHECK_INT_EQ(peer_liveness_parse(&msg, l), 0);
+			return;
+		}
+	CHECK(!"no liveness message");
+}
+
+/* Ends the probe in flight with outcome at now. */
+static void
+answer(struct fetchd *fd, struct fake *f, enum probe_outcome outcome,
+    const char *detail, time_t now)
+{
+	CHECK(fd->inst[0].probe.in_flight);
+	fetchd_probe_result(fd, f->probe_id[f->nprobe - 1], outcome, detail,
+	    now);
+}
+
+static void
+test_classify(void)
+{
+	const char *t;
+
+	CHECK_INT_EQ(fetchd_probe_classify_socks(0x00, PROBE_CHECK_NONE, &t),
+	    PROBE_OK);
+	/* The backend's tor answered: alive, unless its port must accept. */
+	CHECK_INT_EQ(fetchd_probe_classify_socks(0x05, PROBE_CHECK_NONE, &t),
+	    PROBE_REFUSED);
+	CHECK_INT_EQ(fetchd_probe_classify_socks(0x05, PROBE_CHECK_TCP, &t),
+	    PROBE_CHECK_FAILED);
+	CHECK_INT_EQ(fetchd_probe_classify_socks(0xF2, PROBE_CHECK_NONE, &t),
+	    PROBE_UNREACHABLE);
+	CHECK_INT_EQ(fetchd_probe_classify_socks(0xF3, PROBE_CHECK_NONE, &t),
+	    PROBE_UNREACHABLE);
+	CHECK_INT_EQ(fetchd_probe_classify_socks(0xF7, PROBE_CHECK_NONE, &t),
+	    PROBE_UNREACHABLE);
+	CHECK_INT_EQ(fetchd_probe_classify_socks(0x06, PROBE_CHECK_NONE, &t),
+	    PROBE_UNREACHABLE);
+	/* No descriptor, a general failure, client auth: no verdict. */
+	CHECK_INT_EQ(fetchd_probe_classify_socks(0xF0, PROBE_CHECK_NONE, &t),
+	    PROBE_INCONCLUSIVE);
+	CHECK_INT_EQ(fetchd_probe_classify_socks(0x01, PROBE_CHECK_NONE, &t),
+	    PROBE_INCONCLUSIVE);
+	CHECK_INT_EQ(fetchd_probe_classify_socks(0xF4, PROBE_CHECK_NONE, &t),
+	    PROBE_INCONCLUSIVE);
+	CHECK_INT_EQ(fetchd_probe_classify_socks(0x99, PROBE_CHECK_NONE, &t),
+	    PROBE_INCONCLUSIVE);
+}
+
+static void
+test_drop_and_return(void)
+{
+	struct fake f;
+	time_t now = util_capture_time();
+	struct fetchd *fd = ready(&f, now);
+	struct peer_liveness_msg l;
+
+	/* A new descriptor of an unprobed instance: probed at once. */
+	fetchd_tick(fd, now);
+	CHECK_INT_EQ(f.nprobe, 1);
+	CHECK_STR_EQ(f.probed[0], BE1);
+	CHECK_INT_EQ(f.probe_cfg.port, 80);
+	CHECK_INT_EQ(f.probe_cfg.interval_s, FETCHD_PROBE_INTERVAL_S);
+	answer(fd, &f, PROBE_UNREACHABLE, "introduction failed", now + 1);
+	last_liveness(&f, &l);
+	CHECK_INT_EQ(l.liveness, PEER_LIVENESS_SUSPECT);
+	/* Confirmed at once, on fresh circuits. */
+	fetchd_tick(fd, now + 1);
+	CHECK_INT_EQ(f.nprobe, 2);
+	CHECK_INT_EQ(f.probe_isolation[1], f.probe_isolation[0] + 1);
+	answer(fd, &f, PROBE_TIMEOUT, "no answer in 15 s", now + 16);
+	last_liveness(&f, &l);
+	CHECK_INT_EQ(l.liveness, PEER_LIVENESS_DEAD);
+	CHECK_STR_EQ(l.reason, "no answer in 15 s");
+	CHECK_INT_EQ(l.since, now + 16);
+	/* Probed again one interval later; one good probe is not enough. */
+	fetchd_tick(fd, now + 20);
+	CHECK_INT_EQ(f.nprobe, 2);
+	fetchd_tick(fd, now + 21);
+	CHECK_INT_EQ(f.nprobe, 3);
+	answer(fd, &f, PROBE_OK, "stream opened", now + 22);
+	last_liveness(&f, &l);
+	CHECK_INT_EQ(l.liveness, PEER_LIVENESS_RETURNING);
+	CHECK(fetchd_next_wakeup(fd, now + 22) <= now + 22 +
+	    FETCHD_PROBE_INTERVAL_S);
+	fetchd_tick(fd, now + 27);
+	CHECK_INT_EQ(f.nprobe, 4);
+	/* A refused port is the backend's tor answering: alive. */
+	answer(fd, &f, PROBE_REFUSED, "port refused", now + 28);
+	last_liveness(&f, &l);
+	CHECK_INT_EQ(l.liveness, PEER_LIVENESS_ALIVE);
+	CHECK_STR_EQ(l.reason, "");
+	util_fake_clear(&f);
+	fetchd_free(fd);
+}
+
+static void
+test_not_counted_without_circuits(void)
+{
+	struct fake f;
+	time_t now = util_capture_time();
+	struct fetchd *fd = ready(&f, now);
+	struct peer_liveness_msg l;
+	int i;
+
+	fetchd_set_circuits(fd, false, now);
+	for (i = 0; i < 4; i++) {
+		fetchd_tick(fd, now + i * 20);
+		answer(fd, &f, PROBE_UNREACHABLE, "introduction failed",
+		    now + i * 20 + 1);
+	}
+	last_liveness(&f, &l);
+	CHECK_INT_EQ(l.liveness, PEER_LIVENESS_UNKNOWN);
+	CHECK(strstr(l.outcome, "not counted") != NULL);
+	CHECK(strstr(l.outcome, "no circuits") != NULL);
+	/* Inconclusive answers never count either. */
+	fetchd_set_circuits(fd, true, now + 100);
+	fetchd_tick(fd, now + 100);
+	answer(fd, &f, PROBE_INCONCLUSIVE, "tor found no descriptor",
+	    now + 101);
+	last_liveness(&f, &l);
+	CHECK_INT_EQ(l.liveness, PEER_LIVENESS_UNKNOWN);
+	util_fake_clear(&f);
+	fetchd_free(fd);
+}
+
+/* Drops the instance (two failures) at t; returns the time after. */
+static time_t
+kill_it(struct fetchd *fd, struct fake *f, time_t t)
+{
+	while (fd->inst[0].probe.liveness != PEER_LIVENESS_DEAD) {
+		fetchd_tick(fd, t);
+		if (fd->inst[0].probe.in_flight)
+			answer(fd, f, PROBE_UNREACHABLE, "introduction failed",
+			    t);
+		t++;
+	}
+	return t;
+}
+
+/* Good probes until it is back; returns when. */
+static time_t
+revive(struct fetchd *fd, struct fake *f, time_t t, time_t limit)
+{
+	while (fd->inst[0].probe.liveness != PEER_LIVENESS_ALIVE && t < limit) {
+		fetchd_tick(fd, t);
+		if (fd->inst[0].probe.in_flight)
+			answer(fd, f, PROBE_OK, "stream opened", t);
+		t++;
+	}
+	return t;
+}
+
+static void
+test_flap_hold_down(void)
+{
+	struct fake f;
+	time_t now = util_capture_time(), t, back;
+	struct fetchd *fd = ready(&f, now);
+
+	t = kill_it(fd, &f, now);
+	back = revive(fd, &f, t, t + 600);
+	/* First drop: back after two good probes, one interval apart. */
+	CHECK(back - t <= 2 * FETCHD_PROBE_INTERVAL_S + 2);
+	/* Dropped again soon after: a flap; held back 30 s this time. */
+	t = kill_it(fd, &f, back + 10);
+	back = revive(fd, &f, t, t + 600);
+	CHECK(back - t >= FETCHD_FLAP_HOLD_BASE_S);
+	CHECK(back - t <= FETCHD_FLAP_HOLD_BASE_S + 2 *
+	    FETCHD_PROBE_INTERVAL_S + 2);
+	/* And again: 60 s. */
+	t = kill_it(fd, &f, back + 10);
+	back = revive(fd, &f, t, t + 600);
+	CHECK(back - t >= 2 * FETCHD_FLAP_HOLD_BASE_S);
+	/* Up for longer than the window: the next drop is no flap. */
+	t = kill_it(fd, &f, back + FETCHD_FLAP_WINDOW_S + 1);
+	back = revive(fd, &f, t, t + 600);
+	CHECK(back - t <= 2 * FETCHD_PROBE_INTERVAL_S + 2);
+	util_fake_clear(&f);
+	fetchd_free(fd);
+}
+
+static void
+test_dead_backs_off(void)
+{
+	struct fake f;
+	time_t now = util_capture_time(), t, last;
+	struct fetchd *fd = ready(&f, now);
+	unsigned n;
+
+	t = kill_it(fd, &f, now);
+	/* Probes of a dead backend thin out to one a minute. */
+	n = f.nprobe;
+	last = t;
+	for (; t < now + 600; t++) {
+		fetchd_tick(fd, t);
+		if (!fd->inst[0].probe.in_flight)
+			continue;
+		CHECK(t - last <= FETCHD_PROBE_DEAD_MAX_S + 1);
+		last = t;
+		answer(fd, &f, PROBE_UNREACHABLE, "introduction failed", t);
+	}
+	CHECK(f.nprobe - n >= 8);
+	CHECK(f.nprobe - n <= 14);
+	CHECK_INT_EQ(fd->inst[0].probe.dead_backoff, FETCHD_PROBE_DEAD_MAX_S);
+	util_fake_clear(&f);
+	fetchd_free(fd);
+}
+
+static void
+test_closed_rendezvous_probes_now(void)
+{
+	struct fake f;
+	time_t now = util_capture_time();
+	struct fetchd *fd = ready(&f, now);
+	char ev[512];
+	unsigned n;
+
+	fetchd_tick(fd, now);
+	answer(fd, &f, PROBE_OK, "stream opened", now);
+	n = f.nprobe;
+	fetchd_tick(fd, now + 1);
+	CHECK_INT_EQ(f.nprobe, n);
+	/* Another service's circuit, or one still building: nothing. */
+	snprintf(ev, sizeof(ev), "650 CIRC 12 CLOSED $AA~a,$BB~b "
+	    "PURPOSE=HS_CLIENT_REND HS_STATE=HSCR_JOINED REND_QUERY=%s "
+	    "REASON=DESTROYED REMOTE_REASON=CHANNEL_CLOSED\n", BE2);
+	util_feed_events(fd, ev, strlen(ev), now + 1);
+	snprintf(ev, sizeof(ev), "650 CIRC 13 BUILT $AA~a,$BB~b "
+	    "PURPOSE=HS_CLIENT_REND HS_STATE=HSCR_JOINED REND_QUERY=%s\n",
+	    BE1);
+	util_feed_events(fd, ev, strlen(ev), now + 1);
+	fetchd_tick(fd, now + 1);
+	CHECK_INT_EQ(f.nprobe, n);
+	/* Ours closed: probed at once, not at the next interval. */
+	snprintf(ev, sizeof(ev), "650 CIRC 14 CLOSED $AA~a,$BB~b "
+	    "PURPOSE=HS_CLIENT_REND HS_STATE=HSCR_JOINED REND_QUERY=%s "
+	    "REASON=DESTROYED REMOTE_REASON=CHANNEL_CLOSED\n", BE1);
+	util_feed_events(fd, ev, strlen(ev), now + 1);
+	fetchd_tick(fd, now + 1);
+	CHECK_INT_EQ(f.nprobe, n + 1);
+	util_fake_clear(&f);
+	fetchd_free(fd);
+}
+
+TEST_MAIN(
+	TEST_CASE(test_classify),
+	TEST_CASE(test_drop_and_return),
+	TEST_CASE(test_not_counted_without_circuits),
+	TEST_CASE(test_flap_hold_down),
+	TEST_CASE(test_dead_backs_off),
+	TEST_CASE(test_closed_rendezvous_probes_now),
+)
