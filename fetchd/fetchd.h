@@ -62,7 +62,7 @@
  * and timeout come from the configuration; these are the fixed choices.
  */
 #define FETCHD_PROBE_INTERVAL_S		5	/* defaults, as the parent's */
-#define FETCHD_PROBE_TIMEOUT_S		15
+#define FETCHD_PROBE_TIMEOUT_S		10
 /* Failures in a row that drop an instance; the second runs at once. */
 #define FETCHD_PROBE_FALL		2
 /* Successes in a row, an interval apart, that bring it back. */
@@ -115,6 +115,7 @@ struct fetchd_probe {
 	time_t		 returned_at;		/* 0: never dropped */
 	time_t		 hold_until;
 	time_t		 dead_backoff;
+	bool		 rend_closed;		/* its rendezvous circuit went */
 };
 
 /* What fetchd needs of the consensus (header lines only). */

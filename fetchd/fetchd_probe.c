@@ -284,8 +284,18 @@ apply_outcome(struct fetchd *fd, struct fetchd_instance *in,
 		log_debug("%s: probe inconclusive: %s", in->name, p->outcome);
 		p->next = now + (p->liveness == PEER_LIVENESS_DEAD ?
 		    p->dead_backoff : (time_t)p->cfg.interval_s);
+		/*
+		 * A stream on a rendezvous circuit that is being torn down
+		 * ends with a general failure: after a close, look again at
+		 * once, on fresh circuits.
+		 */
+		if (p->rend_closed && p->liveness != PEER_LIVENESS_DEAD) {
+			p->isolation++;
+			p->next = now;
+		}
 		break;
 	}
+	p->rend_closed = false;		/* one retry per close */
 	if (before != p->liveness || outcome != PROBE_OK)
 		log_debug("%s: probe: %s -> %s", in->name, p->outcome,
 		    peer_liveness_name(p->liveness));
@@ -399,6 +409,7 @@ fetchd_probe_circ_event(struct fetchd *fd, const struct torctl_reply *ev,
 		log_debug("%s: its rendezvous circuit closed; probing now",
 		    in->name);
 		in->probe.next = now;
+		in->probe.rend_closed = true;
 	}
 }
 

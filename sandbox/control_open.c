@@ -655,9 +655,10 @@ static int
 socks_setconf_line(const struct torctl_reply *r, uint16_t port, char *line,
     size_t linelen)
 {
-	char ours[64];
+	char ours[128];
 	const char *v;
 	size_t i;
+	int n;
 
 	snprintf(line, linelen, "SETCONF");
 	for (i = 0; i < r->nlines; i++) {
@@ -670,9 +671,9 @@ socks_setconf_line(const struct torctl_reply *r, uint16_t port, char *line,
 		    append_quoted(line, linelen, v) == -1)
 			return -1;
 	}
-	snprintf(ours, sizeof(ours), "127.0.0.1:%u%s", port,
+	n = snprintf(ours, sizeof(ours), "127.0.0.1:%u%s", port,
 	    CONTROL_SOCKS_FLAGS);
-	if (append_str(line, linelen, " SocksPort=") == -1 ||
+	if (n < 0 || (size_t)n >= sizeof(ours) ||append_str(line, linelen, " SocksPort=") == -1 ||
 	    append_quoted(line, linelen, ours) == -1 ||
 	    append_str(line, linelen, "\r\n") == -1)
 		return -1;

@@ -334,6 +334,96 @@ test_parse_buffer(void)
 	    "is needed)");
 }
 
+/*
+ * The liveness settings: defaults, a service's settings inherited by its
+ * instances, an instance's own winning, and each bad value named with
+ * its line and key.
+ */
+static void
+test_probe_settings(void)
+{
+	static const char text[] = "probe-interval: 10\nprobe-timeout: 20\n"
+	    "services:\n- key: a.key\n  health-check: http\n"
+	    "  health-check-path: /healthz\n  instances:\n"
+	    "  - address: " ADDR_A "\n  - address: " ADDR_B "\n"
+	    "    probe-port: 8080\n    health-check: tcp\n"
+	    "- key: b.key\n  probe-port: 443\n  instances:\n"
+	    "  - address: " ADDR_C "\n    health-check-path: /up\n";
+	static const struct {
+		const char *text, *message;
+	} bad[] = {
+		{ "probe-interval: 0\n", "x:1:17: probe-interval: \"0\" is "
+		    "not a number from 1 to 3600" },
+		{ "probe-timeout: 1\n", "x:1:16: probe-timeout: \"1\" is not "
+		    "a number from 2 to 300" },
+		{ "services:\n- key: a\n  health-check: ping\n  instances:\n"
+		    "  - address: " ADDR_A "\n", "x:3:17: services[0]."
+		    "health-check: unknown health check \"ping\" (none, tcp, "
+		    "http)" },
+		{ "services:\n- key: a\n  instances:\n  - address: " ADDR_A
+		    "\n    probe-port: 70000\n", "x:5:17: services[0]."
+		    "instances[0].probe-port: \"70000\" is not a number from "
+		    "1 to 65535" },
+		{ "services:\n- key: a\n  health-check-path: health\n"
+		    "  instances:\n  - address: " ADDR_A "\n", "x:3:22: "
+		    "services[0].health-check-path: \"health\" is not an HTTP "
+		    "path (starts with '/', no spaces or control characters, "
+		    "at most 200 bytes)" },
+	};
+	const struct ob_config_probe *pr;
+	struct ob_config *cfg = NULL;
+	char err[512];
+	size_t i;
+
+	enter_data_dir();
+	if (ob_config_parse_buffer(text, sizeof(text) - 1, "x", &cfg, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "unexpected error: %s\n", err);
+		test_failures++;
+		return;
+	}
+	CHECK_INT_EQ(cfg->probe_interval, 10);
+	CHECK_INT_EQ(cfg->probe_timeout, 20);
+	pr = &cfg->services[0].instances[0].probe;
+	CHECK_INT_EQ(pr->port, 80);
+	CHECK_INT_EQ(pr->check, OB_HEALTH_HTTP);
+	CHECK_STR_EQ(pr->path, "/healthz");
+	pr = &cfg->services[0].instances[1].probe;
+	CHECK_INT_EQ(pr->port, 8080);
+	CHECK_INT_EQ(pr->check, OB_HEALTH_TCP);
+	CHECK_STR_EQ(pr->path, "/healthz");
+	pr = &cfg->services[1].instances[0].probe;
+	CHECK_INT_EQ(pr->port, 443);
+	CHECK_INT_EQ(pr->check, OB_HEALTH_NONE);
+	CHECK_STR_EQ(pr->path, "/up");
+	ob_config_free(cfg);
+
+	/* Without the keys (Onionbalance's file): our defaults. */
+	/* text + 37: after the two top-level probe lines */
+	if (ob_config_parse_buffer(text + 37, sizeof(text) - 1 - 37, "x", &cfg,
+	    err, sizeof(err)) == -1) {
+		fprintf(stderr, "unexpected error: %s\n", err);
+		test_failures++;
+		return;
+	}
+	CHECK_INT_EQ(cfg->probe_interval, OB_CONFIG_DEFAULT_PROBE_INTERVAL);
+	CHECK_INT_EQ(cfg->probe_timeout, OB_CONFIG_DEFAULT_PROBE_TIMEOUT);
+	pr = &cfg->services[1].instances[0].probe;
+	CHECK_INT_EQ(pr->port, 443);
+	ob_config_free(cfg);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cfg = NULL;
+		if (ob_config_parse_buffer(bad[i].text, strlen(bad[i].text),
+		    "x", &cfg, err, sizeof(err)) != -1) {
+			fprintf(stderr, "case %zu parsed\n", i);
+			test_failures++;
+			ob_config_free(cfg);
+			continue;
+		}
+		CHECK_STR_EQ(err, bad[i].message);
+	}
+}
+
 /* Loads path with stderr going to a file; returns what was written. */
 static char *
 capture_stderr(struct ob_config **cfg, const char *path)
@@ -738,6 +828,7 @@ TEST_MAIN(
 	TEST_CASE(test_relative_and_absolute_config_path),
 	TEST_CASE(test_relative_socket_paths),
 	TEST_CASE(test_parse_buffer),
+	TEST_CASE(test_probe_settings),
 	TEST_CASE(test_unknown_keys_warn_with_line),
 	TEST_CASE(test_no_warnings_for_onionbalance_files),
 	TEST_CASE(test_error_messages),

@@ -4,7 +4,8 @@
  * second at once, on fresh circuits), the return after two good probes,
  * failures that do not count while the management tor has no circuits,
  * the hold-down of a flapping backend, the back-off of probes to a dead
- * one, and the probe a closed rendezvous circuit triggers.
+ * one, and the probe a closed rendezvous circuit triggers (and its one
+ * retry on fresh circuits).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -286,6 +287,17 @@ test_closed_rendezvous_probes_now(void)
 	util_feed_events(fd, ev, strlen(ev), now + 1);
 	fetchd_tick(fd, now + 1);
 	CHECK_INT_EQ(f.nprobe, n + 1);
+	/*
+	 * A stream caught on the circuit being torn down gets a general
+	 * failure: once, it is tried again at once on fresh circuits.
+	 */
+	answer(fd, &f, PROBE_INCONCLUSIVE, "general failure", now + 2);
+	fetchd_tick(fd, now + 2);
+	CHECK_INT_EQ(f.nprobe, n + 2);
+	CHECK_INT_EQ(f.probe_isolation[n + 1], f.probe_isolation[n] + 1);
+	answer(fd, &f, PROBE_INCONCLUSIVE, "general failure", now + 3);
+	fetchd_tick(fd, now + 3);
+	CHECK_INT_EQ(f.nprobe, n + 2);
 	util_fake_clear(&f);
 	fetchd_free(fd);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "peer_msg.h"
 #include "test.h"
 #include "test_publishd_fixture.h"
 #include "torctl_events.h"
@@ -243,6 +244,100 @@ test_intro_change_debounce_and_rate_limit(void)
 	    PEER_STATE_FETCH_FAILED, w + 200, "NOT_FOUND", w + 200);
 	pd_tick(&pd, w + 200);
 	pd_tick(&pd, w + 200 + PD_DEBOUNCE_S);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 4);
+	pd_clear(&pd);
+}
+
+/* fetchd's probes say instance i is (liveness) at now. */
+static void
+set_liveness(struct pd *pd, uint32_t i, uint32_t liveness, time_t now)
+{
+	struct peer_liveness_msg l;
+
+	memset(&l, 0, sizeof(l));
+	l.service = 0;
+	l.instance = i;
+	memcpy(l.instance_key, pd->services[0].instances[i].key, 32);
+	l.liveness = liveness;
+	l.since = (uint64_t)now;
+	l.last_probe = (uint64_t)now;
+	snprintf(l.reason, sizeof(l.reason), "%s",
+	    liveness == PEER_LIVENESS_DEAD ? "introduction failed" : "");
+	CHECK_INT_EQ(pd_instance_liveness(pd, &l, now), 0);
+}
+
+/* Instances whose points pd_choose_intro() takes, as a bit set. */
+static unsigned
+chosen_instances(const struct pd *pd, time_t now)
+{
+	struct hsdesc_intro_point ip[HSDESC_MAX_INTRO_POINTS];
+	uint32_t from[HSDESC_MAX_INTRO_POINTS];
+	unsigned set = 0;
+	size_t i, n;
+
+	n = pd_choose_intro(&pd->services[0], now, 20, ip, from);
+	for (i = 0; i < n; i++)
+		set |= 1u << from[i];
+	return set;
+}
+
+/*
+ * A dead instance (fetchd's probes) leaves at once: no debounce, and only
+ * PD_MIN_REBUILD_DROP_S after the last build.  Suspect and unknown ones
+ * stay.  When every instance is dead the last non-empty set is kept, and
+ * an instance that comes back is published with the usual debounce.
+ */
+static void
+test_dead_instance_leaves_at_once(void)
+{
+	struct pd pd;
+	struct pd_service *sv;
+	time_t t = TPD_VA + 60;
+
+	setup(&pd, 3, t);
+	sv = &pd.services[0];
+	pd_tick(&pd, t);
+	all_uploaded(&pd, t);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 1);
+	set_liveness(&pd, 0, PEER_LIVENESS_ALIVE, t + 50);
+	set_liveness(&pd, 2, PEER_LIVENESS_SUSPECT, t + 50);
+	pd_tick(&pd, t + 50);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 1);
+	CHECK_INT_EQ(chosen_instances(&pd, t + 50), 7);
+
+	set_liveness(&pd, 1, PEER_LIVENESS_DEAD, t + 100);
+	CHECK(!pd_instance_is_live(&sv->instances[1], t + 100));
+	CHECK_INT_EQ(chosen_instances(&pd, t + 100), 5);
+	pd_tick(&pd, t + 100);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 2);
+	CHECK_INT_EQ(rec.builds[PD_SECOND], 2);
+	all_uploaded(&pd, t + 100);
+	/* The next drop a second later: held to PD_MIN_REBUILD_DROP_S. */
+	set_liveness(&pd, 2, PEER_LIVENESS_DEAD, t + 101);
+	CHECK(pd_tick(&pd, t + 101) == t + 100 + PD_MIN_REBUILD_DROP_S);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 2);
+	pd_tick(&pd, t + 100 + PD_MIN_REBUILD_DROP_S);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 3);
+	CHECK_INT_EQ(chosen_instances(&pd, t + 102), 1);
+	all_uploaded(&pd, t + 102);
+
+	/* The last one dies: its points stay, nothing is rebuilt. */
+	set_liveness(&pd, 0, PEER_LIVENESS_DEAD, t + 200);
+	pd_tick(&pd, t + 200);
+	CHECK(sv->all_dead);
+	CHECK_INT_EQ(sv->all_dead_since, t + 200);
+	CHECK_INT_EQ(chosen_instances(&pd, t + 200), 1);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 3);
+	/* Returning is not back yet; alive is, with the usual debounce. */
+	set_liveness(&pd, 1, PEER_LIVENESS_RETURNING, t + 300);
+	pd_tick(&pd, t + 300);
+	CHECK(sv->all_dead);
+	set_liveness(&pd, 1, PEER_LIVENESS_ALIVE, t + 305);
+	pd_tick(&pd, t + 305);
+	CHECK(!sv->all_dead);
+	CHECK_INT_EQ(chosen_instances(&pd, t + 305), 2);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 3);
+	pd_tick(&pd, t + 305 + PD_DEBOUNCE_S);
 	CHECK_INT_EQ(rec.builds[PD_FIRST], 4);
 	pd_clear(&pd);
 }
@@ -649,6 +744,7 @@ TEST_MAIN(
 	TEST_CASE(test_first_publish_and_shared_hsdirs),
 	TEST_CASE(test_startup_grace),
 	TEST_CASE(test_intro_change_debounce_and_rate_limit),
+	TEST_CASE(test_dead_instance_leaves_at_once),
 	TEST_CASE(test_fetchd_restart_keeps_instances),
 	TEST_CASE(test_instance_expiry_by_clock),
 	TEST_CASE(test_refresh),
