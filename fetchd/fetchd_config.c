@@ -51,6 +51,7 @@ fetchd_free(struct fetchd *fd)
 		return;
 	drop_pending(fd);
 	free_instances(fd->inst, fd->ninst);
+	fetchd_hsdirs_free(fd->hsdirs);
 	free(fd);
 }
 
@@ -171,6 +172,9 @@ keep_state(struct fetchd_instance *new, struct fetchd_instance *old,
 		new->not_found = old[i].not_found;
 		memcpy(new->last_warning, old[i].last_warning,
 		    sizeof(new->last_warning));
+		memcpy(new->hsdir, old[i].hsdir, sizeof(new->hsdir));
+		memcpy(new->hsdir_used, old[i].hsdir_used,
+		    sizeof(new->hsdir_used));
 		old[i].name[0] = '\0';	/* taken */
 		return;
 	}

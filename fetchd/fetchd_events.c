@@ -167,6 +167,8 @@ fetchd_fetch_failed(struct fetchd *fd, struct fetchd_instance *in,
 
 	/* reason may be in->fail_reason, which fetchd_fetch_done() clears. */
 	snprintf(detail, sizeof(detail), "%s", reason);
+	/* That HSDir is asked last next time. */
+	fetchd_hsdir_result(in, false);
 	fetchd_fetch_done(fd, in, now);
 	if (strcmp(detail, "NOT_FOUND") == 0)
 		in->not_found++;

@@ -30,4 +30,13 @@ void	fetchd_fetch_failed(struct fetchd *fd, struct fetchd_instance *in,
 void	fetchd_check_stale(struct fetchd *fd, struct fetchd_instance *in,
 	    time_t now);
 
+/* fetchd_hsdirs.c */
+/* Sets in->hsdir to the HSDir the next fetch asks ("": tor picks). */
+void	fetchd_hsdir_pick(struct fetchd *fd, struct fetchd_instance *in);
+/* The fetch to in->hsdir went out at now. */
+void	fetchd_hsdir_asked(struct fetchd_instance *in, time_t now);
+/* The fetch in flight ended; the first call per fetch counts. */
+void	fetchd_hsdir_result(struct fetchd_instance *in, bool ok);
+void	fetchd_hsdirs_free(struct fetchd_hsdirs *h);
+
 #endif

@@ -185,7 +185,9 @@ answer_getinfo(int tor, time_t now)
 	head = "250+dir/status-vote/current/consensus-microdesc=\r\n";
 	write_all(tor, head, strlen(head));
 	write_block(tor, text, strlen(text));
-	write_all(tor, "250 OK\r\n", 8);
+	/* No microdescriptors: fetchd fetches without SERVER=. */
+	head = "250-md/all=\r\n250 OK\r\n";
+	write_all(tor, head, strlen(head));
 }
 
 /* Answers fetchd's commands until it sends HSFETCH. */
@@ -201,7 +203,7 @@ serve_until_hsfetch(int tor, const struct fixture *f)
 		    "STATUS_CLIENT") == 0 || strcmp(line, "SIGNAL ACTIVE") == 0)
 			write_all(tor, "250 OK\r\n", 8);
 		else if (strcmp(line, "GETINFO dir/status-vote/current/"
-		    "consensus-microdesc") == 0)
+		    "consensus-microdesc md/all") == 0)
 			answer_getinfo(tor, f->now);
 		else if (strcmp(line, want) == 0) {
 			write_all(tor, "250 OK\r\n", 8);

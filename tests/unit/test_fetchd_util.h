@@ -28,6 +28,11 @@ struct fake {
 	uint8_t		*sent[MAX_SENT];
 	size_t		 sent_len[MAX_SENT];
 	int		 refuse_fetch;
+	/* The SERVER= of each HSFETCH ("" without), and a hook to see it. */
+	char		 server[MAX_SENT][FETCHD_HSDIR_ID_LEN + 1];
+	void		(*hsfetch_hook)(struct fake *f, const char *address,
+			    const char *server);
+	void		*hook_arg;
 };
 
 /* "YYYY-MM-DD?HH:MM:SS" */
