@@ -135,6 +135,7 @@ struct fetchd_instance {
 	/* The HSDir of the fetch in flight, "" if tor picked it. */
 	char		 hsdir[FETCHD_HSDIR_ID_LEN + 1];
 	struct fetchd_hsdir_use hsdir_used[FETCHD_HSDIR_HISTORY];
+	bool		 hsdir_requested;	/* tor said HS_DESC REQUESTED */
 };
 
 struct fetchd_config_service {

@@ -175,6 +175,7 @@ keep_state(struct fetchd_instance *new, struct fetchd_instance *old,
 		memcpy(new->hsdir, old[i].hsdir, sizeof(new->hsdir));
 		memcpy(new->hsdir_used, old[i].hsdir_used,
 		    sizeof(new->hsdir_used));
+		new->hsdir_requested = old[i].hsdir_requested;
 		old[i].name[0] = '\0';	/* taken */
 		return;
 	}

@@ -192,6 +192,8 @@ on_hs_desc(struct fetchd *fd, const struct torctl_reply *ev)
 		log_warnx("tor sent a malformed HS_DESC event: %s", why);
 		return;
 	}
+	if (hd.action == TORCTL_HS_DESC_REQUESTED)
+		fetchd_hsdir_requested(fd, hd.address);
 	/* UPLOADED and the like are publishd's (or tor's own service's). */
 	if (hd.action != TORCTL_HS_DESC_FAILED) {
 		log_debug("HS_DESC %s %s %s",

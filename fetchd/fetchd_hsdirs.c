@@ -100,9 +100,8 @@ fetchd_set_hsdirs(struct fetchd *fd, const char *consensus,
 		return;
 	}
 	if (!fd->said_no_hsdirs)
-		log_warnx("cannot pick HSDirs (%s): fetching without SERVER=, "
-		    "so tor picks and asks each HSDir at most once in 15 "
-		    "minutes", why);
+		log_warnx("cannot pick HSDirs (%s): fetching without SERVER=; "
+		    "tor then asks no HSDir twice in 15 minutes", why);
 	fd->said_no_hsdirs = true;
 }
 
@@ -165,6 +164,7 @@ fetchd_hsdir_asked(struct fetchd_instance *in, time_t now)
 	struct fetchd_hsdir_use *u;
 	size_t i;
 
+	in->hsdir_requested = false;
 	if (in->hsdir[0] == '\0')
 		return;
 	if ((u = find_use(in, in->hsdir)) == NULL) {
@@ -177,6 +177,21 @@ fetchd_hsdir_asked(struct fetchd_instance *in, time_t now)
 		memcpy(u->id, in->hsdir, sizeof(u->id));
 	}
 	u->asked = now;
+}
+
+/*
+ * Without it a timeout means tor never sent the fetch: without SERVER=,
+ * all responsible HSDirs were asked in the last 15 minutes.
+ */
+void
+fetchd_hsdir_requested(struct fetchd *fd, const char *address)
+{
+	size_t i;
+
+	for (i = 0; i < fd->ninst; i++)
+		if (fd->inst[i].in_flight &&
+		    strcmp(fd->inst[i].address, address) == 0)
+			fd->inst[i].hsdir_requested = true;
 }
 
 void

@@ -167,7 +167,8 @@ fetchd_tick(struct fetchd *fd, time_t now)
 		struct fetchd_instance *in = &fd->inst[i];
 
 		if (in->in_flight && now >= in->fetch_deadline)
-			fetchd_fetch_failed(fd, in, "no answer in time", now);
+			fetchd_fetch_failed(fd, in, in->hsdir_requested ?
+			    "no answer in time" : "tor sent no request", now);
 		fetchd_check_stale(fd, in, now);
 		if (fetching && !in->in_flight && in->next_fetch != 0 &&
 		    now >= in->next_fetch)

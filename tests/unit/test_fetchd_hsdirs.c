@@ -184,6 +184,18 @@ answer(struct fetchd *fd, enum answer a, time_t now)
 	free(body);
 }
 
+/* directory_launch_v3_desc_fetch(): hs_control_desc_event_requested(). */
+static void
+requested(struct fetchd *fd, const char *hsdir, time_t now)
+{
+	char ev[256];
+
+	snprintf(ev, sizeof(ev), "650 HS_DESC REQUESTED %s NO_AUTH %s %s "
+	    "HSDIR_INDEX=073EA9B3DDEB1E228EE5213586966F141EB4BD9C94AD62D26F"
+	    "DFF3BAE52AB78B\n", BE1, hsdir, BE1_BLINDED);
+	util_feed_events(fd, ev, strlen(ev), now);
+}
+
 /* One fetch at t, answered at t + 1; whether it went out. */
 static bool
 fetch_once(struct fetchd *fd, struct fake *f, struct model *m, time_t t,
@@ -197,6 +209,7 @@ fetch_once(struct fetchd *fd, struct fake *f, struct model *m, time_t t,
 	CHECK(fd->inst[0].in_flight);
 	if (!m->went_out)
 		return false;
+	requested(fd, m->to[m->nout - 1], t);
 	answer(fd, a, t + 1);
 	return true;
 }
@@ -278,7 +291,7 @@ test_without_server_seventh_is_lost(void)
 	fetchd_tick(fd, t7 + FETCHD_FETCH_TIMEOUT_S);
 	CHECK(!fd->inst[0].in_flight);
 	CHECK_INT_EQ(fd->inst[0].state, PEER_STATE_FETCH_FAILED);
-	CHECK_STR_EQ(fd->inst[0].detail, "no answer in time");
+	CHECK_STR_EQ(fd->inst[0].detail, "tor sent no request");
 	/* Microdescriptors arrive: the next fetch names its HSDir. */
 	fetchd_set_hsdirs(fd, t.cons, t.cons_len, t.md, t.md_len, t7 + 100);
 	CHECK(fd->hsdirs != NULL && !fd->said_no_hsdirs);
@@ -308,6 +321,8 @@ test_failed_hsdir_asked_last(void)
 	CHECK(fetch_once(fd, &f, &m, at, ANSWER_NONE));
 	fetchd_tick(fd, at + FETCHD_FETCH_TIMEOUT_S);
 	CHECK(!fd->inst[0].in_flight);
+	/* Requested, but never answered. */
+	CHECK_STR_EQ(fd->inst[0].detail, "no answer in time");
 	/* The other four, then the good ones again before the bad two. */
 	for (i = 2; i < 8; i++) {
 		at += EVERY_S;
