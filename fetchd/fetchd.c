@@ -31,6 +31,8 @@
 #include "torctl.h"
 
 #define CONSENSUS_KEY	"dir/status-vote/current/consensus-microdesc"
+/* The relays' ed25519 ids, for the HSDir ring (fetchd_hsdirs.c). */
+#define MD_KEY		"md/all"
 
 static const struct ipc_type parent_types[] = {
 	{ PC_CONTROL_FD, "CONTROL_FD", IPC_TYPE_FD },
@@ -128,7 +130,7 @@ hsfetch_done(struct torctl *ctl, enum torctl_status status,
 }
 
 static int
-op_hsfetch(void *arg, const char *address)
+op_hsfetch(void *arg, const char *address, const char *server)
 {
 	struct fetchd_proc *fp = arg;
 	struct hsfetch_arg *ha;
@@ -139,8 +141,8 @@ op_hsfetch(void *arg, const char *address)
 		fatal("hsfetch");
 	ha->fp = fp;
 	snprintf(ha->address, sizeof(ha->address), "%s", address);
-	if (torctl_hsfetch(fp->ctl, address, NULL, 0, hsfetch_done,
-	    ha) == -1) {
+	if (torctl_hsfetch(fp->ctl, address, server != NULL ? &server : NULL,
+	    server != NULL ? 1 : 0, hsfetch_done, ha) == -1) {
 		free(ha);
 		return -1;
 	}
@@ -163,8 +165,8 @@ consensus_done(struct torctl *ctl, enum torctl_status status,
 {
 	struct fetchd_proc *fp = arg;
 	struct fetchd_consensus c;
-	const char *text, *why;
-	size_t len = 0;
+	const char *text, *why, *md;
+	size_t len = 0, md_len = 0;
 
 	fp->consensus_pending = false;
 	if (status == TORCTL_CLOSED || status == TORCTL_TIMEOUT)
@@ -180,6 +182,10 @@ consensus_done(struct torctl *ctl, enum torctl_status status,
 		log_warnx("cannot read tor's consensus: %s", why);
 	} else {
 		fp->said_no_consensus = false;
+		if ((md = torctl_reply_getinfo(reply, MD_KEY, &md_len)) == NULL)
+			md_len = 0;
+		fetchd_set_hsdirs(fp->fd, text, len, md != NULL ? md : "",
+		    md_len, time(NULL));
 		fetchd_set_consensus(fp->fd, &c, time(NULL));
 	}
 	if (fp->consensus_again) {
@@ -197,13 +203,13 @@ static void
 op_consensus_refresh(void *arg)
 {
 	struct fetchd_proc *fp = arg;
-	static const char *const keys[] = { CONSENSUS_KEY };
+	static const char *const keys[] = { CONSENSUS_KEY, MD_KEY };
 
 	if (fp->consensus_pending) {
 		fp->consensus_again = true;
 		return;
 	}
-	if (fp->ctl == NULL || torctl_getinfo(fp->ctl, keys, 1, consensus_done,
+	if (fp->ctl == NULL || torctl_getinfo(fp->ctl, keys, 2, consensus_done,
 	    fp) == -1)
 		return;
 	fp->consensus_pending = true;

@@ -13,6 +13,9 @@
  *   round after CONSENSUS_ARRIVED, never fetching one instance more often
  *   than every half period.  One fetch per instance in flight; no result
  *   within FETCHD_FETCH_TIMEOUT_S is a failure.
+ * - Each fetch names its HSDir (SERVER=), from the ring a client fetches
+ *   from, in turn and failed ones last: left to pick, tor asks no HSDir
+ *   twice in 15 minutes and then silently sends nothing.
  * - A descriptor is accepted only if hsdesc_decode_near() verifies it
  *   against the blinded key derived from the instance's own key for the
  *   consensus time period (or its neighbours), and only if it is newer
@@ -56,6 +59,11 @@
 #define FETCHD_MIN_PERIOD_S		5
 /* A round's fetches are spread over at most this many seconds. */
 #define FETCHD_ROUND_SPREAD_MAX_S	10
+/* HSDirs remembered per instance (rotation, failures): the 6 of the live
+ * network's fetch ring, with room for test networks' params. */
+#define FETCHD_HSDIR_HISTORY		16
+/* "$" and an HSDir's RSA fingerprint in hex, as HSFETCH SERVER= takes it. */
+#define FETCHD_HSDIR_ID_LEN		41
 
 /*
  * Liveness probes (fetchd_probe.c, README.md "Liveness").  The interval
@@ -139,8 +147,11 @@ bool	fetchd_consensus_live(const struct fetchd_consensus *c, time_t now);
 
 /* What fetchd asks of the outside world. */
 struct fetchd_ops {
-	/* HSFETCH address (56 chars); 0 if the command was queued. */
-	int	(*hsfetch)(void *arg, const char *address);
+	/*
+	 * HSFETCH address (56 chars) SERVER=server; server NULL lets tor
+	 * pick the HSDir.  0 if the command was queued.
+	 */
+	int	(*hsfetch)(void *arg, const char *address, const char *server);
 	/* SIGNAL ACTIVE; 0 if queued. */
 	int	(*signal_active)(void *arg);
 	/* Re-read the consensus (CONSENSUS_ARRIVED). */
@@ -155,6 +166,13 @@ struct fetchd_ops {
 	int	(*probe_start)(void *arg, uint32_t id, const char *address,
 		    const struct fetchd_probe_config *cfg, uint32_t isolation);
 	void	*arg;
+};
+
+/* An HSDir fetchd asked for one instance (fetchd_hsdirs.c). */
+struct fetchd_hsdir_use {
+	char		 id[FETCHD_HSDIR_ID_LEN + 1];	/* "" if unused */
+	time_t		 asked;
+	bool		 failed;	/* its last answer was a failure */
 };
 
 struct fetchd_instance {
@@ -183,6 +201,10 @@ struct fetchd_instance {
 	char		 last_warning[160];	/* logged once per distinct text */
 
 	struct fetchd_probe probe;
+	/* The HSDir of the fetch in flight, "" if tor picked it. */
+	char		 hsdir[FETCHD_HSDIR_ID_LEN + 1];
+	struct fetchd_hsdir_use hsdir_used[FETCHD_HSDIR_HISTORY];
+	bool		 hsdir_requested;	/* tor said HS_DESC REQUESTED */
 };
 
 struct fetchd_config_service {
@@ -218,6 +240,9 @@ struct fetchd {
 	/* tor has built circuits (STATUS_CLIENT, status/circuit-established) */
 	bool			 circuits;
 	uint32_t		 next_probe_id;
+	/* fetchd_hsdirs.c: the ring a client fetches from; NULL if unknown. */
+	struct fetchd_hsdirs	*hsdirs;
+	bool			 said_no_hsdirs;	/* logged once */
 };
 
 struct fetchd *fetchd_new(const struct fetchd_ops *ops);
@@ -269,6 +294,15 @@ void	fetchd_tick(struct fetchd *fd, time_t now);
 time_t	fetchd_next_wakeup(const struct fetchd *fd, time_t now);
 /* publishd (re)connected or asked: send every instance's latest state. */
 void	fetchd_resync(struct fetchd *fd);
+
+/*
+ * The consensus and microdescriptors (GETINFO md/all) again: builds the
+ * HSDir ring fetches pick their HSDir from (README.md, "Schedule").
+ * Without one (no microdescriptors yet, a text we cannot read) fetches
+ * go out without SERVER= and tor picks; that is logged once.
+ */
+void	fetchd_set_hsdirs(struct fetchd *fd, const char *consensus,
+	    size_t consensus_len, const char *md, size_t md_len, time_t now);
 
 /* The fetch period: min(fetch interval, voting interval), at least 5 s. */
 time_t	fetchd_period(const struct fetchd *fd);

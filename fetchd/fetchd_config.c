@@ -51,6 +51,7 @@ fetchd_free(struct fetchd *fd)
 		return;
 	drop_pending(fd);
 	free_instances(fd->inst, fd->ninst);
+	fetchd_hsdirs_free(fd->hsdirs);
 	free(fd);
 }
 
@@ -194,6 +195,10 @@ keep_state(struct fetchd_instance *new, struct fetchd_instance *old,
 		cfg = new->probe.cfg;
 		new->probe = old[i].probe;
 		new->probe.cfg = cfg;
+		memcpy(new->hsdir, old[i].hsdir, sizeof(new->hsdir));
+		memcpy(new->hsdir_used, old[i].hsdir_used,
+		    sizeof(new->hsdir_used));
+		new->hsdir_requested = old[i].hsdir_requested;
 		old[i].name[0] = '\0';	/* taken */
 		return;
 	}

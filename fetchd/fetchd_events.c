@@ -168,6 +168,8 @@ fetchd_fetch_failed(struct fetchd *fd, struct fetchd_instance *in,
 
 	/* reason may be in->fail_reason, which fetchd_fetch_done() clears. */
 	snprintf(detail, sizeof(detail), "%s", reason);
+	/* That HSDir is asked last next time. */
+	fetchd_hsdir_result(in, false);
 	fetchd_fetch_done(fd, in, now);
 	if (strcmp(detail, "NOT_FOUND") == 0)
 		in->not_found++;
@@ -191,6 +193,8 @@ on_hs_desc(struct fetchd *fd, const struct torctl_reply *ev)
 		log_warnx("tor sent a malformed HS_DESC event: %s", why);
 		return;
 	}
+	if (hd.action == TORCTL_HS_DESC_REQUESTED)
+		fetchd_hsdir_requested(fd, hd.address);
 	/* UPLOADED and the like are publishd's (or tor's own service's). */
 	if (hd.action != TORCTL_HS_DESC_FAILED) {
 		log_debug("HS_DESC %s %s %s",

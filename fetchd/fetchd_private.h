@@ -44,5 +44,15 @@ void	fetchd_probe_new_descriptor(struct fetchd *fd,
 /* A CIRC event. */
 void	fetchd_probe_circ_event(struct fetchd *fd,
 	    const struct torctl_reply *ev, time_t now);
+/* fetchd_hsdirs.c */
+/* Sets in->hsdir to the HSDir the next fetch asks ("": tor picks). */
+void	fetchd_hsdir_pick(struct fetchd *fd, struct fetchd_instance *in);
+/* The fetch to in->hsdir went out at now. */
+void	fetchd_hsdir_asked(struct fetchd_instance *in, time_t now);
+/* HS_DESC REQUESTED: tor did send the fetch in flight of that address. */
+void	fetchd_hsdir_requested(struct fetchd *fd, const char *address);
+/* The fetch in flight ended; the first call per fetch counts. */
+void	fetchd_hsdir_result(struct fetchd_instance *in, bool ok);
+void	fetchd_hsdirs_free(struct fetchd_hsdirs *h);
 
 #endif

@@ -78,6 +78,8 @@ fetchd_schedule_round(struct fetchd *fd, time_t now, const char *why)
 void
 fetchd_fetch_done(struct fetchd *fd, struct fetchd_instance *in, time_t now)
 {
+	/* A no-op after fetchd_fetch_failed() already told the failure. */
+	fetchd_hsdir_result(in, true);
 	in->in_flight = false;
 	in->fail_reason[0] = '\0';
 	in->next_fetch = now + fetchd_period(fd) + jitter(fd);
@@ -137,12 +139,17 @@ start_fetch(struct fetchd *fd, struct fetchd_instance *in, time_t now)
 		if (fd->ops.signal_active(fd->ops.arg) == 0)
 			fd->last_active_signal = now;
 	}
-	if (fd->ops.hsfetch(fd->ops.arg, in->address) == -1) {
+	/* tor alone would ask no HSDir twice in 15 min (fetchd_hsdirs.c). */
+	fetchd_hsdir_pick(fd, in);
+	if (fd->ops.hsfetch(fd->ops.arg, in->address, in->hsdir[0] != '\0' ?
+	    in->hsdir : NULL) == -1) {
 		log_debug("%s: cannot send HSFETCH now", in->name);
 		in->next_fetch = now + FETCHD_MIN_PERIOD_S;
 		return;
 	}
-	log_debug("%s: fetching %s", in->name, in->address);
+	fetchd_hsdir_asked(in, now);
+	log_debug("%s: fetching %s from %s", in->name, in->address,
+	    in->hsdir[0] != '\0' ? in->hsdir : "an HSDir tor picks");
 	in->in_flight = true;
 	in->fail_reason[0] = '\0';
 	in->last_fetch = now;
@@ -161,7 +168,8 @@ fetchd_tick(struct fetchd *fd, time_t now)
 		struct fetchd_instance *in = &fd->inst[i];
 
 		if (in->in_flight && now >= in->fetch_deadline)
-			fetchd_fetch_failed(fd, in, "no answer in time", now);
+			fetchd_fetch_failed(fd, in, in->hsdir_requested ?
+			    "no answer in time" : "tor sent no request", now);
 		fetchd_check_stale(fd, in, now);
 		if (fetching && !in->in_flight && in->next_fetch != 0 &&
 		    now >= in->next_fetch)

@@ -2,7 +2,8 @@
  * The real fetchd binary over socketpairs, as the parent will start it.
  * The test plays the parent (channel at --parent-fd), tor (a scripted
  * control connection on a stream socketpair: it answers SETEVENTS,
- * GETINFO, SIGNAL and HSFETCH, then pushes the fetch's events with a
+ * GETINFO (the captured test network's consensus, re-dated, and md/all),
+ * SIGNAL and HSFETCH SERVER=, then pushes the fetch's events with a
  * descriptor made now by the codec's test service) and publishd (the
  * peer channel).  Checks: PC_READY, the NO_DESCRIPTOR state, the
  * PEER_INSTANCE_DESC, the liveness probes (the test plays tor's SOCKS
@@ -183,25 +184,45 @@ start_fetchd(int child_fd)
 	return pid;
 }
 
-/* A consensus header for this hour: voting interval 3600 s. */
+/* The line "<keyword> YYYY-MM-DD HH:MM:SS" of text says t instead. */
+static void
+redate(char *text, const char *keyword, time_t t)
+{
+	char *p = strstr(text, keyword), when[32];
+
+	if (p == NULL || strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S",
+	    gmtime(&t)) != 19)
+		abort();
+	memcpy(p + strlen(keyword), when, 19);
+}
+
+/*
+ * The captured test network's consensus, re-dated to this hour with a
+ * voting interval of 3600 s, and its microdescriptors: fetchd builds its
+ * HSDir ring from them and names the HSDir of its fetch.
+ */
 static void
 answer_getinfo(int tor, time_t now)
 {
-	char text[512], va[32], fu[32], vu[32];
-	time_t t = now - now % 3600, fresh = t + 3600, until = t + 3 * 3600;
+	time_t t = now - now % 3600;
+	size_t cons_len, md_len;
+	char *cons = test_read_data("tor-0.4.9-testnet/consensus-microdesc.txt",
+	    &cons_len);
+	char *md = test_read_data("tor-0.4.9-testnet/md-all.txt", &md_len);
 	const char *head;
 
-	strftime(va, sizeof(va), "%Y-%m-%d %H:%M:%S", gmtime(&t));
-	strftime(fu, sizeof(fu), "%Y-%m-%d %H:%M:%S", gmtime(&fresh));
-	strftime(vu, sizeof(vu), "%Y-%m-%d %H:%M:%S", gmtime(&until));
-	snprintf(text, sizeof(text), "network-status-version 3 microdesc\n"
-	    "vote-status consensus\nvalid-after %s\nfresh-until %s\n"
-	    "valid-until %s\ndir-source a0 X 127.0.0.1 127.0.0.1 1 2\n",
-	    va, fu, vu);
+	redate(cons, "\nvalid-after ", t);
+	redate(cons, "\nfresh-until ", t + 3600);
+	redate(cons, "\nvalid-until ", t + 3 * 3600);
 	head = "250+dir/status-vote/current/consensus-microdesc=\r\n";
 	write_all(tor, head, strlen(head));
-	write_block(tor, text, strlen(text));
+	write_block(tor, cons, cons_len);
+	head = "250+md/all=\r\n";
+	write_all(tor, head, strlen(head));
+	write_block(tor, md, md_len);
 	write_all(tor, "250 OK\r\n", 8);
+	free(cons);
+	free(md);
 }
 
 /* Answers fetchd's commands until it sends HSFETCH. */
@@ -210,7 +231,7 @@ serve_until_hsfetch(int tor, const struct fixture *f)
 {
 	char line[256], want[128];
 
-	snprintf(want, sizeof(want), "HSFETCH %s", f->address);
+	snprintf(want, sizeof(want), "HSFETCH %s SERVER=$", f->address);
 	for (;;) {
 		read_line(tor, line, sizeof(line));
 		if (strcmp(line, "SETEVENTS HS_DESC HS_DESC_CONTENT "
@@ -225,9 +246,13 @@ serve_until_hsfetch(int tor, const struct fixture *f)
 			write_all(tor, ok, sizeof(ok) - 1);
 		}
 		else if (strcmp(line, "GETINFO dir/status-vote/current/"
-		    "consensus-microdesc") == 0)
+		    "consensus-microdesc md/all") == 0)
 			answer_getinfo(tor, f->now);
-		else if (strcmp(line, want) == 0) {
+		else if (strncmp(line, want, strlen(want)) == 0) {
+			/* One HSDir of the ring, by fingerprint. */
+			CHECK_INT_EQ(strlen(line + strlen(want)), 40);
+			CHECK_INT_EQ(strspn(line + strlen(want),
+			    "0123456789ABCDEF"), 40);
 			write_all(tor, "250 OK\r\n", 8);
 			return;
 		} else {

@@ -60,7 +60,7 @@ test_rounds_and_period(void)
 	t = now + FETCHD_FETCH_TIMEOUT_S;
 	fetchd_tick(fd, t);
 	CHECK(!fd->inst[0].in_flight);
-	CHECK_STR_EQ(fd->inst[0].detail, "no answer in time");
+	CHECK_STR_EQ(fd->inst[0].detail, "tor sent no request");
 	CHECK(fd->inst[0].next_fetch >= t + 20);
 	CHECK(fd->inst[0].next_fetch <= t + 22);
 	fetchd_tick(fd, t + 22);

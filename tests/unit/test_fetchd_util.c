@@ -58,15 +58,20 @@ util_key(uint8_t key[32], const char *address)
 }
 
 static int
-fake_hsfetch(void *arg, const char *address)
+fake_hsfetch(void *arg, const char *address, const char *server)
 {
 	struct fake *f = arg;
 
 	if (f->refuse_fetch)
 		return -1;
-	if (f->nfetch < MAX_SENT)
+	if (f->nfetch < MAX_SENT) {
 		snprintf(f->fetched[f->nfetch], sizeof(f->fetched[0]), "%s",
 		    address);
+		snprintf(f->server[f->nfetch], sizeof(f->server[0]), "%s",
+		    server != NULL ? server : "");
+	}
+	if (f->hsfetch_hook != NULL)
+		f->hsfetch_hook(f, address, server);
 	f->nfetch++;
 	return 0;
 }

@@ -34,6 +34,11 @@ struct fake {
 	char		 probed[MAX_SENT][ONION_ADDRESS_LEN + 1];
 	uint32_t	 probe_isolation[MAX_SENT];
 	struct fetchd_probe_config probe_cfg;	/* of the last one */
+	/* The SERVER= of each HSFETCH ("" without), and a hook to see it. */
+	char		 server[MAX_SENT][FETCHD_HSDIR_ID_LEN + 1];
+	void		(*hsfetch_hook)(struct fake *f, const char *address,
+			    const char *server);
+	void		*hook_arg;
 };
 
 /* "YYYY-MM-DD?HH:MM:SS" */
