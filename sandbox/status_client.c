@@ -81,6 +81,18 @@ print_instance(const struct sj_node *in)
 	if (sj_text(in, "stateDetail", NULL) != NULL)
 		printf(": %s", T(in, "stateDetail"));
 	putchar('\n');
+	/* Liveness (fetchd's probes); absent from an older publishd. */
+	if (sj_text(in, "liveness", NULL) == NULL)
+		return;
+	printf("      liveness: %s since %s", T(in, "liveness"),
+	    T(in, "livenessSince"));
+	if (sj_text(in, "lastProbe", NULL) != NULL)
+		printf("; last probe %s: %s", T(in, "lastProbe"),
+		    T(in, "lastProbeOutcome"));
+	if (sj_text(in, "droppedReason", NULL) != NULL)
+		printf("\n      dropped from the frontend: %s",
+		    T(in, "droppedReason"));
+	putchar('\n');
 }
 
 static void
@@ -137,6 +149,9 @@ print_service(const struct sj_node *sv)
 	const struct sj_node *list, *e;
 
 	printf("\nservice %s\n", T(sv, "onionAddress"));
+	if (sj_text(sv, "unreachable", NULL) != NULL)
+		printf("  ERROR since %s: %s\n", T(sv, "unreachableSince"),
+		    T(sv, "unreachable"));
 	list = sj_get(sv, "instances");
 	printf("  instances: %zu, %zu live\n", sj_count(list),
 	    count_where(list, "state", "live"));

@@ -1,6 +1,6 @@
 /*
  * The peer message decoders publishd runs on what fetchd sends: any
- * payload, as either type.  Nothing may crash or read out of bounds, and
+ * payload, as each type.  Nothing may crash or read out of bounds, and
  * whatever is accepted must encode back to the very same bytes (the
  * format has exactly one encoding per message).
  */
@@ -27,6 +27,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct peer_desc_msg d;
 	struct peer_state_msg s;
+	struct peer_liveness_msg l;
 	struct ipc_builder b;
 	struct ipc_msg msg;
 
@@ -45,6 +46,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	msg.type = PEER_INSTANCE_STATE;
 	if (peer_state_parse(&msg, &s) == 0) {
 		if (peer_state_build(&b, out, sizeof(out), &s) == -1)
+			abort();
+		check_same(&b, data, size);
+	}
+	msg.type = PEER_INSTANCE_LIVENESS;
+	if (peer_liveness_parse(&msg, &l) == 0) {
+		if (peer_liveness_build(&b, out, sizeof(out), &l) == -1)
 			abort();
 		check_same(&b, data, size);
 	}

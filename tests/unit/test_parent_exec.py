@@ -562,10 +562,17 @@ STATUS_DOC = (
     b'"instances": [{"onionAddress": "be0.onion", "name": "node1", '
     b'"state": "live", "stateSince": "2026-01-01 00:00:01", '
     b'"introPointsNum": 3, "revisionCounter": 7, "timePeriod": 5, '
-    b'"received": "2026-01-01 00:00:01", "ok": true}, '
+    b'"received": "2026-01-01 00:00:01", "ok": true, '
+    b'"liveness": "alive", "livenessSince": "2026-01-01 00:00:02", '
+    b'"lastProbe": "2026-01-01 00:00:08", '
+    b'"lastProbeOutcome": "stream opened", "droppedReason": null}, '
     b'{"onionAddress": "be1\\u001b[31m.onion", "name": "node2", '
     b'"state": "fetch-failed", "stateSince": "2026-01-01 00:00:02", '
-    b'"stateDetail": "NOT_\\"FOUND\\"\\n", "introPointsNum": 0}], '
+    b'"stateDetail": "NOT_\\"FOUND\\"\\n", "introPointsNum": 0, '
+    b'"liveness": "dead", "livenessSince": "2026-01-01 00:00:05", '
+    b'"lastProbe": "2026-01-01 00:00:07", '
+    b'"lastProbeOutcome": "introduction failed (SOCKS 0xF2)", '
+    b'"droppedReason": "no answer in 10 s"}], '
     b'"descriptors": [{"descriptor": "first", "active": true, '
     b'"timePeriod": 5, "builtAt": "2026-01-01 00:00:03", '
     b'"reason": "first", "revisionCounter": 11, "introPointsNum": 3, '
@@ -587,8 +594,13 @@ STATUS_TEXT = (
     "    node1        be0.onion\n"
     "      live since 2026-01-01 00:00:01: 3 intro points, revision 7, "
     "time period 5, received 2026-01-01 00:00:01\n"
+    "      liveness: alive since 2026-01-01 00:00:02; last probe "
+    "2026-01-01 00:00:08: stream opened\n"
     "    node2        be1?[31m.onion\n"
     "      fetch-failed since 2026-01-01 00:00:02: NOT_\"FOUND\"?\n"
+    "      liveness: dead since 2026-01-01 00:00:05; last probe "
+    "2026-01-01 00:00:07: introduction failed (SOCKS 0xF2)\n"
+    "      dropped from the frontend: no answer in 10 s\n"
     "  first descriptor: time period 5, revision 11, 3 intro points, "
     "9000 bytes\n"
     "    built 2026-01-01 00:00:03 (first); on 1 of 2 HSDirs\n"

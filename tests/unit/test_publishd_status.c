@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "peer_msg.h"
 #include "test.h"
 #include "test_publishd_fixture.h"
 
@@ -146,6 +147,7 @@ static char *
 status_doc(struct pd *pd, time_t t)
 {
 	static const struct pd_ops ops = { fake_build, fake_post, NULL, NULL };
+	struct peer_liveness_msg l;
 	struct pd_net net;
 	struct pd_ring ring;
 	size_t len;
@@ -156,6 +158,16 @@ status_doc(struct pd *pd, time_t t)
 	tpd_configure(pd, NULL, 3, 2, t);
 	pd_instance_state(pd, 0, 2, pd->services[0].instances[2].key,
 	    PEER_STATE_INVALID, t, "bad \x01 sig\xff", t);
+	/* Instance 1 dropped by fetchd's probes. */
+	memset(&l, 0, sizeof(l));
+	l.instance = 1;
+	memcpy(l.instance_key, pd->services[0].instances[1].key, 32);
+	l.liveness = PEER_LIVENESS_DEAD;
+	l.since = l.last_probe = (uint64_t)t;
+	memcpy(l.outcome, "intro failed", 13);
+	memcpy(l.reason, "no answer in 10 s", 18);
+	if (pd_instance_liveness(pd, &l, t) == -1)
+		abort();
 	tpd_net(&net, TPD_VA);
 	tpd_ring(&ring);
 	pd_set_network(pd, &net, &ring, t);
@@ -208,6 +220,13 @@ test_status_fields(void)
 		"\"lastResult\":\"FAILED\"", "\"reason\":\"UPLOAD_REJECTED\"",
 		"\"lastResult\":\"UPLOADED\"", "\"state\":\"in-flight\"",
 		"\"lastError\":\"keyd said \\\"no\\\"\\\\\\u0009\"",
+		/* liveness */
+		"\"liveness\":\"unknown\"", "\"liveness\":\"dead\"",
+		"\"livenessSince\":\"2023-11-14 22:01:00\"",
+		"\"lastProbeOutcome\":\"intro failed\"",
+		"\"droppedReason\":\"no answer in 10 s\"",
+		"\"droppedReason\":null", "\"inDescriptor\":false",
+		"\"inDescriptor\":true", "\"unreachable\":null",
 	};
 	struct pd pd;
 	char *doc = status_doc(&pd, TPD_VA + 60);
