@@ -9,6 +9,7 @@
  *   parent_check.c      --check
  *   spawn.c             fork+exec of a child; the restart/backoff policy
  *   control_open.c      connecting and authenticating to tor's control port
+ *   parent_socks.c      fetchd's probe connections; tor's probe SOCKS listener
  *   status_client.c     "onionbalanced status": the socket, the summary
  *   status_json.c       the status document read into a tree (untrusted)
  *

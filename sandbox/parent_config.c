@@ -211,6 +211,12 @@ send_msg(struct child *c, struct ipc_builder *b)
 	return 0;
 }
 
+_Static_assert(OB_CONFIG_MAX_PROBE_PATH == PROBE_PATH_MAX &&
+    (int)OB_HEALTH_NONE == (int)PROBE_CHECK_NONE &&
+    (int)OB_HEALTH_TCP == (int)PROBE_CHECK_TCP &&
+    (int)OB_HEALTH_HTTP == (int)PROBE_CHECK_HTTP,
+    "ob_config's probe settings are sent as PC_PROBE's");
+
 /* fetchd alone probes: how, for one instance. */
 static int
 send_probe(struct child *c, const struct ob_config *cfg, uint32_t i,
