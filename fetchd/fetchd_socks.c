@@ -295,23 +295,41 @@ advance(struct socks_probe *p, bool eof)
 		finish(p, PROBE_INCONCLUSIVE, "tor closed the SOCKS connection");
 }
 
+/*
+ * How many bytes the current step reads in all: exactly the reply's size
+ * for the SOCKS steps (the CONNECT reply's from its first 5 bytes), up to
+ * the buffer for the HTTP status line.
+ */
+static size_t
+step_size(const struct socks_probe *p)
+{
+	switch (p->step) {
+	case STEP_METHOD:
+	case STEP_AUTH:
+		return 2;
+	case STEP_CONNECT:
+		return p->inlen < 5 ? 5 : connect_reply_len(p->in);
+	case STEP_HTTP:
+		return sizeof(p->in);
+	case STEP_WAIT_FD:
+		break;
+	}
+	return 0;
+}
+
 static void
 on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct socks_probe *p = arg;
-	size_t room = sizeof(p->in) - p->inlen;
+	size_t want = step_size(p);
 	ssize_t n;
 
-	/* Before the HTTP step, read no more than the step wants. */
-	if (p->step != STEP_HTTP)
-		room = p->step == STEP_CONNECT && p->inlen >= 5 ?
-		    connect_reply_len(p->in) - p->inlen :
-		    (p->step == STEP_CONNECT ? 5 : 2) - p->inlen;
-	if (room == 0) {
-		http_status(p, true);
+	/* advance() ends a probe whose reply has an unknown size. */
+	if (want <= p->inlen || want > sizeof(p->in)) {
+		finish(p, PROBE_INCONCLUSIVE, "malformed SOCKS reply");
 		return;
 	}
-	n = read(fd, p->in + p->inlen, room);
+	n = read(fd, p->in + p->inlen, want - p->inlen);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;

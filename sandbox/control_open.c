@@ -645,36 +645,99 @@ socks_line_is_ours(const char *v)
 	    strcmp(v + n - m, CONTROL_SOCKS_FLAGS) == 0;
 }
 
+/* Appends " SocksPort=<v quoted>" to line; -1 if it does not fit. */
+static int
+append_socks_port(char *line, size_t linelen, const char *v)
+{
+	if (append_str(line, linelen, " SocksPort=") == -1 ||
+	    append_quoted(line, linelen, v) == -1)
+		return -1;
+	return 0;
+}
+
 /*
- * The SETCONF that keeps every SocksPort the operator has and adds ours.
- * GETCONF gives one "SocksPort=value" line per configured port, or a bare
- * "SocksPort" when none is configured.  "0" (no SOCKS at all) is dropped:
- * it cannot stand beside another port.
+ * tor's default SocksPort, when none is configured, is only a default: a
+ * SETCONF with ours alone would close it.  GETINFO net/listeners/socks
+ * names what tor listens on ("127.0.0.1:9050" "unix:/path" ...): keep
+ * those.
  */
 static int
-socks_setconf_line(const struct torctl_reply *r, uint16_t port, char *line,
-    size_t linelen)
+keep_default_listeners(struct conv *cv, char *line, size_t linelen,
+    char *err, size_t errlen)
 {
-	char ours[128];
+	struct torctl_reply *r;
+	const char *v, *q;
+	char addr[256];
+	size_t len, n;
+	int rc = -1;
+
+	if ((r = command(cv, "GETINFO net/listeners/socks\r\n", "GETINFO",
+	    err, errlen)) == NULL)
+		return -1;
+	if (r->code != 250 || (v = torctl_reply_getinfo(r,
+	    "net/listeners/socks", &len)) == NULL) {
+		snprintf(err, errlen, "tor refused GETINFO net/listeners/socks: "
+		    "%s", torctl_reply_message(r));
+		goto done;
+	}
+	while ((v = strchr(v, '"')) != NULL) {
+		if ((q = strchr(v + 1, '"')) == NULL ||
+		    (n = (size_t)(q - v - 1)) == 0 || n >= sizeof(addr))
+			break;
+		memcpy(addr, v + 1, n);
+		addr[n] = '\0';
+		if (append_socks_port(line, linelen, addr) == -1) {
+			snprintf(err, errlen, "tor's SOCKS listeners are too "
+			    "many to keep beside ours");
+			goto done;
+		}
+		v = q + 1;
+	}
+	rc = 0;
+ done:
+	torctl_reply_free(r);
+	return rc;
+}
+
+/*
+ * The start of the SETCONF that keeps every SocksPort the operator has.
+ * GETCONF gives one "SocksPort=value" line per configured port, or a bare
+ * "SocksPort" when none is configured (then *configured is 0).  "0" (no
+ * SOCKS at all) is dropped: it cannot stand beside another port.
+ */
+static int
+socks_setconf_line(const struct torctl_reply *r, char *line, size_t linelen,
+    int *configured)
+{
 	const char *v;
 	size_t i;
-	int n;
 
 	snprintf(line, linelen, "SETCONF");
+	*configured = 0;
 	for (i = 0; i < r->nlines; i++) {
 		if (strncmp(r->lines[i].text, "SocksPort=", 10) != 0)
 			continue;
+		*configured = 1;
 		v = r->lines[i].text + 10;
 		if (strcmp(v, "0") == 0 || socks_line_is_ours(v))
 			continue;
-		if (append_str(line, linelen, " SocksPort=") == -1 ||
-		    append_quoted(line, linelen, v) == -1)
+		if (append_socks_port(line, linelen, v) == -1)
 			return -1;
 	}
+	return 0;
+}
+
+/* Our listener, and the end of the line. */
+static int
+append_ours(char *line, size_t linelen, uint16_t port)
+{
+	char ours[128];
+	int n;
+
 	n = snprintf(ours, sizeof(ours), "127.0.0.1:%u%s", port,
 	    CONTROL_SOCKS_FLAGS);
-	if (n < 0 || (size_t)n >= sizeof(ours) ||append_str(line, linelen, " SocksPort=") == -1 ||
-	    append_quoted(line, linelen, ours) == -1 ||
+	if (n < 0 || (size_t)n >= sizeof(ours) ||
+	    append_socks_port(line, linelen, ours) == -1 ||
 	    append_str(line, linelen, "\r\n") == -1)
 		return -1;
 	return 0;
@@ -687,7 +750,7 @@ control_socks_listener(const struct control_target *t, uint16_t port,
 	struct torctl_reply *r = NULL;
 	struct conv *cv;
 	char line[4096];
-	int rc = -1;
+	int rc = -1, configured;
 
 	if ((cv = conv_open(t, err, errlen)) == NULL)
 		return -1;
@@ -699,12 +762,21 @@ control_socks_listener(const struct control_target *t, uint16_t port,
 		    torctl_reply_message(r));
 		goto done;
 	}
-	if (socks_setconf_line(r, port, line, sizeof(line)) == -1) {
+	if (socks_setconf_line(r, line, sizeof(line), &configured) == -1) {
 		snprintf(err, errlen, "tor's SocksPort lines are too long to "
 		    "keep beside ours");
 		goto done;
 	}
 	torctl_reply_free(r);
+	r = NULL;
+	if (!configured && keep_default_listeners(cv, line, sizeof(line), err,
+	    errlen) == -1)
+		goto done;
+	if (append_ours(line, sizeof(line), port) == -1) {
+		snprintf(err, errlen, "tor's SocksPort lines are too long to "
+		    "keep beside ours");
+		goto done;
+	}
 	if ((r = command(cv, line, "SETCONF", err, errlen)) == NULL)
 		goto done;
 	if (r->code != 250) {

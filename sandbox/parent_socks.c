@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,22 +29,35 @@
 #include "parent.h"
 
 #define PARENT_SOCKS_RETRY_MS	(30 * 1000)
+#define PARENT_SOCKS_CONNECT_MS	1000
 
 static int
 connect_loopback(uint16_t port)
 {
 	struct sockaddr_in sin;
-	int fd, saved;
+	struct pollfd pfd;
+	socklen_t len = sizeof(int);
+	int fd, soerr = 0, saved;
 
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons(port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1)
 		return -1;
-	/* Loopback: the answer is immediate, so a blocking connect is fine. */
 	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0)
 		return fd;
+	/* Loopback answers at once; a firewall that drops must not hang us. */
+	if (errno == EINPROGRESS) {
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		if (poll(&pfd, 1, PARENT_SOCKS_CONNECT_MS) == 1 &&
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 &&
+		    soerr == 0)
+			return fd;
+		errno = soerr != 0 ? soerr : ETIMEDOUT;
+	}
 	saved = errno;
 	close(fd);
 	errno = saved;

@@ -9,7 +9,10 @@
  *   the connection, asks for a new one with PC_CONTROL_REQUEST;
  * - PC_KEYD_FD (publishd): asks keyd for service 0's identity;
  * - PC_PEER_FD, PC_STATUS_FD: counted;
- * - PC_CONFIG_BEGIN .. PC_CONFIG_END: counted, answered with PC_READY.
+ * - PC_CONFIG_BEGIN .. PC_CONFIG_END: counted, answered with PC_READY;
+ *   then, if $OB_STANDIN_DIR/<role>.socks exists, asks for a probe
+ *   connection (PC_SOCKS_REQUEST, id 42) and writes "probe\n" on the fd
+ *   that PC_SOCKS_FD brings (socks_ok), or counts PC_SOCKS_FAILED.
  *
  * After every message it writes $OB_STANDIN_DIR/<role>.state, one line of
  * key=value pairs the test reads.  If $OB_STANDIN_DIR/<role>.crash exists
@@ -56,6 +59,7 @@ struct standin {
 	int		 other_fds[3];	/* peer, keyd, status */
 	unsigned	 controls, controls_ok, peers, keyds, keyds_ok, statuses;
 	unsigned	 generation, services, instances, readies;
+	unsigned	 socks_ok, socks_failed;
 	struct ipc_channel ch;
 };
 
@@ -71,9 +75,10 @@ write_state(const struct standin *s)
 		abort();
 	fprintf(f, "pid=%ld generation=%u services=%u instances=%u "
 	    "readies=%u controls=%u controls_ok=%u peers=%u keyds=%u "
-	    "keyds_ok=%u statuses=%u\n", (long)getpid(), s->generation,
-	    s->services, s->instances, s->readies, s->controls,
-	    s->controls_ok, s->peers, s->keyds, s->keyds_ok, s->statuses);
+	    "keyds_ok=%u statuses=%u socks_ok=%u socks_failed=%u\n",
+	    (long)getpid(), s->generation, s->services, s->instances,
+	    s->readies, s->controls, s->controls_ok, s->peers, s->keyds,
+	    s->keyds_ok, s->statuses, s->socks_ok, s->socks_failed);
 	if (fclose(f) != 0 || rename(tmp, path) == -1)
 		abort();
 }
@@ -141,6 +146,38 @@ ready(struct standin *s, const struct ipc_msg *msg)
 		abort();
 }
 
+/* As fetchd does for a liveness probe, if the test asks for it. */
+static void
+maybe_ask_socks(struct standin *s)
+{
+	uint8_t buf[IPC_HDR_LEN + 4];
+	char path[4096];
+	struct ipc_builder b;
+
+	snprintf(path, sizeof(path), "%s/%s.socks", s->dir, s->role);
+	if (access(path, F_OK) == -1)
+		return;
+	ipc_builder_init(&b, buf, sizeof(buf), PC_SOCKS_REQUEST, 0);
+	ipc_add_u32(&b, 42);
+	if (ipc_builder_finish(&b) == -1 || ipc_send(&s->ch, &b, -1) == -1)
+		abort();
+}
+
+static void
+socks_answer(struct standin *s, const struct ipc_msg *msg)
+{
+	if (msg->len < 4 || get_u32_be(msg->payload) != 42)
+		abort();
+	if (msg->type == PC_SOCKS_FAILED) {
+		s->socks_failed++;
+		return;
+	}
+	if (msg->fd != -1 && write(msg->fd, "probe\n", 6) == 6)
+		s->socks_ok++;
+	if (msg->fd != -1)
+		close(msg->fd);
+}
+
 static void
 handle(struct standin *s, const struct ipc_msg *msg)
 {
@@ -176,12 +213,15 @@ handle(struct standin *s, const struct ipc_msg *msg)
 		break;
 	case PC_CONFIG_END:
 		ready(s, msg);
+		maybe_ask_socks(s);
 		return;
+	case PC_SOCKS_FD:
+	case PC_SOCKS_FAILED:
+		socks_answer(s, msg);
+		break;
 	case PC_CONTROL_REQUEST:
 	case PC_READY:
 	case PC_SOCKS_REQUEST:
-	case PC_SOCKS_FD:
-	case PC_SOCKS_FAILED:
 		abort();
 	}
 	write_state(s);

@@ -80,6 +80,13 @@ class FakeTor:
         with open(self.cookie_path, "wb") as f:
             f.write(self.cookie)
         self.authenticated = 0
+        # SocksPort as GETCONF shows it ([] for "not configured"), what
+        # GETINFO net/listeners/socks says, the SETCONFs received, and
+        # what each listener opened by a SETCONF was sent.
+        self.socks_ports = ["0"]
+        self.socks_listeners = ""
+        self.setconfs = []
+        self.socks_seen = []
         self.conns = []
         self.lock = threading.Lock()
         self.sock = None
@@ -163,7 +170,46 @@ class FakeTor:
             return "515 Authentication failed: Wrong length on authentication cookie.\r\n"
         if words[:2] == ["GETINFO", "version"] and state["auth"]:
             return "250-version=0.4.9.fake\r\n250 OK\r\n"
-        return "514 Authentication required.\r\n"
+        if not state["auth"]:
+            return "514 Authentication required.\r\n"
+        if words == ["GETCONF", "SocksPort"]:
+            if not self.socks_ports:
+                return "250 SocksPort\r\n"
+            return "".join(f"250{'-' if i < len(self.socks_ports) - 1 else ' '}"
+                           f"SocksPort={v}\r\n"
+                           for i, v in enumerate(self.socks_ports))
+        if words == ["GETINFO", "net/listeners/socks"]:
+            return (f"250-net/listeners/socks={self.socks_listeners}\r\n"
+                    "250 OK\r\n")
+        if words[:1] == ["SETCONF"]:
+            return self._setconf(line)
+        return "510 Unrecognized command\r\n"
+
+    def _setconf(self, line):
+        """SETCONF SocksPort="..." ...: record it and, as tor would, open
+        each new 127.0.0.1 port."""
+        values = re.findall(r'SocksPort="((?:[^"\\]|\\.)*)"', line)
+        with self.lock:
+            self.setconfs.append(values)
+        for v in values:
+            m = re.match(r"127\.0\.0\.1:(\d+) ", v)
+            if m and v not in self.socks_ports:
+                lsock = socket.socket()
+                lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                lsock.bind(("127.0.0.1", int(m.group(1))))
+                lsock.listen(4)
+                threading.Thread(target=self._socks_accept, args=(lsock,),
+                                 daemon=True).start()
+        self.socks_ports = values
+        return "250 OK\r\n"
+
+    def _socks_accept(self, lsock):
+        while True:
+            conn, _ = lsock.accept()
+            data = conn.makefile("rb").readline()
+            with self.lock:
+                self.socks_seen.append(data)
+            conn.close()
 
 
 class Setup:
@@ -608,6 +654,56 @@ STATUS_TEXT = (
     "      BB  pending   next try 2026-01-01 00:00:30, 2 failure(s), "
     "last UPLOAD_REJECTED\n"
     "  second descriptor: no time period yet (no consensus)\n")
+
+
+def test_probe_socks_listener():
+    """fetchd's probe connections: the parent adds its SOCKS listener to
+    tor beside the operator's SocksPort lines (dropping "0"; keeping the
+    default listeners when none is configured), and hands fetchd a
+    connection to it."""
+    flags = "ExtendedErrors OnionTrafficOnly IsolateSOCKSAuth"
+    for ports, listeners, kept in (
+            (["0"], "", []),
+            (["9050", "unix:/run/tor/socks WorldWritable"], "",
+             ["9050", "unix:/run/tor/socks WorldWritable"]),
+            ([], '"127.0.0.1:9050" "unix:/x"', ["127.0.0.1:9050", "unix:/x"])):
+        s = Setup()
+        ok = False
+        try:
+            s.tor.socks_ports = list(ports)
+            s.tor.socks_listeners = listeners
+            open(os.path.join(s.dir, "fetchd.socks"), "w").close()
+            s.start()
+            s.wait_state("fetchd", socks_ok=1, socks_failed=0)
+            deadline = time.monotonic() + TIMEOUT
+            while not s.tor.socks_seen and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert s.tor.socks_seen == [b"probe\n"], s.tor.socks_seen
+            assert len(s.tor.setconfs) == 1, s.tor.setconfs
+            values = s.tor.setconfs[0]
+            assert values[:-1] == kept, values
+            assert re.fullmatch(r"127\.0\.0\.1:\d+ " + flags, values[-1]), \
+                values
+            s.wait_log(r"added SOCKS listener 127\.0\.0\.1:\d+ to tor")
+            ok = True
+        finally:
+            s.stop()
+            s.close(ok)
+    # A tor that refuses: fetchd is told why, and the parent says it once.
+    s = Setup()
+    ok = False
+    try:
+        s.tor._setconf = lambda line: "553 Unable to set option: sandbox\r\n"
+        open(os.path.join(s.dir, "fetchd.socks"), "w").close()
+        s.start()
+        s.wait_state("fetchd", socks_ok=0, socks_failed=1)
+        s.wait_log(r"\[warning\] liveness probes unavailable: tor refused "
+                   r"to add a SocksPort for the liveness probes: Unable to "
+                   r"set option: sandbox")
+        ok = True
+    finally:
+        s.stop()
+        s.close(ok)
 
 
 def test_status_client():
