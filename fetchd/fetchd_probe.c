@@ -166,7 +166,7 @@ set_liveness(struct fetchd_instance *in, uint32_t liveness, time_t now)
 }
 
 static void
-drop(struct fetchd *fd, struct fetchd_instance *in, time_t now)
+drop(struct fetchd_instance *in, time_t now)
 {
 	struct fetchd_probe *p = &in->probe;
 
@@ -183,7 +183,7 @@ drop(struct fetchd *fd, struct fetchd_instance *in, time_t now)
 }
 
 static void
-on_success(struct fetchd *fd, struct fetchd_instance *in, time_t now)
+on_success(struct fetchd_instance *in, time_t now)
 {
 	struct fetchd_probe *p = &in->probe;
 
@@ -218,7 +218,7 @@ on_success(struct fetchd *fd, struct fetchd_instance *in, time_t now)
 }
 
 static void
-on_failure(struct fetchd *fd, struct fetchd_instance *in, time_t now)
+on_failure(struct fetchd_instance *in, time_t now)
 {
 	struct fetchd_probe *p = &in->probe;
 
@@ -241,7 +241,7 @@ on_failure(struct fetchd *fd, struct fetchd_instance *in, time_t now)
 		return;
 	default:
 		if (p->fails >= FETCHD_PROBE_FALL) {
-			drop(fd, in, now);
+			drop(in, now);
 			return;
 		}
 		/* Confirm at once, on fresh circuits. */
@@ -268,13 +268,13 @@ apply_outcome(struct fetchd *fd, struct fetchd_instance *in,
 	switch (outcome) {
 	case PROBE_OK:
 	case PROBE_REFUSED:
-		on_success(fd, in, now);
+		on_success(in, now);
 		break;
 	case PROBE_CHECK_FAILED:
 	case PROBE_UNREACHABLE:
 	case PROBE_TIMEOUT:
 		if ((unfit = tor_unfit(fd, now)) == NULL) {
-			on_failure(fd, in, now);
+			on_failure(in, now);
 			break;
 		}
 		snprintf(p->outcome, sizeof(p->outcome), "not counted (%s): "
