@@ -28,6 +28,22 @@
  */
 #define KEYD_PERIODS_PER_SERVICE	6
 
+/*
+ * SIGN takes a revision counter only if it is the one REVISION gives now or
+ * gave in the last KEYD_REVISION_WINDOW seconds, by keyd's clock: between
+ * its REVISION and its SIGN publishd chooses intro points, CERTIFYs each
+ * (a reply takes microseconds; publishd gives up on one after 5 s) and
+ * encrypts the descriptor, which takes well under a second; 300 s is
+ * ample even on a loaded machine.  Nothing is allowed ahead of now: the
+ * only clock involved is keyd's, so there is no skew between requester
+ * and keyd to allow for.  A larger counter would make HSDirs refuse every
+ * later descriptor of the period (up to 2^64 - 1); a smaller one is what
+ * the floor is for.
+ */
+#define KEYD_REVISION_WINDOW	300
+/* The detail of ERROR REVISION for a counter outside the window. */
+#define KEYD_REVISION_NOT_NOW	1
+
 /* tor: HS_DESC_CERT_LIFETIME, 54 hours. */
 #define KEYD_SIGNING_CERT_LIFETIME	(54 * 3600)
 #define KEYD_VOTING_INTERVAL_MIN	10

@@ -76,7 +76,7 @@ enum keyd_error {
 	KEYD_ERR_BODY_FORMAT,	/* not a v3 outer descriptor as keyd expects; detail: line */
 	KEYD_ERR_BODY_LIFETIME,	/* descriptor-lifetime not in 1..720 */
 	KEYD_ERR_BODY_CERT,	/* not the cert keyd issued for this signing key */
-	KEYD_ERR_REVISION,	/* revision counter lower than the last signed */
+	KEYD_ERR_REVISION,	/* revision counter below the floor, or not now's; detail */
 	KEYD_ERR_INTERNAL,	/* keyd failed (RNG, allocation, a crypto check) */
 	KEYD_ERR_MAX_,
 };

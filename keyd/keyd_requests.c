@@ -62,7 +62,7 @@ keyd_strerror(enum keyd_error err)
 	case KEYD_ERR_BODY_FORMAT: return "not a v3 outer descriptor body";
 	case KEYD_ERR_BODY_LIFETIME: return "descriptor-lifetime out of range";
 	case KEYD_ERR_BODY_CERT: return "body does not carry this period's cert";
-	case KEYD_ERR_REVISION: return "revision counter lower than last signed";
+	case KEYD_ERR_REVISION: return "revision counter below the floor or not now's";
 	case KEYD_ERR_INTERNAL: return "internal error";
 	case KEYD_ERR_MAX_: break;
 	}
@@ -478,6 +478,12 @@ check_sign(const struct keyd_period *kp, const uint8_t *body, size_t len,
 		return err;
 	if (kp->has_signed && *rev < kp->last_revision)
 		return KEYD_ERR_REVISION;
+	/* Only a counter keyd itself gives now or gave a moment ago. */
+	if (revcounter_find(kp->rev_key, (int64_t)kp->srv_start,
+	    (int64_t)now - KEYD_REVISION_WINDOW, (int64_t)now, *rev) == -1) {
+		*line = KEYD_REVISION_NOT_NOW;
+		return KEYD_ERR_REVISION;
+	}
 	return KEYD_ERR_NONE;
 }
 
@@ -544,9 +550,14 @@ handle_sign(struct keyd *kd, const struct ipc_msg *req,
 	else
 		err = sign_body(service, kp, body, body_len, kd->now(), sig,
 		    &line);
-	if (err != KEYD_ERR_NONE) {
+	if (err == KEYD_ERR_REVISION)
+		log_warnx("audit: refused SIGN service %u: revision counter "
+		    "%s", service, line == KEYD_REVISION_NOT_NOW ?
+		    "is not one keyd gives now" : "below the last signed");
+	else if (err != KEYD_ERR_NONE)
 		log_warnx("refused SIGN service %u: %s (line %u)", service,
 		    keyd_strerror(err), line);
+	if (err != KEYD_ERR_NONE) {
 		reply_error(reply, req, err, line);
 		return 0;
 	}

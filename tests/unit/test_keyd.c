@@ -173,6 +173,16 @@ revision(struct fixture *f, const struct period *p, uint64_t *rev)
 	return 0;
 }
 
+/* The counter keyd gives now: the one an honest publishd puts in its body. */
+static uint64_t
+rev_now(struct fixture *f, const struct period *p)
+{
+	uint64_t rev = 0;
+
+	CHECK_INT_EQ(revision(f, p, &rev), 0);
+	return rev;
+}
+
 static uint32_t
 sign(struct fixture *f, const struct period *p, const char *body, size_t len,
     uint8_t sig[64])
@@ -382,7 +392,7 @@ test_sign_accepts_and_verifies(void)
 
 	fixture_open(&f);
 	CHECK_INT_EQ(begin(&f, TP_CUR, LIVE_VI, 0, &p), 0);
-	len = make_body(body, sizeof(body), p.cert, 180, 1000, 200);
+	len = make_body(body, sizeof(body), p.cert, 180, rev_now(&f, &p), 200);
 	CHECK_INT_EQ(sign(&f, &p, body, len, sig), 0);
 	CHECK(desc_sig_verifies(sig, body, len, p.signing_pub));
 	/* the signature covers the body: one changed byte fails */
@@ -391,8 +401,9 @@ test_sign_accepts_and_verifies(void)
 	body[len - 30] ^= 1;
 	/* an equal revision counter is allowed ("never goes down") */
 	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), 0);
-	/* a message of exactly 64-char lines */
-	len = make_body(body, sizeof(body), p.cert, 720, 1001, 128);
+	/* a message of exactly 64-char lines, a second later */
+	fake_now++;
+	len = make_body(body, sizeof(body), p.cert, 720, rev_now(&f, &p), 128);
 	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), 0);
 	fixture_close(&f);
 }
@@ -403,33 +414,38 @@ test_sign_refusals(void)
 	static char body[BODY_MAX];
 	struct fixture f;
 	struct period p, other;
+	uint64_t r;
 	size_t len;
 
 	fixture_open(&f);
 	CHECK_INT_EQ(begin(&f, TP_CUR, LIVE_VI, 0, &p), 0);
 	CHECK_INT_EQ(begin(&f, TP_CUR - 1, LIVE_VI, 0, &other), 0);
+	r = rev_now(&f, &p);
 
 	/* without the cert */
-	len = make_body(body, sizeof(body), NULL, 180, 10, 200);
+	len = make_body(body, sizeof(body), NULL, 180, r, 200);
 	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), KEYD_ERR_BODY_FORMAT);
 	CHECK_INT_EQ(get_u32_be(f.reply.payload + 4), 3);	/* the line */
 	/* with another period's cert */
-	len = make_body(body, sizeof(body), other.cert, 180, 10, 200);
+	len = make_body(body, sizeof(body), other.cert, 180, r, 200);
 	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), KEYD_ERR_BODY_CERT);
 	/* lifetime out of range */
-	len = make_body(body, sizeof(body), p.cert, 721, 10, 200);
+	len = make_body(body, sizeof(body), p.cert, 721, r, 200);
 	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), KEYD_ERR_BODY_LIFETIME);
-	len = make_body(body, sizeof(body), p.cert, 0, 10, 200);
+	len = make_body(body, sizeof(body), p.cert, 0, r, 200);
 	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), KEYD_ERR_BODY_LIFETIME);
 
-	/* a lower revision counter than the last signed */
-	len = make_body(body, sizeof(body), p.cert, 180, 10, 200);
+	/* a lower revision counter than the last signed: the floor */
+	fake_now += 10;
+	len = make_body(body, sizeof(body), p.cert, 180, rev_now(&f, &p), 200);
 	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), 0);
-	len = make_body(body, sizeof(body), p.cert, 180, 9, 200);
+	len = make_body(body, sizeof(body), p.cert, 180, r, 200);
 	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), KEYD_ERR_REVISION);
+	CHECK_INT_EQ(get_u32_be(f.reply.payload + 4), 0);
+	r = rev_now(&f, &p);
 
 	/* trailing data after END MESSAGE (e.g. a signature line) */
-	len = make_body(body, sizeof(body), p.cert, 180, 11, 200);
+	len = make_body(body, sizeof(body), p.cert, 180, r, 200);
 	memcpy(body + len, "signature x\n", 12);
 	CHECK_INT_EQ(sign(&f, &p, body, len + 12, NULL), KEYD_ERR_BODY_FORMAT);
 	/* unterminated last line */
@@ -439,14 +455,14 @@ test_sign_refusals(void)
 	{
 		size_t n = 48000, prev = 0;
 
-		while ((len = make_body(body, sizeof(body), p.cert, 180, 11,
+		while ((len = make_body(body, sizeof(body), p.cert, 180, r,
 		    n)) <= KEYD_BODY_MAX) {
 			prev = n;
 			n++;
 		}
 		CHECK(len <= KEYD_BODY_MAX + 2);
 		CHECK_INT_EQ(sign(&f, &p, body, len, NULL), KEYD_ERR_BODY_SIZE);
-		len = make_body(body, sizeof(body), p.cert, 180, 11, prev);
+		len = make_body(body, sizeof(body), p.cert, 180, r, prev);
 		CHECK_INT_EQ(sign(&f, &p, body, len, NULL), 0);
 	}
 	fixture_close(&f);
@@ -458,21 +474,24 @@ test_body_check_is_strict(void)
 	static char body[BODY_MAX];
 	struct fixture f;
 	struct period p;
+	uint64_t r;
 	size_t len;
-	char *at;
+	char *at, c;
 
 	fixture_open(&f);
 	CHECK_INT_EQ(begin(&f, TP_CUR, LIVE_VI, 0, &p), 0);
-	len = make_body(body, sizeof(body), p.cert, 180, 50, 200);
+	r = rev_now(&f, &p);
+	len = make_body(body, sizeof(body), p.cert, 180, r, 200);
 	/* not v3 */
 	body[14] = '2';
 	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), KEYD_ERR_BODY_FORMAT);
 	body[14] = '3';
 	/* a leading zero in the revision counter */
-	at = strstr(body, "revision-counter 50\n");
+	at = strstr(body, "revision-counter ");
+	c = at[17];
 	at[17] = '0';
 	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), KEYD_ERR_BODY_FORMAT);
-	at[17] = '5';
+	at[17] = c;
 	/* a NUL in the message block */
 	at = strstr(body, "-----BEGIN MESSAGE-----\n") + 24;
 	*at = '\0';
@@ -480,7 +499,7 @@ test_body_check_is_strict(void)
 	*at = 'A';
 	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), 0);
 	/* an empty superencrypted block */
-	len = make_body(body, sizeof(body), p.cert, 180, 51, 0);
+	len = make_body(body, sizeof(body), p.cert, 180, r, 0);
 	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), KEYD_ERR_BODY_FORMAT);
 	fixture_close(&f);
 }
@@ -491,20 +510,30 @@ test_begin_again_replaces_key_keeps_floor(void)
 	static char body[BODY_MAX];
 	struct fixture f;
 	struct period p1, p2;
+	uint64_t r;
 	size_t len;
 
 	fixture_open(&f);
 	CHECK_INT_EQ(begin(&f, TP_CUR, LIVE_VI, 0, &p1), 0);
-	len = make_body(body, sizeof(body), p1.cert, 180, 500, 200);
+	r = rev_now(&f, &p1);
+	fake_now += 5;
+	len = make_body(body, sizeof(body), p1.cert, 180, rev_now(&f, &p1),
+	    200);
 	CHECK_INT_EQ(sign(&f, &p1, body, len, NULL), 0);
 	CHECK_INT_EQ(begin(&f, TP_CUR, LIVE_VI, 0, &p2), 0);
 	CHECK(memcmp(p1.signing_pub, p2.signing_pub, 32) != 0);
 	/* the old key is gone */
 	CHECK_INT_EQ(sign(&f, &p1, body, len, NULL), KEYD_ERR_SIGNING_KEY);
-	/* the new key may not go below what the old one signed */
-	len = make_body(body, sizeof(body), p2.cert, 180, 499, 200);
+	/*
+	 * the new key may not go below what the old one signed, although
+	 * r (five seconds old) is inside the window
+	 */
+	len = make_body(body, sizeof(body), p2.cert, 180, r, 200);
 	CHECK_INT_EQ(sign(&f, &p2, body, len, NULL), KEYD_ERR_REVISION);
-	len = make_body(body, sizeof(body), p2.cert, 180, 501, 200);
+	CHECK_INT_EQ(get_u32_be(f.reply.payload + 4), 0);
+	fake_now++;
+	len = make_body(body, sizeof(body), p2.cert, 180, rev_now(&f, &p2),
+	    200);
 	CHECK_INT_EQ(sign(&f, &p2, body, len, NULL), 0);
 	fixture_close(&f);
 }
@@ -567,6 +596,62 @@ test_revision_counter(void)
 		fake_now -= 10;
 		CHECK_INT_EQ(revision(&f, &second, &r1), KEYD_ERR_CLOCK);
 	}
+	fixture_close(&f);
+}
+
+/*
+ * What a compromised publishd could put in a body: the largest counter
+ * (HSDirs would refuse every later descriptor of the period), one an hour
+ * ahead, one from before the window, one between two seconds' counters.
+ */
+static void
+test_sign_only_counters_keyd_gives(void)
+{
+	static char body[BODY_MAX];
+	struct fixture f;
+	struct period p;
+	uint64_t r_old, r_ahead, r_prev, r;
+	size_t len;
+
+	fixture_open(&f);
+	CHECK_INT_EQ(begin(&f, TP_CUR, LIVE_VI, 0, &p), 0);
+	r_old = rev_now(&f, &p);
+	fake_now += 3600;
+	r_ahead = rev_now(&f, &p);
+	fake_now -= 3600 - (KEYD_REVISION_WINDOW + 1);
+	r = rev_now(&f, &p);
+	CHECK(r_old < r && r < r_ahead);
+
+	len = make_body(body, sizeof(body), p.cert, 180, UINT64_MAX, 200);
+	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), KEYD_ERR_REVISION);
+	CHECK_INT_EQ(get_u32_be(f.reply.payload + 4), KEYD_REVISION_NOT_NOW);
+	len = make_body(body, sizeof(body), p.cert, 180, r_ahead, 200);
+	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), KEYD_ERR_REVISION);
+	/* one second ahead is already too far */
+	fake_now++;
+	len = make_body(body, sizeof(body), p.cert, 180, rev_now(&f, &p), 200);
+	fake_now--;
+	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), KEYD_ERR_REVISION);
+	/* KEYD_REVISION_WINDOW + 1 seconds old: too old (and nothing signed) */
+	len = make_body(body, sizeof(body), p.cert, 180, r_old, 200);
+	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), KEYD_ERR_REVISION);
+	CHECK_INT_EQ(get_u32_be(f.reply.payload + 4), KEYD_REVISION_NOT_NOW);
+	/* not any second's counter, though between two of them */
+	fake_now--;
+	r_prev = rev_now(&f, &p);
+	fake_now++;
+	if (r - r_prev > 1) {		/* a keystream word of 0 has no gap */
+		len = make_body(body, sizeof(body), p.cert, 180, r_prev + 1,
+		    200);
+		CHECK_INT_EQ(sign(&f, &p, body, len, NULL), KEYD_ERR_REVISION);
+	}
+	/* exactly KEYD_REVISION_WINDOW seconds old: still accepted */
+	fake_now--;
+	len = make_body(body, sizeof(body), p.cert, 180, r_old, 200);
+	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), 0);
+	/* and now's own counter, of course */
+	len = make_body(body, sizeof(body), p.cert, 180, rev_now(&f, &p), 200);
+	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), 0);
 	fixture_close(&f);
 }
 
@@ -650,5 +735,6 @@ TEST_MAIN(
     TEST_CASE(test_body_check_is_strict),
     TEST_CASE(test_begin_again_replaces_key_keeps_floor),
     TEST_CASE(test_revision_counter),
+    TEST_CASE(test_sign_only_counters_keyd_gives),
     TEST_CASE(test_malformed_requests_are_violations),
     TEST_CASE(test_period_slots_do_not_evict_live_periods))

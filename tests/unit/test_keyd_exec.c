@@ -135,7 +135,8 @@ request(struct child *c, uint32_t want_type)
 }
 
 static size_t
-make_body(char *out, size_t outsz, const uint8_t cert[TORCERT_LEN])
+make_body(char *out, size_t outsz, const uint8_t cert[TORCERT_LEN],
+    uint64_t rev)
 {
 	char b64[256];
 	int n;
@@ -145,8 +146,9 @@ make_body(char *out, size_t outsz, const uint8_t cert[TORCERT_LEN])
 		abort();
 	n = snprintf(out, outsz, "hs-descriptor 3\ndescriptor-lifetime 180\n"
 	    "descriptor-signing-key-cert\n-----BEGIN ED25519 CERT-----\n%s"
-	    "-----END ED25519 CERT-----\nrevision-counter 7\nsuperencrypted\n"
-	    "-----BEGIN MESSAGE-----\nQUJD\n-----END MESSAGE-----\n", b64);
+	    "-----END ED25519 CERT-----\nrevision-counter %llu\n"
+	    "superencrypted\n-----BEGIN MESSAGE-----\nQUJD\n"
+	    "-----END MESSAGE-----\n", b64, (unsigned long long)rev);
 	if (n < 0 || (size_t)n >= outsz)
 		abort();
 	return (size_t)n;
@@ -180,7 +182,14 @@ begin_and_sign(struct child *c, const uint8_t master_pub[32])
 	CHECK_INT_EQ(torcert_check(&tc, cert, TORCERT_LEN,
 	    TORCERT_TYPE_SIGNING_HS_DESC, blinded, time(NULL)), TORCERT_OK);
 
-	len = make_body(body, sizeof(body), cert);
+	/* the counter keyd gives now, as publishd asks for it */
+	ipc_builder_init(&c->b, c->buf, sizeof(c->buf), KEYD_R_REVISION, 23);
+	ipc_add_u32(&c->b, 0);
+	ipc_add_bytes(&c->b, signing, 32);
+	request(c, KEYD_R_REVISION_REPLY);
+	if (c->m.len != 8)
+		return;
+	len = make_body(body, sizeof(body), cert, get_u64_be(c->m.payload));
 	ipc_builder_init(&c->b, c->buf, sizeof(c->buf), KEYD_R_SIGN, 22);
 	ipc_add_u32(&c->b, 0);
 	ipc_add_bytes(&c->b, signing, 32);
