@@ -64,9 +64,9 @@ enum keyd_error {
 	KEYD_ERR_NONE = 0,
 	KEYD_ERR_SERVICE,	/* no such service */
 	KEYD_ERR_KEY_FILE,	/* key file unreadable/invalid; detail: masterkey_error */
-	KEYD_ERR_PARAMS,	/* voting interval / hsdir_interval out of range */
+	KEYD_ERR_PARAMS,	/* voting interval / hsdir_interval / length not tor's */
 	KEYD_ERR_PERIOD,	/* time period not current, previous or next */
-	KEYD_ERR_PERIOD_FULL,	/* all period slots of the service in use */
+	KEYD_ERR_PERIOD_FULL,	/* all period slots live and signed for */
 	KEYD_ERR_SIGNING_KEY,	/* no period begun with that signing key */
 	KEYD_ERR_CERT_TYPE,	/* not an intro-point cert type */
 	KEYD_ERR_EXPIRY,	/* cert expiry in the past or after the signing key's */

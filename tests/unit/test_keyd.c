@@ -690,11 +690,37 @@ test_malformed_requests_are_violations(void)
 	fixture_close(&f);
 }
 
+/* An honest SIGN in period p now: the counter REVISION gives. */
+static uint32_t
+sign_now(struct fixture *f, const struct period *p)
+{
+	static char body[BODY_MAX];
+	uint64_t rev = 0;
+	uint32_t err;
+	size_t len;
+
+	if ((err = revision(f, p, &rev)) != 0)
+		return err;
+	len = make_body(body, sizeof(body), p->cert, 180, rev, 200);
+	return sign(f, p, body, len, NULL);
+}
+
+/* The current period for a period length, by the fake clock. */
+static uint64_t
+cur_tp(uint32_t vi, uint32_t hsdir)
+{
+	struct hs_period_params hp;
+
+	if (hs_period_params_init(&hp, vi, hsdir) == -1)
+		abort();
+	return hs_time_period_num(&hp, fake_now);
+}
+
 static void
 test_period_slots_do_not_evict_live_periods(void)
 {
 	struct fixture f;
-	struct hs_period_params hp;
+	struct period p[6];
 	uint64_t cur;
 	int i, refused = 0;
 
@@ -702,25 +728,118 @@ test_period_slots_do_not_evict_live_periods(void)
 	fake_now = T_NIGHT;
 	/* three live periods for each of three lengths: more than the slots */
 	for (i = 0; i < 3; i++) {
-		refused += begin(&f, TP_CUR - 1, LIVE_VI, 0, NULL) != 0;
-		refused += begin(&f, TP_CUR, LIVE_VI, 0, NULL) != 0;
-		refused += begin(&f, TP_CUR + 1, LIVE_VI, 0, NULL) != 0;
+		refused += begin(&f, TP_CUR - 1, LIVE_VI, 0, &p[0]) != 0;
+		refused += begin(&f, TP_CUR, LIVE_VI, 0, &p[1]) != 0;
+		refused += begin(&f, TP_CUR + 1, LIVE_VI, 0, &p[2]) != 0;
 	}
 	CHECK_INT_EQ(refused, 0);	/* the same three slots, replaced */
 	/* a second period length: three more live periods */
-	CHECK_INT_EQ(hs_period_params_init(&hp, LIVE_VI, 720), 0);
-	cur = hs_time_period_num(&hp, fake_now);
-	CHECK_INT_EQ(begin(&f, cur - 1, LIVE_VI, 720, NULL), 0);
-	CHECK_INT_EQ(begin(&f, cur, LIVE_VI, 720, NULL), 0);
-	CHECK_INT_EQ(begin(&f, cur + 1, LIVE_VI, 720, NULL), 0);
+	cur = cur_tp(LIVE_VI, 720);
+	CHECK_INT_EQ(begin(&f, cur - 1, LIVE_VI, 720, &p[3]), 0);
+	CHECK_INT_EQ(begin(&f, cur, LIVE_VI, 720, &p[4]), 0);
+	CHECK_INT_EQ(begin(&f, cur + 1, LIVE_VI, 720, &p[5]), 0);
 	CHECK_INT_EQ(begin(&f, cur - 2, LIVE_VI, 720, NULL), KEYD_ERR_PERIOD);
+	/* all six signed: each holds a revision floor */
+	for (i = 0; i < 6; i++)
+		CHECK_INT_EQ(sign_now(&f, &p[i]), 0);
 	/* a seventh live period finds no slot */
-	CHECK_INT_EQ(hs_period_params_init(&hp, LIVE_VI, 360), 0);
-	cur = hs_time_period_num(&hp, fake_now);
-	CHECK_INT_EQ(begin(&f, cur, LIVE_VI, 360, NULL), KEYD_ERR_PERIOD_FULL);
+	CHECK_INT_EQ(begin(&f, cur_tp(LIVE_VI, 360), LIVE_VI, 360, NULL),
+	    KEYD_ERR_PERIOD_FULL);
+	/* and the six are all still there */
+	for (i = 0; i < 6; i++)
+		CHECK_INT_EQ(sign_now(&f, &p[i]), 0);
 	/* two days later the old ones have left the window */
 	fake_now += 2 * 86400;
 	CHECK_INT_EQ(begin(&f, TP_CUR + 2, LIVE_VI, 0, NULL), 0);
+	fixture_close(&f);
+}
+
+/*
+ * BEGINs a compromised publishd could send to hold period slots for
+ * weeks: parameters tor cannot have are refused, not clamped.
+ */
+static void
+test_begin_params_out_of_tor_ranges(void)
+{
+	struct fixture f;
+
+	fixture_open(&f);
+	fake_now = T_NIGHT;
+	/* no hsdir_interval and a 24-hour voting interval: 34560 min */
+	CHECK_INT_EQ(begin(&f, cur_tp(LIVE_VI, 0), 86400, 0, NULL),
+	    KEYD_ERR_PARAMS);
+	/* with no hsdir_interval, 10 h voting intervals: 14400 min, tor's max */
+	CHECK_INT_EQ(begin(&f, fake_now / 60 / 14400, 36000, 0, NULL),
+	    KEYD_ERR_NONE);
+	CHECK_INT_EQ(begin(&f, fake_now / 60 / 14424, 36060, 0, NULL),
+	    KEYD_ERR_PARAMS);
+	/* hsdir_interval below 30 or above 14400 is refused, not clamped */
+	CHECK_INT_EQ(begin(&f, cur_tp(LIVE_VI, 30), LIVE_VI, 29, NULL),
+	    KEYD_ERR_PARAMS);
+	CHECK_INT_EQ(begin(&f, cur_tp(LIVE_VI, 14400), LIVE_VI, 14401, NULL),
+	    KEYD_ERR_PARAMS);
+	CHECK_INT_EQ(begin(&f, cur_tp(LIVE_VI, 14400), LIVE_VI, 34560, NULL),
+	    KEYD_ERR_PARAMS);
+	/* the voting interval: 10 s .. 24 h */
+	CHECK_INT_EQ(begin(&f, TP_CUR, 9, 1440, NULL), KEYD_ERR_PARAMS);
+	CHECK_INT_EQ(begin(&f, TP_CUR, 86401, 1440, NULL), KEYD_ERR_PARAMS);
+	CHECK_INT_EQ(begin(&f, TP_CUR, UINT32_MAX, 1440, NULL),
+	    KEYD_ERR_PARAMS);
+	/* the edges tor allows are accepted */
+	CHECK_INT_EQ(begin(&f, cur_tp(LIVE_VI, 30), LIVE_VI, 30, NULL), 0);
+	CHECK_INT_EQ(begin(&f, cur_tp(10, 1440), 10, 1440, NULL), 0);
+	fixture_close(&f);
+}
+
+/*
+ * Six BEGINs for bogus periods (lengths the network does not use) fill
+ * every slot; an honest BEGIN from the restarted publishd still gets one.
+ * If the bogus periods also signed, they hold their slots until their
+ * signing certs expire, and no longer.  The lengths all divide 14400
+ * minutes, and the clock is an hour into a period of each: all six are
+ * live for days, and all can sign (revision counters reach 72 h).
+ */
+static const uint32_t bogus_len[6] = { 14400, 7200, 4800, 3600, 2880, 2400 };
+#define T_BOGUS	((time_t)1967 * 14400 * 60 + 720 * 60 + 3600)
+
+static void
+test_bogus_begins_do_not_jam_slots(void)
+{
+	struct fixture f;
+	struct period bogus[6], honest;
+	uint64_t tp[6];
+	int i;
+
+	fixture_open(&f);
+	fake_now = T_BOGUS;
+	for (i = 0; i < 6; i++)
+		CHECK_INT_EQ(begin(&f, cur_tp(LIVE_VI, bogus_len[i]), LIVE_VI,
+		    bogus_len[i], &bogus[i]), 0);
+	CHECK_INT_EQ(begin(&f, cur_tp(LIVE_VI, 0), LIVE_VI, 0, &honest), 0);
+	CHECK_INT_EQ(sign_now(&f, &honest), 0);
+	/* the oldest bogus one made room; the others are still there */
+	CHECK_INT_EQ(sign_now(&f, &bogus[0]), KEYD_ERR_SIGNING_KEY);
+	for (i = 1; i < 6; i++)
+		CHECK_INT_EQ(sign_now(&f, &bogus[i]), 0);
+	fixture_close(&f);
+
+	/* six bogus periods that signed: full until their certs expire */
+	fixture_open(&f);
+	fake_now = T_BOGUS;
+	for (i = 0; i < 6; i++) {
+		tp[i] = cur_tp(LIVE_VI, bogus_len[i]);
+		CHECK_INT_EQ(begin(&f, tp[i], LIVE_VI, bogus_len[i],
+		    &bogus[i]), 0);
+		CHECK_INT_EQ(sign_now(&f, &bogus[i]), 0);
+	}
+	CHECK_INT_EQ(begin(&f, cur_tp(LIVE_VI, 0), LIVE_VI, 0, NULL),
+	    KEYD_ERR_PERIOD_FULL);
+	/* their periods are all still in the window, but their certs expired */
+	fake_now += KEYD_SIGNING_CERT_LIFETIME + 3600;
+	for (i = 0; i < 6; i++)
+		CHECK(cur_tp(LIVE_VI, bogus_len[i]) <= tp[i] + 1);
+	CHECK_INT_EQ(begin(&f, cur_tp(LIVE_VI, 0), LIVE_VI, 0, &honest), 0);
+	CHECK_INT_EQ(sign_now(&f, &honest), 0);
 	fixture_close(&f);
 }
 
@@ -737,4 +856,6 @@ TEST_MAIN(
     TEST_CASE(test_revision_counter),
     TEST_CASE(test_sign_only_counters_keyd_gives),
     TEST_CASE(test_malformed_requests_are_violations),
-    TEST_CASE(test_period_slots_do_not_evict_live_periods))
+    TEST_CASE(test_period_slots_do_not_evict_live_periods),
+    TEST_CASE(test_begin_params_out_of_tor_ranges),
+    TEST_CASE(test_bogus_begins_do_not_jam_slots))
