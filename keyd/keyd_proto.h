@@ -29,7 +29,17 @@ enum keyd_parent_msg {
 	KEYD_P_REQUEST_CHANNEL_REPLY,	/* keyd: empty */
 	KEYD_P_CONFIG_DONE,		/* parent: empty */
 	KEYD_P_CONFIG_DONE_REPLY,	/* keyd: nservices(4) */
+	KEYD_P_REQUEST_CHANNEL_DROPPED,	/* keyd: reason(4) */
 };
+
+/* Why keyd dropped the request channel: restart its sender. */
+enum keyd_drop_reason {
+	KEYD_DROP_MALFORMED = 1,	/* a malformed request */
+	KEYD_DROP_NOT_READING,		/* its reply queue overflowed */
+};
+#define KEYD_DROPPED_LEN	4
+/* Replies waiting for a requester that reads slowly; one more drops it. */
+#define KEYD_REPLY_QUEUE	8
 
 /* publishd <-> keyd: the work.  Replies echo the request's id. */
 enum keyd_req_msg {

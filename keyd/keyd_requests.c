@@ -23,6 +23,7 @@ const struct ipc_type keyd_parent_types[] = {
 	{ KEYD_P_REQUEST_CHANNEL_REPLY, "REQUEST_CHANNEL_REPLY", 0 },
 	{ KEYD_P_CONFIG_DONE, "CONFIG_DONE", 0 },
 	{ KEYD_P_CONFIG_DONE_REPLY, "CONFIG_DONE_REPLY", 0 },
+	{ KEYD_P_REQUEST_CHANNEL_DROPPED, "REQUEST_CHANNEL_DROPPED", 0 },
 };
 const size_t keyd_parent_ntypes =
     sizeof(keyd_parent_types) / sizeof(keyd_parent_types[0]);
