@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "digest.h"
+#include "encoding.h"
 #include "hs_common.h"
 #include "ipc.h"
 #include "keyd.h"
@@ -177,6 +178,32 @@ certify(struct keyd_child *c, const uint8_t signing[32], uint8_t type)
 	return request(c);
 }
 
+/* A well-formed body for the period, with revision-counter 2^64 - 1. */
+static uint32_t
+sign_max_counter(struct keyd_child *c, const uint8_t signing[32],
+    const uint8_t cert[TORCERT_LEN])
+{
+	char b64[256], body[1024];
+	int n;
+
+	if (base64_encode(b64, sizeof(b64), cert, TORCERT_LEN,
+	    BASE64_PAD | BASE64_MULTILINE) < 0)
+		abort();
+	n = snprintf(body, sizeof(body), "hs-descriptor 3\n"
+	    "descriptor-lifetime 180\ndescriptor-signing-key-cert\n"
+	    "-----BEGIN ED25519 CERT-----\n%s-----END ED25519 CERT-----\n"
+	    "revision-counter 18446744073709551615\nsuperencrypted\n"
+	    "-----BEGIN MESSAGE-----\nQUJD\n-----END MESSAGE-----\n", b64);
+	if (n < 0 || (size_t)n >= sizeof(body))
+		abort();
+	ipc_builder_init(&c->b, c->buf, sizeof(c->buf), KEYD_R_SIGN, 24);
+	ipc_add_u32(&c->b, 0);
+	ipc_add_bytes(&c->b, signing, 32);
+	ipc_add_u32(&c->b, (uint32_t)n);
+	ipc_add_bytes(&c->b, body, (size_t)n);
+	return request(c);
+}
+
 static void
 test_keyd_sandboxed(struct keyd_child *c)
 {
@@ -199,7 +226,7 @@ test_taken_over_publisher(void)
 	struct keyd_child c;
 	struct hs_period_params hp;
 	struct masterkey *mk;
-	uint8_t signing[32];
+	uint8_t signing[32], cert[TORCERT_LEN];
 	uint64_t tp;
 
 	if ((mk = masterkey_new()) == NULL ||
@@ -226,6 +253,7 @@ test_taken_over_publisher(void)
 	CHECK_INT_EQ(begin(&c, tp, 3600, 0), KEYD_R_BEGIN_REPLY);
 	CHECK_INT_EQ(c.m.len, KEYD_BEGIN_REPLY_LEN);
 	memcpy(signing, c.m.payload, 32);
+	memcpy(cert, c.m.payload + 68, TORCERT_LEN);
 
 	/* A descriptor-signing cert, a link cert, anything else: refused. */
 	check_error(&c, certify(&c, signing, TORCERT_TYPE_SIGNING_HS_DESC),
@@ -240,6 +268,19 @@ test_taken_over_publisher(void)
 	CHECK_INT_EQ(certify(&c, signing, TORCERT_TYPE_CROSS_HS_IP_KEYS),
 	    KEYD_R_CERTIFY_REPLY);
 	CHECK(keyd_alive(&c));
+	test_keyd_sandboxed(&c);
+
+	/*
+	 * The revision counter (its key schedule in a fresh secure
+	 * allocation, under the filter), and a body with the largest counter
+	 * there is: refused.
+	 */
+	ipc_builder_init(&c.b, c.buf, sizeof(c.buf), KEYD_R_REVISION, 23);
+	ipc_add_u32(&c.b, 0);
+	ipc_add_bytes(&c.b, signing, 32);
+	CHECK_INT_EQ(request(&c), KEYD_R_REVISION_REPLY);
+	CHECK_INT_EQ(c.m.len, 8);
+	check_error(&c, sign_max_counter(&c, signing, cert), KEYD_ERR_REVISION);
 	test_keyd_sandboxed(&c);
 
 	masterkey_free(mk);
