@@ -51,6 +51,7 @@ struct keyd_proc {
 	struct keyd		*kd;
 	struct ipc_channel	 parent;
 	struct ipc_channel	 req;		/* fd -1 while there is none */
+	uint32_t		 req_id;	/* its REQUEST_CHANNEL's id */
 	struct reply_queue	 q;
 	uint8_t			 rbuf[IPC_HDR_LEN + KEYD_REPLY_MAX];
 };
@@ -147,8 +148,9 @@ request_channel_drop(struct keyd_proc *kp, enum keyd_drop_reason reason,
 
 	log_warnx("audit: dropped the request channel: %s", why);
 	request_channel_close(kp);
+	/* The id says which channel: the parent may have sent a newer one. */
 	ipc_builder_init(&b, kp->rbuf, sizeof(kp->rbuf),
-	    KEYD_P_REQUEST_CHANNEL_DROPPED, 0);
+	    KEYD_P_REQUEST_CHANNEL_DROPPED, kp->req_id);
 	ipc_add_u32(&b, (uint32_t)reason);
 	ipc_send_or_die(&kp->parent, &b, -1);
 }
@@ -159,6 +161,7 @@ parent_request_channel(struct keyd_proc *kp, const struct ipc_msg *msg)
 	if (msg->len != 0)
 		fatalx("parent: malformed REQUEST_CHANNEL");
 	request_channel_close(kp);
+	kp->req_id = msg->id;
 	if (ipc_channel_init(&kp->req, msg->fd, "publishd", KEYD_REQUEST_CAP,
 	    keyd_request_types, keyd_request_ntypes) == -1)
 		fatal("request channel");

@@ -226,6 +226,26 @@ fail:
 }
 
 /*
+ * keyd's end of the link to publishd.  The message's id is the link's
+ * generation (a new socketpair for each new publishd or keyd), which keyd
+ * echoes if it drops the channel: so a drop that reaches us after that
+ * publishd was replaced ends no innocent successor.
+ */
+int
+keyd_give_request_channel(struct child *c, int fd, uint32_t gen)
+{
+	struct ipc_builder b;
+
+	ipc_builder_init(&b, c->buf, sizeof(c->buf), KEYD_P_REQUEST_CHANNEL,
+	    gen);
+	if (ipc_builder_finish(&b) == -1 || ipc_send(&c->ch, &b, fd) == -1) {
+		log_warn("keyd: sending REQUEST_CHANNEL");
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * keyd dropped its request channel: publishd sent a malformed request or
  * stopped reading its replies.  publishd is the one not to be trusted; it
  * is ended, the reaper counts that against publishd (not keyd, which goes
@@ -233,7 +253,7 @@ fail:
  * channel (links_give).
  */
 static void
-keyd_dropped_channel(struct child *c, uint32_t reason)
+keyd_dropped_channel(struct child *c, uint32_t id, uint32_t reason)
 {
 	struct child *pd = &c->parent->children[ROLE_PUBLISHD];
 
@@ -241,6 +261,10 @@ keyd_dropped_channel(struct child *c, uint32_t reason)
 	    reason == KEYD_DROP_MALFORMED ? "a malformed request" :
 	    reason == KEYD_DROP_NOT_READING ? "replies not read" :
 	    "unknown reason");
+	if (id != c->parent->links[LINK_KEYD_PUBLISHD].gen) {
+		log_info("that channel was an earlier publishd's");
+		return;
+	}
 	child_lost(pd, reason == KEYD_DROP_NOT_READING ?
 	    "did not read keyd's replies" : "sent keyd a malformed request");
 }
@@ -279,7 +303,7 @@ keyd_read_cb(int fd, short what, void *arg)
 		log_debug("keyd took its new request channel");
 	else if (msg.type == KEYD_P_REQUEST_CHANNEL_DROPPED &&
 	    msg.len == KEYD_DROPPED_LEN)
-		keyd_dropped_channel(c, get_u32_be(msg.payload));
+		keyd_dropped_channel(c, msg.id, get_u32_be(msg.payload));
 	else if (msg.type == KEYD_P_ERROR && msg.len == KEYD_ERROR_LEN)
 		log_warnx("keyd refused: error %u", get_u32_be(msg.payload));
 	else

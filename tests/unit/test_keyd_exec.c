@@ -34,6 +34,7 @@ struct child {
 	uint8_t			 buf[IPC_HDR_LEN + KEYD_REQUEST_CAP];
 	struct ipc_builder	 b;
 	struct ipc_msg		 m;
+	uint32_t		 channel_id;	/* of the last REQUEST_CHANNEL */
 };
 
 /*
@@ -55,8 +56,9 @@ give_request_channel(struct child *c, int sndbuf)
 	    keyd_request_types, keyd_request_ntypes) == -1)
 		abort();
 	/* keyd's end of the request channel travels over the parent channel */
+	/* the parent puts the publishd's pid here; keyd echoes it on a drop */
 	ipc_builder_init(&c->b, c->buf, sizeof(c->buf),
-	    KEYD_P_REQUEST_CHANNEL, 1);
+	    KEYD_P_REQUEST_CHANNEL, ++c->channel_id);
 	CHECK_INT_EQ(ipc_send(&c->parent, &c->b, rq[1]), 0);
 	close(rq[1]);
 	CHECK_INT_EQ(ipc_recv(&c->parent, &c->m), IPC_OK);
@@ -81,6 +83,7 @@ spawn_keyd(struct child *c)
 		_exit(127);
 	}
 	close(pv[1]);
+	c->channel_id = 1000;
 	c->req.fd = -1;
 	c->req.rbuf = NULL;
 	if (ipc_channel_init(&c->parent, pv[0], "test-parent", KEYD_PARENT_CAP,
@@ -279,6 +282,7 @@ expect_dropped(struct child *c, enum keyd_drop_reason reason)
 	CHECK(readable_within(c->parent.fd, 5000));
 	CHECK_INT_EQ(ipc_recv(&c->parent, &c->m), IPC_OK);
 	CHECK_INT_EQ(c->m.type, KEYD_P_REQUEST_CHANNEL_DROPPED);
+	CHECK_INT_EQ(c->m.id, c->channel_id);	/* which channel it was */
 	CHECK_INT_EQ(c->m.len, KEYD_DROPPED_LEN);
 	if (c->m.len == KEYD_DROPPED_LEN)
 		CHECK_INT_EQ(get_u32_be(c->m.payload), reason);
