@@ -62,10 +62,12 @@
  *   src/feature/hs/hs_common.h HS_TIME_PERIOD_LENGTH_MIN (30) to
  *   HS_TIME_PERIOD_LENGTH_MAX (14400 minutes), the range
  *   get_time_period_length() passes to networkstatus_get_param();
- * - the period length that results (with hsdir_interval 0, one SR run of
- *   24 voting intervals, as tor's get_time_period_length() on a test
- *   network) in that same 30..14400 minutes.  A 24-hour voting interval
- *   without hsdir_interval would make 34560-minute periods.
+ * - with hsdir_interval 0 the period is one SR run of 24 voting
+ *   intervals, as tor's get_time_period_length() on a test network (no
+ *   lower bound there: a 20 s interval makes 8-minute periods, as in
+ *   tests/testnet), but no longer than HS_TIME_PERIOD_LENGTH_MAX: a
+ *   24-hour voting interval without hsdir_interval would make
+ *   34560-minute periods, which no tor uses.
  */
 #define KEYD_VOTING_INTERVAL_MIN	10
 #define KEYD_VOTING_INTERVAL_MAX	86400

@@ -339,8 +339,7 @@ check_params(struct hs_period_params *p, uint32_t voting_interval_s,
 	if (hs_period_params_init(p, voting_interval_s,
 	    hsdir_interval_min) == -1)
 		return -1;
-	if (p->length_min < KEYD_PERIOD_LENGTH_MIN ||
-	    p->length_min > KEYD_PERIOD_LENGTH_MAX)
+	if (p->length_min == 0 || p->length_min > KEYD_PERIOD_LENGTH_MAX)
 		return -1;
 	return 0;
 }

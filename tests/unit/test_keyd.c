@@ -788,6 +788,12 @@ test_begin_params_out_of_tor_ranges(void)
 	/* the edges tor allows are accepted */
 	CHECK_INT_EQ(begin(&f, cur_tp(LIVE_VI, 30), LIVE_VI, 30, NULL), 0);
 	CHECK_INT_EQ(begin(&f, cur_tp(10, 1440), 10, 1440, NULL), 0);
+	/* a test network: 20 s voting intervals, no hsdir_interval: 8 min */
+	CHECK_INT_EQ(begin(&f, cur_tp(20, 0), 20, 0, NULL), 0);
+	CHECK_INT_EQ(f.reply.len, KEYD_BEGIN_REPLY_LEN);
+	if (f.reply.len == KEYD_BEGIN_REPLY_LEN)
+		CHECK_INT_EQ(get_u32_be(f.reply.payload + 64), 8);
+	CHECK_INT_EQ(begin(&f, cur_tp(10, 0), 10, 0, NULL), 0);
 	fixture_close(&f);
 }
 
