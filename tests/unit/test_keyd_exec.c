@@ -180,12 +180,13 @@ make_body(char *out, size_t outsz, const uint8_t cert[TORCERT_LEN],
 }
 
 static void
-begin_and_sign(struct child *c, const uint8_t master_pub[32])
+begin_and_sign(struct child *c, const uint8_t master_pub[32],
+    uint8_t signing[32])
 {
 	static const char prefix[] = "Tor onion service descriptor sig v3";
 	struct hs_period_params hp;
 	struct torcert tc;
-	uint8_t signing[32], blinded[32], cert[TORCERT_LEN], sig[64];
+	uint8_t blinded[32], cert[TORCERT_LEN], sig[64];
 	char body[1024], msg[1100];
 	uint64_t tp;
 	size_t len;
@@ -235,6 +236,7 @@ test_keyd_binary_serves_after_config(void)
 {
 	struct child c;
 	struct masterkey *mk;
+	uint8_t signing[32];
 
 	CHECK(sodium_init() >= 0);
 	CHECK((mk = masterkey_new()) != NULL);
@@ -261,7 +263,7 @@ test_keyd_binary_serves_after_config(void)
 	CHECK_INT_EQ(c.m.type, KEYD_R_IDENTITY_REPLY);
 	CHECK(c.m.len == 32 && memcmp(c.m.payload, mk->pub, 32) == 0);
 
-	begin_and_sign(&c, mk->pub);
+	begin_and_sign(&c, mk->pub, signing);
 	/* EOF from the parent: keyd exits cleanly */
 	CHECK_INT_EQ(wait_keyd(&c), 0);
 	masterkey_free(mk);
@@ -307,13 +309,14 @@ test_keyd_binary_drops_channel_on_malformed_request(void)
 {
 	struct child c;
 	struct masterkey *mk;
+	uint8_t signing[32];
 
 	CHECK((mk = masterkey_new()) != NULL);
 	CHECK_INT_EQ(masterkey_generate(mk), MASTERKEY_OK);
 	spawn_keyd(&c);
 	send_key(&c, 0, key_fd(mk));
 	config_done(&c);
-	begin_and_sign(&c, mk->pub);
+	begin_and_sign(&c, mk->pub, signing);
 	ipc_builder_init(&c.b, c.buf, sizeof(c.buf), KEYD_R_IDENTITY, 30);
 	ipc_add_u32(&c.b, 0);
 	ipc_add_u8(&c.b, 0);		/* 5 bytes: not an IDENTITY */
@@ -331,10 +334,14 @@ test_keyd_binary_drops_channel_on_malformed_request(void)
 	CHECK_INT_EQ(ipc_recv(&c.req, &c.m), IPC_EOF);
 	expect_dropped(&c, KEYD_DROP_MALFORMED);
 
-	/* the next honest channel is served */
+	/* the next honest channel is served, with the period begun before */
 	give_request_channel(&c, 0);
 	identity_works(&c, mk->pub);
-	begin_and_sign(&c, mk->pub);
+	ipc_builder_init(&c.b, c.buf, sizeof(c.buf), KEYD_R_REVISION, 42);
+	ipc_add_u32(&c.b, 0);
+	ipc_add_bytes(&c.b, signing, 32);
+	request(&c, KEYD_R_REVISION_REPLY);
+	begin_and_sign(&c, mk->pub, signing);
 	CHECK_INT_EQ(wait_keyd(&c), 0);
 	masterkey_free(mk);
 }
