@@ -238,26 +238,25 @@ reply_flush(struct keyd_proc *kp)
 	}
 }
 
-static void
-request_dispatch(struct keyd_proc *kp)
+/*
+ * Receives one request: 1 with msg, 0 when there is none (the channel may
+ * be gone: EOF closes it, a malformed datagram drops it).
+ */
+static int
+request_recv(struct keyd_proc *kp, struct ipc_msg *msg)
 {
-	struct reply_queue *q = &kp->q;
-	struct ipc_builder reply;
-	struct ipc_msg msg;
 	enum ipc_status st;
-	size_t slot;
-	char why[128];
 
-	switch ((st = ipc_recv(&kp->req, &msg))) {
+	switch ((st = ipc_recv(&kp->req, msg))) {
 	case IPC_OK:
-		break;
+		return 1;
 	case IPC_WOULDBLOCK:
-		return;
+		return 0;
 	case IPC_EOF:
 		/* Or an empty datagram, which reads the same (common/ipc.c). */
 		log_info("request channel closed; waiting for a new one");
 		request_channel_close(kp);
-		return;
+		return 0;
 	case IPC_ERR_SYS:
 	case IPC_ERR_SHORT:
 	case IPC_ERR_TOO_LONG:
@@ -265,10 +264,23 @@ request_dispatch(struct keyd_proc *kp)
 	case IPC_ERR_TYPE:
 	case IPC_ERR_CTRUNC:
 	case IPC_ERR_FD:
-		snprintf(why, sizeof(why), "%s", ipc_strerror(st));
-		request_channel_drop(kp, KEYD_DROP_MALFORMED, why);
-		return;
+		break;
 	}
+	request_channel_drop(kp, KEYD_DROP_MALFORMED, ipc_strerror(st));
+	return 0;
+}
+
+static void
+request_dispatch(struct keyd_proc *kp)
+{
+	struct reply_queue *q = &kp->q;
+	struct ipc_builder reply;
+	struct ipc_msg msg;
+	size_t slot;
+	char why[128];
+
+	if (!request_recv(kp, &msg))
+		return;
 	if (q->count == KEYD_REPLY_QUEUE) {
 		request_channel_drop(kp, KEYD_DROP_NOT_READING,
 		    "the requester does not read its replies");

@@ -334,6 +334,17 @@ test_keyd_binary_drops_channel_on_malformed_request(void)
 	CHECK_INT_EQ(ipc_recv(&c.req, &c.m), IPC_EOF);
 	expect_dropped(&c, KEYD_DROP_MALFORMED);
 
+	/* a type the channel does not know, caught by the framing itself */
+	give_request_channel(&c, 0);
+	{
+		uint8_t raw[IPC_HDR_LEN] = { 0, 0, 0, 99 };	/* len 0, id 0 */
+
+		CHECK(send(c.req.fd, raw, sizeof(raw), 0) ==
+		    (ssize_t)sizeof(raw));
+	}
+	CHECK_INT_EQ(ipc_recv(&c.req, &c.m), IPC_EOF);
+	expect_dropped(&c, KEYD_DROP_MALFORMED);
+
 	/* the next honest channel is served, with the period begun before */
 	give_request_channel(&c, 0);
 	identity_works(&c, mk->pub);
