@@ -354,8 +354,9 @@ ipc_send_allowed(const struct ipc_channel *ch, const struct ipc_builder *b,
 	return ((t->flags & IPC_TYPE_FD) != 0) == (fd >= 0);
 }
 
-int
-ipc_send(struct ipc_channel *ch, struct ipc_builder *b, int fd)
+static int
+ipc_send_flags(struct ipc_channel *ch, struct ipc_builder *b, int fd,
+    int flags)
 {
 	struct msghdr mh;
 	union ipc_cmsgbuf cb;
@@ -383,7 +384,7 @@ ipc_send(struct ipc_channel *ch, struct ipc_builder *b, int fd)
 		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
 	}
 	do {
-		n = sendmsg(ch->fd, &mh, MSG_NOSIGNAL);
+		n = sendmsg(ch->fd, &mh, MSG_NOSIGNAL | flags);
 	} while (n == -1 && errno == EINTR);
 	if (n == -1)
 		return -1;
@@ -392,6 +393,18 @@ ipc_send(struct ipc_channel *ch, struct ipc_builder *b, int fd)
 		return -1;
 	}
 	return 0;
+}
+
+int
+ipc_send(struct ipc_channel *ch, struct ipc_builder *b, int fd)
+{
+	return ipc_send_flags(ch, b, fd, 0);
+}
+
+int
+ipc_send_nowait(struct ipc_channel *ch, struct ipc_builder *b, int fd)
+{
+	return ipc_send_flags(ch, b, fd, MSG_DONTWAIT);
 }
 
 void

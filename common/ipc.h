@@ -148,7 +148,13 @@ uint32_t ipc_builder_type(const struct ipc_builder *b);
  * EINVAL for a message this channel cannot carry).
  */
 int	ipc_send(struct ipc_channel *ch, struct ipc_builder *b, int fd);
-/* The same; fatal on failure. */
+/*
+ * The same, but never blocks, on a blocking socket too (MSG_DONTWAIT):
+ * -1 with EAGAIN when the peer's queue is full.  For keyd, whose filter
+ * has no fcntl and which must not wait on a peer that stopped reading.
+ */
+int	ipc_send_nowait(struct ipc_channel *ch, struct ipc_builder *b, int fd);
+/* The same as ipc_send; fatal on failure. */
 void	ipc_send_or_die(struct ipc_channel *ch, struct ipc_builder *b, int fd);
 
 /* A read cursor over a payload.  Every get fails (-1) once one has failed. */

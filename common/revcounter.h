@@ -29,5 +29,15 @@ int	ope_encrypt(uint64_t *out, const uint8_t key[32], uint32_t plaintext);
  */
 int	revcounter_at(uint64_t *out, const uint8_t key[32], int64_t now,
 	    int64_t srv_start);
+/*
+ * Whether rev is the counter revcounter_at() gives at some second in
+ * from..to (clipped to the counter's range): 0 if so, -1 if not.  The
+ * window is at most OPE_WINDOW_MAX seconds.  Exact, not a range check:
+ * since the encryption is strictly increasing, each second has its own
+ * counter.
+ */
+#define OPE_WINDOW_MAX	1000
+int	revcounter_find(const uint8_t key[32], int64_t srv_start, int64_t from,
+	    int64_t to, uint64_t rev);
 
 #endif

@@ -2,14 +2,17 @@
  * keyd: the only process that holds the frontends' master keys.
  *
  * Started by the parent with its end of the parent channel at fd 3 (or
- * --parent-fd N).  The parent sends, in this order:
- *   KEY (with the key file's fd) for each service, REQUEST_CHANNEL (with
- *   keyd's end of the publishd channel), CONFIG_DONE.
- * keyd reads each key file into secure memory and closes it.  Only after
- * CONFIG_DONE does it read requests.  A later REQUEST_CHANNEL replaces the
- * request channel (publishd was restarted).  EOF from the parent ends keyd.
+ * --parent-fd N).  The parent sends KEY (with the key file's fd) for each
+ * service, then CONFIG_DONE; REQUEST_CHANNEL (keyd's end of the publishd
+ * channel) comes after that, and again for every new publishd, and is
+ * taken at any time (PROTOCOL.md, "Channels").  keyd reads each key file
+ * into secure memory and closes it, enters its sandbox at CONFIG_DONE, and
+ * only then reads requests.  A malformed request, or a requester that does
+ * not read its replies, costs the requester its channel, never keyd (the
+ * parent restarts the requester).  EOF from the parent ends keyd.
  *
- * The loop is a plain blocking poll(): two fds, no timers, nothing else.
+ * The loop is a plain poll(): two fds, no timers, nothing else.  Replies
+ * on the request channel never block (a bounded queue, POLLOUT).
  */
 #include <sys/prctl.h>
 
@@ -30,10 +33,26 @@
 #include "log.h"
 #include "sandbox.h"
 
+/*
+ * Replies to the request channel that the requester has not taken yet:
+ * sent without blocking, queued while its socket is full, and the channel
+ * is dropped when one more would not fit, so a requester that stops
+ * reading loses its channel and never stalls keyd.
+ */
+struct reply_queue {
+	uint8_t			 buf[KEYD_REPLY_QUEUE][IPC_HDR_LEN +
+				    KEYD_REPLY_MAX];
+	size_t			 len[KEYD_REPLY_QUEUE];
+	size_t			 head;
+	size_t			 count;
+};
+
 struct keyd_proc {
 	struct keyd		*kd;
 	struct ipc_channel	 parent;
 	struct ipc_channel	 req;		/* fd -1 while there is none */
+	uint32_t		 req_id;	/* its REQUEST_CHANNEL's id */
+	struct reply_queue	 q;
 	uint8_t			 rbuf[IPC_HDR_LEN + KEYD_REPLY_MAX];
 };
 
@@ -108,11 +127,41 @@ parent_key(struct keyd_proc *kp, const struct ipc_msg *msg)
 }
 
 static void
+request_channel_close(struct keyd_proc *kp)
+{
+	ipc_channel_close(&kp->req);
+	kp->req.fd = -1;
+	kp->q.head = kp->q.count = 0;
+}
+
+/*
+ * The requester broke the protocol or stopped reading: it is not trusted
+ * any more, but keyd is not harmed, so only its channel goes.  The parent
+ * restarts the requester (counting that against it, not keyd) and hands
+ * keyd the new one's channel.  Floors and periods stay.
+ */
+static void
+request_channel_drop(struct keyd_proc *kp, enum keyd_drop_reason reason,
+    const char *why)
+{
+	struct ipc_builder b;
+
+	log_warnx("audit: dropped the request channel: %s", why);
+	request_channel_close(kp);
+	/* The id says which channel: the parent may have sent a newer one. */
+	ipc_builder_init(&b, kp->rbuf, sizeof(kp->rbuf),
+	    KEYD_P_REQUEST_CHANNEL_DROPPED, kp->req_id);
+	ipc_add_u32(&b, (uint32_t)reason);
+	ipc_send_or_die(&kp->parent, &b, -1);
+}
+
+static void
 parent_request_channel(struct keyd_proc *kp, const struct ipc_msg *msg)
 {
 	if (msg->len != 0)
 		fatalx("parent: malformed REQUEST_CHANNEL");
-	ipc_channel_close(&kp->req);
+	request_channel_close(kp);
+	kp->req_id = msg->id;
 	if (ipc_channel_init(&kp->req, msg->fd, "publishd", KEYD_REQUEST_CAP,
 	    keyd_request_types, keyd_request_ntypes) == -1)
 		fatal("request channel");
@@ -160,33 +209,94 @@ parent_dispatch(struct keyd_proc *kp)
 	case KEYD_P_KEY_REPLY:
 	case KEYD_P_REQUEST_CHANNEL_REPLY:
 	case KEYD_P_CONFIG_DONE_REPLY:
+	case KEYD_P_REQUEST_CHANNEL_DROPPED:
 		fatalx("parent: sent %s, which only keyd sends",
 		    ipc_type_name(&kp->parent, msg.type));
 	}
 	return 1;
 }
 
+/* Sends what the queue holds, oldest first, until the socket is full. */
+static void
+reply_flush(struct keyd_proc *kp)
+{
+	struct reply_queue *q = &kp->q;
+	struct ipc_builder b;
+
+	while (q->count > 0 && kp->req.fd != -1) {
+		b = (struct ipc_builder){ q->buf[q->head], sizeof(q->buf[0]),
+		    q->len[q->head], 0 };
+		if (ipc_send_nowait(&kp->req, &b, -1) == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;		/* POLLOUT will tell */
+			log_warn("request channel: send");
+			request_channel_close(kp);
+			return;
+		}
+		q->head = (q->head + 1) % KEYD_REPLY_QUEUE;
+		q->count--;
+	}
+}
+
+/*
+ * Receives one request: 1 with msg, 0 when there is none (the channel may
+ * be gone: EOF closes it, a malformed datagram drops it).
+ */
+static int
+request_recv(struct keyd_proc *kp, struct ipc_msg *msg)
+{
+	enum ipc_status st;
+
+	switch ((st = ipc_recv(&kp->req, msg))) {
+	case IPC_OK:
+		return 1;
+	case IPC_WOULDBLOCK:
+		return 0;
+	case IPC_EOF:
+		/* Or an empty datagram, which reads the same (common/ipc.c). */
+		log_info("request channel closed; waiting for a new one");
+		request_channel_close(kp);
+		return 0;
+	case IPC_ERR_SYS:
+	case IPC_ERR_SHORT:
+	case IPC_ERR_TOO_LONG:
+	case IPC_ERR_LENGTH:
+	case IPC_ERR_TYPE:
+	case IPC_ERR_CTRUNC:
+	case IPC_ERR_FD:
+		break;
+	}
+	request_channel_drop(kp, KEYD_DROP_MALFORMED, ipc_strerror(st));
+	return 0;
+}
+
 static void
 request_dispatch(struct keyd_proc *kp)
 {
+	struct reply_queue *q = &kp->q;
 	struct ipc_builder reply;
 	struct ipc_msg msg;
+	size_t slot;
+	char why[128];
 
-	switch (ipc_recv_or_die(&kp->req, &msg)) {
-	case 0:
-		log_info("request channel closed; waiting for a new one");
-		ipc_channel_close(&kp->req);
+	if (!request_recv(kp, &msg))
 		return;
-	case 1:
-		break;
-	default:
+	if (q->count == KEYD_REPLY_QUEUE) {
+		request_channel_drop(kp, KEYD_DROP_NOT_READING,
+		    "the requester does not read its replies");
 		return;
 	}
-	ipc_builder_init(&reply, kp->rbuf, sizeof(kp->rbuf), 0, 0);
-	if (keyd_handle_request(kp->kd, &msg, &reply) == -1)
-		fatalx("publishd: malformed %s",
-		    ipc_type_name(&kp->req, msg.type));
-	ipc_send_or_die(&kp->req, &reply, -1);
+	slot = (q->head + q->count) % KEYD_REPLY_QUEUE;
+	ipc_builder_init(&reply, q->buf[slot], sizeof(q->buf[slot]), 0, 0);
+	if (keyd_handle_request(kp->kd, &msg, &reply) == -1) {
+		snprintf(why, sizeof(why), "malformed %s (type %u, %zu bytes)",
+		    ipc_type_name(&kp->req, msg.type), msg.type, msg.len);
+		request_channel_drop(kp, KEYD_DROP_MALFORMED, why);
+		return;
+	}
+	q->len[slot] = reply.len;
+	q->count++;
+	reply_flush(kp);
 }
 
 static void
@@ -202,7 +312,7 @@ serve(struct keyd_proc *kp)
 		/* No work before the configuration is complete. */
 		if (kp->kd->config_done && kp->req.fd != -1) {
 			pfd[1].fd = kp->req.fd;
-			pfd[1].events = POLLIN;
+			pfd[1].events = POLLIN | (kp->q.count > 0 ? POLLOUT : 0);
 			n = 2;
 		}
 		if (poll(pfd, n, -1) == -1) {
@@ -214,7 +324,10 @@ serve(struct keyd_proc *kp)
 		 * Requests first: a parent message may replace the request
 		 * channel, and pfd[1] would then describe the old one.
 		 */
-		if (n == 2 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
+		if (n == 2 && (pfd[1].revents & POLLOUT))
+			reply_flush(kp);
+		if (n == 2 && kp->req.fd == pfd[1].fd &&
+		    (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
 			request_dispatch(kp);
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
 			if (!parent_dispatch(kp))

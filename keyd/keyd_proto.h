@@ -29,7 +29,17 @@ enum keyd_parent_msg {
 	KEYD_P_REQUEST_CHANNEL_REPLY,	/* keyd: empty */
 	KEYD_P_CONFIG_DONE,		/* parent: empty */
 	KEYD_P_CONFIG_DONE_REPLY,	/* keyd: nservices(4) */
+	KEYD_P_REQUEST_CHANNEL_DROPPED,	/* keyd: reason(4) */
 };
+
+/* Why keyd dropped the request channel: restart its sender. */
+enum keyd_drop_reason {
+	KEYD_DROP_MALFORMED = 1,	/* a malformed request */
+	KEYD_DROP_NOT_READING,		/* its reply queue overflowed */
+};
+#define KEYD_DROPPED_LEN	4
+/* Replies waiting for a requester that reads slowly; one more drops it. */
+#define KEYD_REPLY_QUEUE	8
 
 /* publishd <-> keyd: the work.  Replies echo the request's id. */
 enum keyd_req_msg {
@@ -64,9 +74,9 @@ enum keyd_error {
 	KEYD_ERR_NONE = 0,
 	KEYD_ERR_SERVICE,	/* no such service */
 	KEYD_ERR_KEY_FILE,	/* key file unreadable/invalid; detail: masterkey_error */
-	KEYD_ERR_PARAMS,	/* voting interval / hsdir_interval out of range */
+	KEYD_ERR_PARAMS,	/* voting interval / hsdir_interval / length not tor's */
 	KEYD_ERR_PERIOD,	/* time period not current, previous or next */
-	KEYD_ERR_PERIOD_FULL,	/* all period slots of the service in use */
+	KEYD_ERR_PERIOD_FULL,	/* all period slots live and signed for */
 	KEYD_ERR_SIGNING_KEY,	/* no period begun with that signing key */
 	KEYD_ERR_CERT_TYPE,	/* not an intro-point cert type */
 	KEYD_ERR_EXPIRY,	/* cert expiry in the past or after the signing key's */
@@ -76,7 +86,7 @@ enum keyd_error {
 	KEYD_ERR_BODY_FORMAT,	/* not a v3 outer descriptor as keyd expects; detail: line */
 	KEYD_ERR_BODY_LIFETIME,	/* descriptor-lifetime not in 1..720 */
 	KEYD_ERR_BODY_CERT,	/* not the cert keyd issued for this signing key */
-	KEYD_ERR_REVISION,	/* revision counter lower than the last signed */
+	KEYD_ERR_REVISION,	/* revision counter below the floor, or not now's; detail */
 	KEYD_ERR_INTERNAL,	/* keyd failed (RNG, allocation, a crypto check) */
 	KEYD_ERR_MAX_,
 };

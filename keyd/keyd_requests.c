@@ -23,6 +23,7 @@ const struct ipc_type keyd_parent_types[] = {
 	{ KEYD_P_REQUEST_CHANNEL_REPLY, "REQUEST_CHANNEL_REPLY", 0 },
 	{ KEYD_P_CONFIG_DONE, "CONFIG_DONE", 0 },
 	{ KEYD_P_CONFIG_DONE_REPLY, "CONFIG_DONE_REPLY", 0 },
+	{ KEYD_P_REQUEST_CHANNEL_DROPPED, "REQUEST_CHANNEL_DROPPED", 0 },
 };
 const size_t keyd_parent_ntypes =
     sizeof(keyd_parent_types) / sizeof(keyd_parent_types[0]);
@@ -62,7 +63,7 @@ keyd_strerror(enum keyd_error err)
 	case KEYD_ERR_BODY_FORMAT: return "not a v3 outer descriptor body";
 	case KEYD_ERR_BODY_LIFETIME: return "descriptor-lifetime out of range";
 	case KEYD_ERR_BODY_CERT: return "body does not carry this period's cert";
-	case KEYD_ERR_REVISION: return "revision counter lower than last signed";
+	case KEYD_ERR_REVISION: return "revision counter below the floor or not now's";
 	case KEYD_ERR_INTERNAL: return "internal error";
 	case KEYD_ERR_MAX_: break;
 	}
@@ -225,21 +226,30 @@ check_period(const struct hs_period_params *p, uint64_t tp, time_t now)
 }
 
 static int
+cert_expired(const struct keyd_period *kp, time_t now)
+{
+	return (uint64_t)now > (uint64_t)kp->cert_exp_hours * 3600;
+}
+
+/* In use, inside the window, and its signing cert still valid. */
+static int
 period_is_live(const struct keyd_period *kp, time_t now)
 {
-	return kp->in_use && hs_time_period_num(&kp->params, now) <= kp->tp + 1;
+	return kp->in_use && !cert_expired(kp, now) &&
+	    hs_time_period_num(&kp->params, now) <= kp->tp + 1;
 }
 
 /*
  * The slot for (tp, length): the one already holding it (a new BEGIN
- * replaces its key but keeps its revision floor), else a free one, else
- * one whose period has left the window.  NULL if all are live.
+ * replaces its key but keeps its revision floor), else one that is not
+ * live, else the oldest one that never signed.  NULL if all are live and
+ * have signed.
  */
 static struct keyd_period *
 period_slot(struct keyd_service *svc, uint64_t tp, uint64_t length_min,
     time_t now)
 {
-	struct keyd_period *kp, *free_slot = NULL;
+	struct keyd_period *kp, *free_slot = NULL, *unsigned_slot = NULL;
 	size_t i;
 
 	for (i = 0; i < KEYD_PERIODS_PER_SERVICE; i++) {
@@ -249,7 +259,15 @@ period_slot(struct keyd_service *svc, uint64_t tp, uint64_t length_min,
 			return kp;
 		if (free_slot == NULL && !period_is_live(kp, now))
 			free_slot = kp;
+		if (!kp->has_signed && (unsigned_slot == NULL ||
+		    kp->begun < unsigned_slot->begun))
+			unsigned_slot = kp;
 	}
+	if (free_slot == NULL && (free_slot = unsigned_slot) != NULL)
+		log_info("period slots full: dropping tp %llu (length %llu "
+		    "min), which never signed", (unsigned long long)
+		    free_slot->tp, (unsigned long long)
+		    free_slot->params.length_min);
 	if (free_slot != NULL && free_slot->in_use)
 		sodium_memzero(free_slot, sizeof(*free_slot));
 	return free_slot;
@@ -272,6 +290,7 @@ make_period(struct keyd *kd, const struct masterkey *mk,
 	f->params = *p;
 	f->srv_start = hs_sr_run_start(p, hs_time_period_start(p, tp));
 	f->cert_exp_hours = torcert_exp_hours(now, KEYD_SIGNING_CERT_LIFETIME);
+	f->begun = now;
 	if (hs_blind_secret(&kd->blinded, f->blinded_pub, &mk->sk, mk->pub,
 	    tp, p->length_min) == -1)
 		goto out;
@@ -302,6 +321,29 @@ install_period(struct keyd *kd, struct keyd_period *slot)
 	sodium_memzero(&kd->fresh, sizeof(kd->fresh));
 }
 
+/*
+ * Only parameters tor could have (keyd.h): refused, not clamped as
+ * hs_period_params_init() does for the consensus a client reads.
+ */
+static int
+check_params(struct hs_period_params *p, uint32_t voting_interval_s,
+    uint32_t hsdir_interval_min)
+{
+	if (voting_interval_s < KEYD_VOTING_INTERVAL_MIN ||
+	    voting_interval_s > KEYD_VOTING_INTERVAL_MAX)
+		return -1;
+	if (hsdir_interval_min != 0 &&
+	    (hsdir_interval_min < KEYD_PERIOD_LENGTH_MIN ||
+	    hsdir_interval_min > KEYD_PERIOD_LENGTH_MAX))
+		return -1;
+	if (hs_period_params_init(p, voting_interval_s,
+	    hsdir_interval_min) == -1)
+		return -1;
+	if (p->length_min == 0 || p->length_min > KEYD_PERIOD_LENGTH_MAX)
+		return -1;
+	return 0;
+}
+
 static enum keyd_error
 begin_period(struct keyd *kd, struct keyd_service *svc, uint64_t tp,
     uint32_t voting_interval_s, uint32_t hsdir_interval_min,
@@ -312,10 +354,7 @@ begin_period(struct keyd *kd, struct keyd_service *svc, uint64_t tp,
 	enum keyd_error err;
 	time_t now = kd->now();
 
-	if (voting_interval_s < KEYD_VOTING_INTERVAL_MIN ||
-	    voting_interval_s > KEYD_VOTING_INTERVAL_MAX ||
-	    hs_period_params_init(&p, voting_interval_s,
-	    hsdir_interval_min) == -1 || p.length_min == 0)
+	if (check_params(&p, voting_interval_s, hsdir_interval_min) == -1)
 		return KEYD_ERR_PARAMS;
 	if ((err = check_period(&p, tp, now)) != KEYD_ERR_NONE)
 		return err;
@@ -471,13 +510,19 @@ check_sign(const struct keyd_period *kp, const uint8_t *body, size_t len,
 	*line = 0;
 	if (len > KEYD_BODY_MAX)
 		return KEYD_ERR_BODY_SIZE;
-	if ((uint64_t)now > (uint64_t)kp->cert_exp_hours * 3600)
+	if (cert_expired(kp, now))
 		return KEYD_ERR_EXPIRED;
 	if ((err = keyd_check_body(body, len, kp->cert, rev, line)) !=
 	    KEYD_ERR_NONE)
 		return err;
 	if (kp->has_signed && *rev < kp->last_revision)
 		return KEYD_ERR_REVISION;
+	/* Only a counter keyd itself gives now or gave a moment ago. */
+	if (revcounter_find(kp->rev_key, (int64_t)kp->srv_start,
+	    (int64_t)now - KEYD_REVISION_WINDOW, (int64_t)now, *rev) == -1) {
+		*line = KEYD_REVISION_NOT_NOW;
+		return KEYD_ERR_REVISION;
+	}
 	return KEYD_ERR_NONE;
 }
 
@@ -544,9 +589,14 @@ handle_sign(struct keyd *kd, const struct ipc_msg *req,
 	else
 		err = sign_body(service, kp, body, body_len, kd->now(), sig,
 		    &line);
-	if (err != KEYD_ERR_NONE) {
+	if (err == KEYD_ERR_REVISION)
+		log_warnx("audit: refused SIGN service %u: revision counter "
+		    "%s", service, line == KEYD_REVISION_NOT_NOW ?
+		    "is not one keyd gives now" : "below the last signed");
+	else if (err != KEYD_ERR_NONE)
 		log_warnx("refused SIGN service %u: %s (line %u)", service,
 		    keyd_strerror(err), line);
+	if (err != KEYD_ERR_NONE) {
 		reply_error(reply, req, err, line);
 		return 0;
 	}

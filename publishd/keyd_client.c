@@ -54,7 +54,7 @@ static const char *const kc_errors[KEYD_ERR_MAX_] = {
 	[KEYD_ERR_BODY_FORMAT] = "body format refused",
 	[KEYD_ERR_BODY_LIFETIME] = "descriptor-lifetime refused",
 	[KEYD_ERR_BODY_CERT] = "body carries another cert",
-	[KEYD_ERR_REVISION] = "revision counter lower than the last signed",
+	[KEYD_ERR_REVISION] = "revision counter below the floor or not now's",
 	[KEYD_ERR_INTERNAL] = "keyd failed, or no reply from keyd",
 };
 

@@ -54,6 +54,7 @@ enum link_id {
 struct link {
 	enum child_role	 end[2];
 	int		 pending[2];	/* -1: none */
+	uint32_t	 gen;		/* of the newest socketpair */
 };
 
 enum child_state {
@@ -142,6 +143,7 @@ int	parent_reload(struct parent *p, struct ob_config *next);
 int	keyd_start(struct parent *p, struct child *c, struct ob_config *cfg,
 	    char *err, size_t errlen);
 void	keyd_read_cb(int fd, short what, void *arg);
+int	keyd_give_request_channel(struct child *c, int fd, uint32_t gen);
 
 /* parent_children.c */
 void	children_init(struct parent *p);

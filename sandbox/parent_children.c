@@ -80,9 +80,9 @@ children_init(struct parent *p)
 			fatalx("evtimer_new");
 	}
 	p->links[LINK_KEYD_PUBLISHD] = (struct link){
-		{ ROLE_KEYD, ROLE_PUBLISHD }, { -1, -1 } };
+		{ ROLE_KEYD, ROLE_PUBLISHD }, { -1, -1 }, 0 };
 	p->links[LINK_FETCHD_PUBLISHD] = (struct link){
-		{ ROLE_FETCHD, ROLE_PUBLISHD }, { -1, -1 } };
+		{ ROLE_FETCHD, ROLE_PUBLISHD }, { -1, -1 }, 0 };
 	if ((p->ev_stop_timeout = evtimer_new(p->base, stop_timeout_cb,
 	    p)) == NULL)
 		fatalx("evtimer_new");
@@ -157,7 +157,10 @@ link_hand(struct parent *p, enum link_id id, int side, int fd)
 	struct child *c = &p->children[l->end[side]];
 
 	if (child_up(c)) {
-		(void)child_send_fd(c, link_msg_type(c->role, id), fd);
+		if (c->role == ROLE_KEYD)	/* tagged with the pair */
+			(void)keyd_give_request_channel(c, fd, l->gen);
+		else
+			(void)child_send_fd(c, link_msg_type(c->role, id), fd);
 		close(fd);
 		return;
 	}
@@ -181,6 +184,7 @@ links_give(struct parent *p, enum child_role role)
 			if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC,
 			    0, sv) == -1)
 				fatal("socketpair");
+			l->gen++;
 			link_hand(p, (enum link_id)id, 1 - side, sv[1]);
 			fd = sv[0];
 		}

@@ -41,6 +41,7 @@ static const struct ipc_type keyd_channel_types[] = {
 	{ KEYD_P_REQUEST_CHANNEL_REPLY, "REQUEST_CHANNEL_REPLY", 0 },
 	{ KEYD_P_CONFIG_DONE, "CONFIG_DONE", 0 },
 	{ KEYD_P_CONFIG_DONE_REPLY, "CONFIG_DONE_REPLY", 0 },
+	{ KEYD_P_REQUEST_CHANNEL_DROPPED, "REQUEST_CHANNEL_DROPPED", 0 },
 };
 
 /* Waits for keyd's reply; -1 with err on timeout, EOF or a bad message. */
@@ -224,7 +225,54 @@ fail:
 	return -1;
 }
 
-/* After the handshake keyd only answers REQUEST_CHANNEL, or goes away. */
+/*
+ * keyd's end of the link to publishd.  The message's id is the link's
+ * generation (a new socketpair for each new publishd or keyd), which keyd
+ * echoes if it drops the channel: so a drop that reaches us after that
+ * publishd was replaced ends no innocent successor.
+ */
+int
+keyd_give_request_channel(struct child *c, int fd, uint32_t gen)
+{
+	struct ipc_builder b;
+
+	ipc_builder_init(&b, c->buf, sizeof(c->buf), KEYD_P_REQUEST_CHANNEL,
+	    gen);
+	if (ipc_builder_finish(&b) == -1 || ipc_send(&c->ch, &b, fd) == -1) {
+		log_warn("keyd: sending REQUEST_CHANNEL");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * keyd dropped its request channel: publishd sent a malformed request or
+ * stopped reading its replies.  publishd is the one not to be trusted; it
+ * is ended, the reaper counts that against publishd (not keyd, which goes
+ * on with its periods and floors), and its restart gives keyd a new
+ * channel (links_give).
+ */
+static void
+keyd_dropped_channel(struct child *c, uint32_t id, uint32_t reason)
+{
+	struct child *pd = &c->parent->children[ROLE_PUBLISHD];
+
+	log_warnx("keyd dropped its request channel: %s",
+	    reason == KEYD_DROP_MALFORMED ? "a malformed request" :
+	    reason == KEYD_DROP_NOT_READING ? "replies not read" :
+	    "unknown reason");
+	if (id != c->parent->links[LINK_KEYD_PUBLISHD].gen) {
+		log_info("that channel was an earlier publishd's");
+		return;
+	}
+	child_lost(pd, reason == KEYD_DROP_NOT_READING ?
+	    "did not read keyd's replies" : "sent keyd a malformed request");
+}
+
+/*
+ * After the handshake keyd only answers REQUEST_CHANNEL, reports a dropped
+ * one, or goes away.
+ */
 void
 keyd_read_cb(int fd, short what, void *arg)
 {
@@ -253,6 +301,9 @@ keyd_read_cb(int fd, short what, void *arg)
 	}
 	if (msg.type == KEYD_P_REQUEST_CHANNEL_REPLY && msg.len == 0)
 		log_debug("keyd took its new request channel");
+	else if (msg.type == KEYD_P_REQUEST_CHANNEL_DROPPED &&
+	    msg.len == KEYD_DROPPED_LEN)
+		keyd_dropped_channel(c, msg.id, get_u32_be(msg.payload));
 	else if (msg.type == KEYD_P_ERROR && msg.len == KEYD_ERROR_LEN)
 		log_warnx("keyd refused: error %u", get_u32_be(msg.payload));
 	else

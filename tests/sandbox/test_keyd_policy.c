@@ -5,7 +5,8 @@
  * to begin a period two ahead (with the true voting interval and with a
  * false one that would shift keyd's idea of "now") and to certify any key
  * under a cert type other than the two intro-point types, answer each
- * refusal with an ERROR, and stay alive and sandboxed throughout.
+ * refusal with an ERROR, and stay alive and sandboxed throughout.  A
+ * malformed request costs the publisher its channel, not keyd.
  */
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "digest.h"
+#include "encoding.h"
 #include "hs_common.h"
 #include "ipc.h"
 #include "keyd.h"
@@ -35,15 +37,37 @@ struct keyd_child {
 	struct ipc_msg		 m;
 };
 
+/*
+ * A new request channel from the "parent", as at the start and after
+ * publishd's restart; the old one is closed.
+ */
+static void
+new_request_channel(struct keyd_child *c)
+{
+	int rq[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rq) == -1)
+		abort();
+	ipc_channel_close(&c->req);
+	if (ipc_channel_init(&c->req, rq[0], "test-publishd", KEYD_REQUEST_CAP,
+	    keyd_request_types, keyd_request_ntypes) == -1)
+		abort();
+	ipc_builder_init(&c->b, c->buf, sizeof(c->buf),
+	    KEYD_P_REQUEST_CHANNEL, 3);
+	CHECK_INT_EQ(ipc_send(&c->parent, &c->b, rq[1]), 0);
+	close(rq[1]);
+	CHECK_INT_EQ(ipc_recv(&c->parent, &c->m), IPC_OK);
+	CHECK_INT_EQ(c->m.type, KEYD_P_REQUEST_CHANNEL_REPLY);
+}
+
 static void
 spawn_keyd(struct keyd_child *c)
 {
 	const char *path = getenv("OB_KEYD");
-	int pv[2], rq[2];
+	int pv[2];
 
 	if (path == NULL ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pv) == -1 ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rq) == -1)
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pv) == -1)
 		abort();
 	if ((c->pid = fork()) == -1)
 		abort();
@@ -54,17 +78,12 @@ spawn_keyd(struct keyd_child *c)
 		_exit(127);
 	}
 	close(pv[1]);
+	c->req.fd = -1;
+	c->req.rbuf = NULL;
 	if (ipc_channel_init(&c->parent, pv[0], "test-parent", KEYD_PARENT_CAP,
-	    keyd_parent_types, keyd_parent_ntypes) == -1 ||
-	    ipc_channel_init(&c->req, rq[0], "test-publishd", KEYD_REQUEST_CAP,
-	    keyd_request_types, keyd_request_ntypes) == -1)
+	    keyd_parent_types, keyd_parent_ntypes) == -1)
 		abort();
-	ipc_builder_init(&c->b, c->buf, sizeof(c->buf),
-	    KEYD_P_REQUEST_CHANNEL, 1);
-	CHECK_INT_EQ(ipc_send(&c->parent, &c->b, rq[1]), 0);
-	close(rq[1]);
-	CHECK_INT_EQ(ipc_recv(&c->parent, &c->m), IPC_OK);
-	CHECK_INT_EQ(c->m.type, KEYD_P_REQUEST_CHANNEL_REPLY);
+	new_request_channel(c);
 }
 
 /* The key (a fresh one, in tor's format) and CONFIG_DONE: keyd sandboxes. */
@@ -134,13 +153,13 @@ check_error(struct keyd_child *c, uint32_t type, enum keyd_error want)
 }
 
 static uint32_t
-begin(struct keyd_child *c, uint64_t tp, uint32_t voting_s)
+begin(struct keyd_child *c, uint64_t tp, uint32_t voting_s, uint32_t hsdir)
 {
 	ipc_builder_init(&c->b, c->buf, sizeof(c->buf), KEYD_R_BEGIN, 21);
 	ipc_add_u32(&c->b, 0);
 	ipc_add_u64(&c->b, tp);
 	ipc_add_u32(&c->b, voting_s);
-	ipc_add_u32(&c->b, 0);
+	ipc_add_u32(&c->b, hsdir);
 	return request(c);
 }
 
@@ -156,6 +175,32 @@ certify(struct keyd_child *c, const uint8_t signing[32], uint8_t type)
 	ipc_add_u8(&c->b, type);
 	ipc_add_u32(&c->b, torcert_exp_hours(time(NULL), 3 * 3600));
 	ipc_add_bytes(&c->b, key, sizeof(key));
+	return request(c);
+}
+
+/* A well-formed body for the period, with revision-counter 2^64 - 1. */
+static uint32_t
+sign_max_counter(struct keyd_child *c, const uint8_t signing[32],
+    const uint8_t cert[TORCERT_LEN])
+{
+	char b64[256], body[1024];
+	int n;
+
+	if (base64_encode(b64, sizeof(b64), cert, TORCERT_LEN,
+	    BASE64_PAD | BASE64_MULTILINE) < 0)
+		abort();
+	n = snprintf(body, sizeof(body), "hs-descriptor 3\n"
+	    "descriptor-lifetime 180\ndescriptor-signing-key-cert\n"
+	    "-----BEGIN ED25519 CERT-----\n%s-----END ED25519 CERT-----\n"
+	    "revision-counter 18446744073709551615\nsuperencrypted\n"
+	    "-----BEGIN MESSAGE-----\nQUJD\n-----END MESSAGE-----\n", b64);
+	if (n < 0 || (size_t)n >= sizeof(body))
+		abort();
+	ipc_builder_init(&c->b, c->buf, sizeof(c->buf), KEYD_R_SIGN, 24);
+	ipc_add_u32(&c->b, 0);
+	ipc_add_bytes(&c->b, signing, 32);
+	ipc_add_u32(&c->b, (uint32_t)n);
+	ipc_add_bytes(&c->b, body, (size_t)n);
 	return request(c);
 }
 
@@ -181,7 +226,7 @@ test_taken_over_publisher(void)
 	struct keyd_child c;
 	struct hs_period_params hp;
 	struct masterkey *mk;
-	uint8_t signing[32];
+	uint8_t signing[32], cert[TORCERT_LEN];
 	uint64_t tp;
 
 	if ((mk = masterkey_new()) == NULL ||
@@ -193,15 +238,22 @@ test_taken_over_publisher(void)
 	CHECK_INT_EQ(hs_period_params_init(&hp, 3600, 0), 0);
 	tp = hs_time_period_num(&hp, time(NULL));
 
-	/* Two ahead: refused, and with a voting interval that lies too. */
-	check_error(&c, begin(&c, tp + 2, 3600), KEYD_ERR_PERIOD);
-	check_error(&c, begin(&c, tp + 2, 10), KEYD_ERR_PERIOD);
-	check_error(&c, begin(&c, tp + 3, 10), KEYD_ERR_PERIOD);
+	/*
+	 * Two ahead: refused, and with a voting interval that lies too (the
+	 * live period length with a 10 s voting interval moves the rotation
+	 * offset to 2 minutes).
+	 */
+	check_error(&c, begin(&c, tp + 2, 3600, 0), KEYD_ERR_PERIOD);
+	check_error(&c, begin(&c, tp + 2, 10, 1440), KEYD_ERR_PERIOD);
+	check_error(&c, begin(&c, tp + 3, 10, 1440), KEYD_ERR_PERIOD);
+	/* Parameters tor cannot have: a 24-hour voting interval, 34560 min. */
+	check_error(&c, begin(&c, tp, 86400, 0), KEYD_ERR_PARAMS);
 
 	/* The current period, for a signing key to ask certs of. */
-	CHECK_INT_EQ(begin(&c, tp, 3600), KEYD_R_BEGIN_REPLY);
+	CHECK_INT_EQ(begin(&c, tp, 3600, 0), KEYD_R_BEGIN_REPLY);
 	CHECK_INT_EQ(c.m.len, KEYD_BEGIN_REPLY_LEN);
 	memcpy(signing, c.m.payload, 32);
+	memcpy(cert, c.m.payload + 68, TORCERT_LEN);
 
 	/* A descriptor-signing cert, a link cert, anything else: refused. */
 	check_error(&c, certify(&c, signing, TORCERT_TYPE_SIGNING_HS_DESC),
@@ -218,6 +270,59 @@ test_taken_over_publisher(void)
 	CHECK(keyd_alive(&c));
 	test_keyd_sandboxed(&c);
 
+	/*
+	 * The revision counter (its key schedule in a fresh secure
+	 * allocation, under the filter), and a body with the largest counter
+	 * there is: refused.
+	 */
+	ipc_builder_init(&c.b, c.buf, sizeof(c.buf), KEYD_R_REVISION, 23);
+	ipc_add_u32(&c.b, 0);
+	ipc_add_bytes(&c.b, signing, 32);
+	CHECK_INT_EQ(request(&c), KEYD_R_REVISION_REPLY);
+	CHECK_INT_EQ(c.m.len, 8);
+	check_error(&c, sign_max_counter(&c, signing, cert), KEYD_ERR_REVISION);
+	test_keyd_sandboxed(&c);
+
+	masterkey_free(mk);
+	ipc_channel_close(&c.req);
+	ipc_channel_close(&c.parent);
+	CHECK_INT_EQ(waitpid(c.pid, NULL, 0), c.pid);
+}
+
+/*
+ * The publisher sends keyd garbage: keyd, under its filter, drops that
+ * channel, tells the parent, and stays up to serve the next one.
+ */
+static void
+test_malformed_request_costs_only_the_channel(void)
+{
+	struct keyd_child c;
+	struct masterkey *mk;
+
+	if ((mk = masterkey_new()) == NULL ||
+	    masterkey_generate(mk) != MASTERKEY_OK)
+		abort();
+	spawn_keyd(&c);
+	configure(&c, mk);
+	test_keyd_sandboxed(&c);
+	ipc_builder_init(&c.b, c.buf, sizeof(c.buf), KEYD_R_BEGIN, 40);
+	ipc_add_u32(&c.b, 0);		/* 4 bytes: not a BEGIN */
+	CHECK_INT_EQ(ipc_send(&c.req, &c.b, -1), 0);
+	CHECK_INT_EQ(ipc_recv(&c.req, &c.m), IPC_EOF);
+	CHECK_INT_EQ(ipc_recv(&c.parent, &c.m), IPC_OK);
+	CHECK_INT_EQ(c.m.type, KEYD_P_REQUEST_CHANNEL_DROPPED);
+	CHECK(c.m.len == KEYD_DROPPED_LEN &&
+	    get_u32_be(c.m.payload) == KEYD_DROP_MALFORMED);
+	CHECK(keyd_alive(&c));
+	test_keyd_sandboxed(&c);
+
+	new_request_channel(&c);
+	ipc_builder_init(&c.b, c.buf, sizeof(c.buf), KEYD_R_IDENTITY, 41);
+	ipc_add_u32(&c.b, 0);
+	CHECK_INT_EQ(request(&c), KEYD_R_IDENTITY_REPLY);
+	CHECK(c.m.len == 32 && memcmp(c.m.payload, mk->pub, 32) == 0);
+	CHECK(keyd_alive(&c));
+
 	masterkey_free(mk);
 	ipc_channel_close(&c.req);
 	ipc_channel_close(&c.parent);
@@ -225,4 +330,5 @@ test_taken_over_publisher(void)
 }
 
 TEST_MAIN(
-    TEST_CASE(test_taken_over_publisher))
+    TEST_CASE(test_taken_over_publisher),
+    TEST_CASE(test_malformed_request_costs_only_the_channel))

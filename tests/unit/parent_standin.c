@@ -15,7 +15,8 @@
  *   that PC_SOCKS_FD brings (socks_ok), or counts PC_SOCKS_FAILED.
  *
  * After every message it writes $OB_STANDIN_DIR/<role>.state, one line of
- * key=value pairs the test reads.  If $OB_STANDIN_DIR/<role>.crash exists
+ * key=value pairs the test reads.  If $OB_STANDIN_DIR/<role>.malformed
+ * exists, its request to keyd is malformed.  If $OB_STANDIN_DIR/<role>.crash exists
  * when it becomes ready, it aborts (a crash on command).
  */
 #include <sys/prctl.h>
@@ -99,9 +100,23 @@ control_works(int fd)
 	return n >= 4 && memcmp(buf, "250", 3) == 0;
 }
 
-/* keyd answers IDENTITY on a working request channel. */
+/* $OB_STANDIN_DIR/<role>.<what> exists: a behaviour on command. */
 static int
-keyd_works(int fd)
+standin_file_exists(const struct standin *s, const char *what)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s.%s", s->dir, s->role, what);
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * keyd answers IDENTITY on a working request channel.  With
+ * $OB_STANDIN_DIR/<role>.malformed the IDENTITY has a byte too many, as a
+ * compromised publishd might send: keyd drops the channel (no reply).
+ */
+static int
+keyd_works(const struct standin *s, int fd)
 {
 	uint8_t buf[IPC_HDR_LEN + 64];
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -110,6 +125,8 @@ keyd_works(int fd)
 
 	ipc_builder_init(&b, buf, sizeof(buf), KEYD_R_IDENTITY, 7);
 	ipc_add_u32(&b, 0);
+	if (standin_file_exists(s, "malformed"))
+		ipc_add_u8(&b, 0);
 	if (ipc_builder_finish(&b) == -1 ||
 	    send(fd, buf, b.len, MSG_NOSIGNAL) != (ssize_t)b.len ||
 	    poll(&pfd, 1, 5000) != 1)
@@ -131,14 +148,12 @@ static void
 ready(struct standin *s, const struct ipc_msg *msg)
 {
 	uint8_t buf[IPC_HDR_LEN + 4];
-	char path[4096];
 	struct ipc_builder b;
 
 	s->generation = get_u32_be(msg->payload);
 	s->readies++;
 	write_state(s);
-	snprintf(path, sizeof(path), "%s/%s.crash", s->dir, s->role);
-	if (access(path, F_OK) == 0)
+	if (standin_file_exists(s, "crash"))
 		abort();
 	ipc_builder_init(&b, buf, sizeof(buf), PC_READY, 0);
 	ipc_add_u32(&b, s->generation);
@@ -193,7 +208,7 @@ handle(struct standin *s, const struct ipc_msg *msg)
 		break;
 	case PC_KEYD_FD:
 		s->keyds++;
-		s->keyds_ok += keyd_works(msg->fd);
+		s->keyds_ok += keyd_works(s, msg->fd);
 		replace_fd(&s->other_fds[1], msg->fd);
 		break;
 	case PC_STATUS_FD:

@@ -173,6 +173,16 @@ revision(struct fixture *f, const struct period *p, uint64_t *rev)
 	return 0;
 }
 
+/* The counter keyd gives now: the one an honest publishd puts in its body. */
+static uint64_t
+rev_now(struct fixture *f, const struct period *p)
+{
+	uint64_t rev = 0;
+
+	CHECK_INT_EQ(revision(f, p, &rev), 0);
+	return rev;
+}
+
 static uint32_t
 sign(struct fixture *f, const struct period *p, const char *body, size_t len,
     uint8_t sig[64])
@@ -382,7 +392,7 @@ test_sign_accepts_and_verifies(void)
 
 	fixture_open(&f);
 	CHECK_INT_EQ(begin(&f, TP_CUR, LIVE_VI, 0, &p), 0);
-	len = make_body(body, sizeof(body), p.cert, 180, 1000, 200);
+	len = make_body(body, sizeof(body), p.cert, 180, rev_now(&f, &p), 200);
 	CHECK_INT_EQ(sign(&f, &p, body, len, sig), 0);
 	CHECK(desc_sig_verifies(sig, body, len, p.signing_pub));
 	/* the signature covers the body: one changed byte fails */
@@ -391,8 +401,9 @@ test_sign_accepts_and_verifies(void)
 	body[len - 30] ^= 1;
 	/* an equal revision counter is allowed ("never goes down") */
 	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), 0);
-	/* a message of exactly 64-char lines */
-	len = make_body(body, sizeof(body), p.cert, 720, 1001, 128);
+	/* a message of exactly 64-char lines, a second later */
+	fake_now++;
+	len = make_body(body, sizeof(body), p.cert, 720, rev_now(&f, &p), 128);
 	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), 0);
 	fixture_close(&f);
 }
@@ -403,33 +414,38 @@ test_sign_refusals(void)
 	static char body[BODY_MAX];
 	struct fixture f;
 	struct period p, other;
+	uint64_t r;
 	size_t len;
 
 	fixture_open(&f);
 	CHECK_INT_EQ(begin(&f, TP_CUR, LIVE_VI, 0, &p), 0);
 	CHECK_INT_EQ(begin(&f, TP_CUR - 1, LIVE_VI, 0, &other), 0);
+	r = rev_now(&f, &p);
 
 	/* without the cert */
-	len = make_body(body, sizeof(body), NULL, 180, 10, 200);
+	len = make_body(body, sizeof(body), NULL, 180, r, 200);
 	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), KEYD_ERR_BODY_FORMAT);
 	CHECK_INT_EQ(get_u32_be(f.reply.payload + 4), 3);	/* the line */
 	/* with another period's cert */
-	len = make_body(body, sizeof(body), other.cert, 180, 10, 200);
+	len = make_body(body, sizeof(body), other.cert, 180, r, 200);
 	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), KEYD_ERR_BODY_CERT);
 	/* lifetime out of range */
-	len = make_body(body, sizeof(body), p.cert, 721, 10, 200);
+	len = make_body(body, sizeof(body), p.cert, 721, r, 200);
 	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), KEYD_ERR_BODY_LIFETIME);
-	len = make_body(body, sizeof(body), p.cert, 0, 10, 200);
+	len = make_body(body, sizeof(body), p.cert, 0, r, 200);
 	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), KEYD_ERR_BODY_LIFETIME);
 
-	/* a lower revision counter than the last signed */
-	len = make_body(body, sizeof(body), p.cert, 180, 10, 200);
+	/* a lower revision counter than the last signed: the floor */
+	fake_now += 10;
+	len = make_body(body, sizeof(body), p.cert, 180, rev_now(&f, &p), 200);
 	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), 0);
-	len = make_body(body, sizeof(body), p.cert, 180, 9, 200);
+	len = make_body(body, sizeof(body), p.cert, 180, r, 200);
 	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), KEYD_ERR_REVISION);
+	CHECK_INT_EQ(get_u32_be(f.reply.payload + 4), 0);
+	r = rev_now(&f, &p);
 
 	/* trailing data after END MESSAGE (e.g. a signature line) */
-	len = make_body(body, sizeof(body), p.cert, 180, 11, 200);
+	len = make_body(body, sizeof(body), p.cert, 180, r, 200);
 	memcpy(body + len, "signature x\n", 12);
 	CHECK_INT_EQ(sign(&f, &p, body, len + 12, NULL), KEYD_ERR_BODY_FORMAT);
 	/* unterminated last line */
@@ -439,14 +455,14 @@ test_sign_refusals(void)
 	{
 		size_t n = 48000, prev = 0;
 
-		while ((len = make_body(body, sizeof(body), p.cert, 180, 11,
+		while ((len = make_body(body, sizeof(body), p.cert, 180, r,
 		    n)) <= KEYD_BODY_MAX) {
 			prev = n;
 			n++;
 		}
 		CHECK(len <= KEYD_BODY_MAX + 2);
 		CHECK_INT_EQ(sign(&f, &p, body, len, NULL), KEYD_ERR_BODY_SIZE);
-		len = make_body(body, sizeof(body), p.cert, 180, 11, prev);
+		len = make_body(body, sizeof(body), p.cert, 180, r, prev);
 		CHECK_INT_EQ(sign(&f, &p, body, len, NULL), 0);
 	}
 	fixture_close(&f);
@@ -458,21 +474,24 @@ test_body_check_is_strict(void)
 	static char body[BODY_MAX];
 	struct fixture f;
 	struct period p;
+	uint64_t r;
 	size_t len;
-	char *at;
+	char *at, c;
 
 	fixture_open(&f);
 	CHECK_INT_EQ(begin(&f, TP_CUR, LIVE_VI, 0, &p), 0);
-	len = make_body(body, sizeof(body), p.cert, 180, 50, 200);
+	r = rev_now(&f, &p);
+	len = make_body(body, sizeof(body), p.cert, 180, r, 200);
 	/* not v3 */
 	body[14] = '2';
 	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), KEYD_ERR_BODY_FORMAT);
 	body[14] = '3';
 	/* a leading zero in the revision counter */
-	at = strstr(body, "revision-counter 50\n");
+	at = strstr(body, "revision-counter ");
+	c = at[17];
 	at[17] = '0';
 	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), KEYD_ERR_BODY_FORMAT);
-	at[17] = '5';
+	at[17] = c;
 	/* a NUL in the message block */
 	at = strstr(body, "-----BEGIN MESSAGE-----\n") + 24;
 	*at = '\0';
@@ -480,7 +499,7 @@ test_body_check_is_strict(void)
 	*at = 'A';
 	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), 0);
 	/* an empty superencrypted block */
-	len = make_body(body, sizeof(body), p.cert, 180, 51, 0);
+	len = make_body(body, sizeof(body), p.cert, 180, r, 0);
 	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), KEYD_ERR_BODY_FORMAT);
 	fixture_close(&f);
 }
@@ -491,20 +510,30 @@ test_begin_again_replaces_key_keeps_floor(void)
 	static char body[BODY_MAX];
 	struct fixture f;
 	struct period p1, p2;
+	uint64_t r;
 	size_t len;
 
 	fixture_open(&f);
 	CHECK_INT_EQ(begin(&f, TP_CUR, LIVE_VI, 0, &p1), 0);
-	len = make_body(body, sizeof(body), p1.cert, 180, 500, 200);
+	r = rev_now(&f, &p1);
+	fake_now += 5;
+	len = make_body(body, sizeof(body), p1.cert, 180, rev_now(&f, &p1),
+	    200);
 	CHECK_INT_EQ(sign(&f, &p1, body, len, NULL), 0);
 	CHECK_INT_EQ(begin(&f, TP_CUR, LIVE_VI, 0, &p2), 0);
 	CHECK(memcmp(p1.signing_pub, p2.signing_pub, 32) != 0);
 	/* the old key is gone */
 	CHECK_INT_EQ(sign(&f, &p1, body, len, NULL), KEYD_ERR_SIGNING_KEY);
-	/* the new key may not go below what the old one signed */
-	len = make_body(body, sizeof(body), p2.cert, 180, 499, 200);
+	/*
+	 * the new key may not go below what the old one signed, although
+	 * r (five seconds old) is inside the window
+	 */
+	len = make_body(body, sizeof(body), p2.cert, 180, r, 200);
 	CHECK_INT_EQ(sign(&f, &p2, body, len, NULL), KEYD_ERR_REVISION);
-	len = make_body(body, sizeof(body), p2.cert, 180, 501, 200);
+	CHECK_INT_EQ(get_u32_be(f.reply.payload + 4), 0);
+	fake_now++;
+	len = make_body(body, sizeof(body), p2.cert, 180, rev_now(&f, &p2),
+	    200);
 	CHECK_INT_EQ(sign(&f, &p2, body, len, NULL), 0);
 	fixture_close(&f);
 }
@@ -570,6 +599,62 @@ test_revision_counter(void)
 	fixture_close(&f);
 }
 
+/*
+ * What a compromised publishd could put in a body: the largest counter
+ * (HSDirs would refuse every later descriptor of the period), one an hour
+ * ahead, one from before the window, one between two seconds' counters.
+ */
+static void
+test_sign_only_counters_keyd_gives(void)
+{
+	static char body[BODY_MAX];
+	struct fixture f;
+	struct period p;
+	uint64_t r_old, r_ahead, r_prev, r;
+	size_t len;
+
+	fixture_open(&f);
+	CHECK_INT_EQ(begin(&f, TP_CUR, LIVE_VI, 0, &p), 0);
+	r_old = rev_now(&f, &p);
+	fake_now += 3600;
+	r_ahead = rev_now(&f, &p);
+	fake_now -= 3600 - (KEYD_REVISION_WINDOW + 1);
+	r = rev_now(&f, &p);
+	CHECK(r_old < r && r < r_ahead);
+
+	len = make_body(body, sizeof(body), p.cert, 180, UINT64_MAX, 200);
+	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), KEYD_ERR_REVISION);
+	CHECK_INT_EQ(get_u32_be(f.reply.payload + 4), KEYD_REVISION_NOT_NOW);
+	len = make_body(body, sizeof(body), p.cert, 180, r_ahead, 200);
+	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), KEYD_ERR_REVISION);
+	/* one second ahead is already too far */
+	fake_now++;
+	len = make_body(body, sizeof(body), p.cert, 180, rev_now(&f, &p), 200);
+	fake_now--;
+	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), KEYD_ERR_REVISION);
+	/* KEYD_REVISION_WINDOW + 1 seconds old: too old (and nothing signed) */
+	len = make_body(body, sizeof(body), p.cert, 180, r_old, 200);
+	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), KEYD_ERR_REVISION);
+	CHECK_INT_EQ(get_u32_be(f.reply.payload + 4), KEYD_REVISION_NOT_NOW);
+	/* not any second's counter, though between two of them */
+	fake_now--;
+	r_prev = rev_now(&f, &p);
+	fake_now++;
+	if (r - r_prev > 1) {		/* a keystream word of 0 has no gap */
+		len = make_body(body, sizeof(body), p.cert, 180, r_prev + 1,
+		    200);
+		CHECK_INT_EQ(sign(&f, &p, body, len, NULL), KEYD_ERR_REVISION);
+	}
+	/* exactly KEYD_REVISION_WINDOW seconds old: still accepted */
+	fake_now--;
+	len = make_body(body, sizeof(body), p.cert, 180, r_old, 200);
+	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), 0);
+	/* and now's own counter, of course */
+	len = make_body(body, sizeof(body), p.cert, 180, rev_now(&f, &p), 200);
+	CHECK_INT_EQ(sign(&f, &p, body, len, NULL), 0);
+	fixture_close(&f);
+}
+
 static void
 test_malformed_requests_are_violations(void)
 {
@@ -605,11 +690,37 @@ test_malformed_requests_are_violations(void)
 	fixture_close(&f);
 }
 
+/* An honest SIGN in period p now: the counter REVISION gives. */
+static uint32_t
+sign_now(struct fixture *f, const struct period *p)
+{
+	static char body[BODY_MAX];
+	uint64_t rev = 0;
+	uint32_t err;
+	size_t len;
+
+	if ((err = revision(f, p, &rev)) != 0)
+		return err;
+	len = make_body(body, sizeof(body), p->cert, 180, rev, 200);
+	return sign(f, p, body, len, NULL);
+}
+
+/* The current period for a period length, by the fake clock. */
+static uint64_t
+cur_tp(uint32_t vi, uint32_t hsdir)
+{
+	struct hs_period_params hp;
+
+	if (hs_period_params_init(&hp, vi, hsdir) == -1)
+		abort();
+	return hs_time_period_num(&hp, fake_now);
+}
+
 static void
 test_period_slots_do_not_evict_live_periods(void)
 {
 	struct fixture f;
-	struct hs_period_params hp;
+	struct period p[6];
 	uint64_t cur;
 	int i, refused = 0;
 
@@ -617,25 +728,124 @@ test_period_slots_do_not_evict_live_periods(void)
 	fake_now = T_NIGHT;
 	/* three live periods for each of three lengths: more than the slots */
 	for (i = 0; i < 3; i++) {
-		refused += begin(&f, TP_CUR - 1, LIVE_VI, 0, NULL) != 0;
-		refused += begin(&f, TP_CUR, LIVE_VI, 0, NULL) != 0;
-		refused += begin(&f, TP_CUR + 1, LIVE_VI, 0, NULL) != 0;
+		refused += begin(&f, TP_CUR - 1, LIVE_VI, 0, &p[0]) != 0;
+		refused += begin(&f, TP_CUR, LIVE_VI, 0, &p[1]) != 0;
+		refused += begin(&f, TP_CUR + 1, LIVE_VI, 0, &p[2]) != 0;
 	}
 	CHECK_INT_EQ(refused, 0);	/* the same three slots, replaced */
 	/* a second period length: three more live periods */
-	CHECK_INT_EQ(hs_period_params_init(&hp, LIVE_VI, 720), 0);
-	cur = hs_time_period_num(&hp, fake_now);
-	CHECK_INT_EQ(begin(&f, cur - 1, LIVE_VI, 720, NULL), 0);
-	CHECK_INT_EQ(begin(&f, cur, LIVE_VI, 720, NULL), 0);
-	CHECK_INT_EQ(begin(&f, cur + 1, LIVE_VI, 720, NULL), 0);
+	cur = cur_tp(LIVE_VI, 720);
+	CHECK_INT_EQ(begin(&f, cur - 1, LIVE_VI, 720, &p[3]), 0);
+	CHECK_INT_EQ(begin(&f, cur, LIVE_VI, 720, &p[4]), 0);
+	CHECK_INT_EQ(begin(&f, cur + 1, LIVE_VI, 720, &p[5]), 0);
 	CHECK_INT_EQ(begin(&f, cur - 2, LIVE_VI, 720, NULL), KEYD_ERR_PERIOD);
+	/* all six signed: each holds a revision floor */
+	for (i = 0; i < 6; i++)
+		CHECK_INT_EQ(sign_now(&f, &p[i]), 0);
 	/* a seventh live period finds no slot */
-	CHECK_INT_EQ(hs_period_params_init(&hp, LIVE_VI, 360), 0);
-	cur = hs_time_period_num(&hp, fake_now);
-	CHECK_INT_EQ(begin(&f, cur, LIVE_VI, 360, NULL), KEYD_ERR_PERIOD_FULL);
+	CHECK_INT_EQ(begin(&f, cur_tp(LIVE_VI, 360), LIVE_VI, 360, NULL),
+	    KEYD_ERR_PERIOD_FULL);
+	/* and the six are all still there */
+	for (i = 0; i < 6; i++)
+		CHECK_INT_EQ(sign_now(&f, &p[i]), 0);
 	/* two days later the old ones have left the window */
 	fake_now += 2 * 86400;
 	CHECK_INT_EQ(begin(&f, TP_CUR + 2, LIVE_VI, 0, NULL), 0);
+	fixture_close(&f);
+}
+
+/*
+ * BEGINs a compromised publishd could send to hold period slots for
+ * weeks: parameters tor cannot have are refused, not clamped.
+ */
+static void
+test_begin_params_out_of_tor_ranges(void)
+{
+	struct fixture f;
+
+	fixture_open(&f);
+	fake_now = T_NIGHT;
+	/* no hsdir_interval and a 24-hour voting interval: 34560 min */
+	CHECK_INT_EQ(begin(&f, cur_tp(LIVE_VI, 0), 86400, 0, NULL),
+	    KEYD_ERR_PARAMS);
+	/* with no hsdir_interval, 10 h voting intervals: 14400 min, tor's max */
+	CHECK_INT_EQ(begin(&f, fake_now / 60 / 14400, 36000, 0, NULL),
+	    KEYD_ERR_NONE);
+	CHECK_INT_EQ(begin(&f, fake_now / 60 / 14424, 36060, 0, NULL),
+	    KEYD_ERR_PARAMS);
+	/* hsdir_interval below 30 or above 14400 is refused, not clamped */
+	CHECK_INT_EQ(begin(&f, cur_tp(LIVE_VI, 30), LIVE_VI, 29, NULL),
+	    KEYD_ERR_PARAMS);
+	CHECK_INT_EQ(begin(&f, cur_tp(LIVE_VI, 14400), LIVE_VI, 14401, NULL),
+	    KEYD_ERR_PARAMS);
+	CHECK_INT_EQ(begin(&f, cur_tp(LIVE_VI, 14400), LIVE_VI, 34560, NULL),
+	    KEYD_ERR_PARAMS);
+	/* the voting interval: 10 s .. 24 h */
+	CHECK_INT_EQ(begin(&f, TP_CUR, 9, 1440, NULL), KEYD_ERR_PARAMS);
+	CHECK_INT_EQ(begin(&f, TP_CUR, 86401, 1440, NULL), KEYD_ERR_PARAMS);
+	CHECK_INT_EQ(begin(&f, TP_CUR, UINT32_MAX, 1440, NULL),
+	    KEYD_ERR_PARAMS);
+	/* the edges tor allows are accepted */
+	CHECK_INT_EQ(begin(&f, cur_tp(LIVE_VI, 30), LIVE_VI, 30, NULL), 0);
+	CHECK_INT_EQ(begin(&f, cur_tp(10, 1440), 10, 1440, NULL), 0);
+	/* a test network: 20 s voting intervals, no hsdir_interval: 8 min */
+	CHECK_INT_EQ(begin(&f, cur_tp(20, 0), 20, 0, NULL), 0);
+	CHECK_INT_EQ(f.reply.len, KEYD_BEGIN_REPLY_LEN);
+	if (f.reply.len == KEYD_BEGIN_REPLY_LEN)
+		CHECK_INT_EQ(get_u32_be(f.reply.payload + 64), 8);
+	CHECK_INT_EQ(begin(&f, cur_tp(10, 0), 10, 0, NULL), 0);
+	fixture_close(&f);
+}
+
+/*
+ * Six BEGINs for bogus periods (lengths the network does not use) fill
+ * every slot; an honest BEGIN from the restarted publishd still gets one.
+ * If the bogus periods also signed, they hold their slots until their
+ * signing certs expire, and no longer.  The lengths all divide 14400
+ * minutes, and the clock is an hour into a period of each: all six are
+ * live for days, and all can sign (revision counters reach 72 h).
+ */
+static const uint32_t bogus_len[6] = { 14400, 7200, 4800, 3600, 2880, 2400 };
+#define T_BOGUS	((time_t)1967 * 14400 * 60 + 720 * 60 + 3600)
+
+static void
+test_bogus_begins_do_not_jam_slots(void)
+{
+	struct fixture f;
+	struct period bogus[6], honest;
+	uint64_t tp[6];
+	int i;
+
+	fixture_open(&f);
+	fake_now = T_BOGUS;
+	for (i = 0; i < 6; i++)
+		CHECK_INT_EQ(begin(&f, cur_tp(LIVE_VI, bogus_len[i]), LIVE_VI,
+		    bogus_len[i], &bogus[i]), 0);
+	CHECK_INT_EQ(begin(&f, cur_tp(LIVE_VI, 0), LIVE_VI, 0, &honest), 0);
+	CHECK_INT_EQ(sign_now(&f, &honest), 0);
+	/* the oldest bogus one made room; the others are still there */
+	CHECK_INT_EQ(sign_now(&f, &bogus[0]), KEYD_ERR_SIGNING_KEY);
+	for (i = 1; i < 6; i++)
+		CHECK_INT_EQ(sign_now(&f, &bogus[i]), 0);
+	fixture_close(&f);
+
+	/* six bogus periods that signed: full until their certs expire */
+	fixture_open(&f);
+	fake_now = T_BOGUS;
+	for (i = 0; i < 6; i++) {
+		tp[i] = cur_tp(LIVE_VI, bogus_len[i]);
+		CHECK_INT_EQ(begin(&f, tp[i], LIVE_VI, bogus_len[i],
+		    &bogus[i]), 0);
+		CHECK_INT_EQ(sign_now(&f, &bogus[i]), 0);
+	}
+	CHECK_INT_EQ(begin(&f, cur_tp(LIVE_VI, 0), LIVE_VI, 0, NULL),
+	    KEYD_ERR_PERIOD_FULL);
+	/* their periods are all still in the window, but their certs expired */
+	fake_now += KEYD_SIGNING_CERT_LIFETIME + 3600;
+	for (i = 0; i < 6; i++)
+		CHECK(cur_tp(LIVE_VI, bogus_len[i]) <= tp[i] + 1);
+	CHECK_INT_EQ(begin(&f, cur_tp(LIVE_VI, 0), LIVE_VI, 0, &honest), 0);
+	CHECK_INT_EQ(sign_now(&f, &honest), 0);
 	fixture_close(&f);
 }
 
@@ -650,5 +860,8 @@ TEST_MAIN(
     TEST_CASE(test_body_check_is_strict),
     TEST_CASE(test_begin_again_replaces_key_keeps_floor),
     TEST_CASE(test_revision_counter),
+    TEST_CASE(test_sign_only_counters_keyd_gives),
     TEST_CASE(test_malformed_requests_are_violations),
-    TEST_CASE(test_period_slots_do_not_evict_live_periods))
+    TEST_CASE(test_period_slots_do_not_evict_live_periods),
+    TEST_CASE(test_begin_params_out_of_tor_ranges),
+    TEST_CASE(test_bogus_begins_do_not_jam_slots))

@@ -537,6 +537,50 @@ def test_crash_loop_gives_up():
         s.close(ok)
 
 
+def test_malformed_keyd_request_restarts_publishd_not_keyd():
+    """publishd sends keyd a malformed request: keyd drops that channel
+    and stays up; the parent ends and restarts publishd, gives keyd the
+    new publishd's channel, and counts the crashes against publishd."""
+    s = Setup()
+    ok = False
+    try:
+        open(os.path.join(s.dir, "publishd.malformed"), "w").close()
+        s.start()
+        s.wait_log(r"keyd \(pid \d+\) has 1 key")
+        keyd = s.keyd_pid()
+        assert s.proc.wait(timeout=TIMEOUT) == 1, s.log_text()
+        log = s.log_text()
+        assert "publishd crashed 5 times within 60 s: giving up" in log, log
+        assert log.count("keyd dropped its request channel: a malformed "
+                         "request") == 5, log
+        assert "lost child keyd" not in log, log
+        assert "keyd crashed" not in log, log
+        assert s.keyd_pid() == keyd, log
+        ok = True
+    finally:
+        s.close(ok)
+
+
+def test_keyd_serves_publishd_after_a_malformed_request():
+    """Once publishd behaves again, keyd (the same process) serves it."""
+    s = Setup()
+    ok = False
+    try:
+        bad = os.path.join(s.dir, "publishd.malformed")
+        open(bad, "w").close()
+        s.start()
+        s.wait_log(r"publishd sent keyd a malformed request")
+        keyd = s.keyd_pid()
+        os.unlink(bad)
+        s.wait_state("publishd", keyds_ok=1)
+        assert alive(keyd) and s.keyd_pid() == keyd, s.log_text()
+        assert "lost child keyd" not in s.log_text()
+        assert s.stop() == 0
+        ok = True
+    finally:
+        s.close(ok)
+
+
 def test_sigint_and_missing_binary():
     s = Setup()
     ok = False

@@ -187,11 +187,49 @@ test_revcounter_at(void)
 	CHECK_INT_EQ(revcounter_at(&at, key, INT64_MAX, INT64_MAX), 0);
 }
 
+/*
+ * revcounter_find: exactly the counters of the seconds in the window, not
+ * the values between them nor those just outside, at any alignment.
+ */
+static void
+test_revcounter_find(void)
+{
+	const int64_t srv = 1795315680;
+	uint8_t key[32];
+	uint64_t at;
+	int64_t now, t;
+
+	test_unhex(key, 32, ope_test_key);
+	for (now = srv + 121131; now < srv + 121131 + 9; now++) {
+		for (t = now - 300; t <= now; t += 37) {
+			CHECK_INT_EQ(revcounter_at(&at, key, t, srv), 0);
+			CHECK_INT_EQ(revcounter_find(key, srv, now - 300, now,
+			    at), 0);
+			CHECK_INT_EQ(revcounter_find(key, srv, now - 300, now,
+			    at + 1), -1);	/* no zero word in this key's stream here */
+		}
+		CHECK_INT_EQ(revcounter_at(&at, key, now - 301, srv), 0);
+		CHECK_INT_EQ(revcounter_find(key, srv, now - 300, now, at), -1);
+		CHECK_INT_EQ(revcounter_at(&at, key, now + 1, srv), 0);
+		CHECK_INT_EQ(revcounter_find(key, srv, now - 300, now, at), -1);
+	}
+	/* at the start of the run; a window wider than allowed; past 2^18 */
+	CHECK_INT_EQ(revcounter_at(&at, key, srv, srv), 0);
+	CHECK_INT_EQ(revcounter_find(key, srv, srv - 300, srv, at), 0);
+	CHECK_INT_EQ(revcounter_find(key, srv, srv - 300, srv - 1, at), -1);
+	CHECK_INT_EQ(revcounter_find(key, srv, srv, srv + OPE_WINDOW_MAX + 1,
+	    at), -1);
+	CHECK_INT_EQ(revcounter_find(key, srv, srv + OPE_INPUT_MAX,
+	    srv + OPE_INPUT_MAX + 10, at), -1);
+	CHECK_INT_EQ(revcounter_find(key, srv, srv, srv + 10, UINT64_MAX), -1);
+}
+
 TEST_MAIN(
 	TEST_CASE(test_tor_vectors),
 	TEST_CASE(test_consistency),
 	TEST_CASE(test_strictly_increasing),
 	TEST_CASE(test_bounds),
 	TEST_CASE(test_revcounter_key),
-	TEST_CASE(test_revcounter_at)
+	TEST_CASE(test_revcounter_at),
+	TEST_CASE(test_revcounter_find)
 )
