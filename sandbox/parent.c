@@ -102,6 +102,24 @@ parse_level(const char *s)
 	return log_level_from_name(s);
 }
 
+/*
+ * The level while the config loads: -v, else the environment, which
+ * beats the file anyway (ob_config.h); so "ONIONBALANCE_LOG_LEVEL=error"
+ * hides the config's warnings too.  A bad value is the loader's error.
+ */
+static enum log_level
+first_level(const struct parent *p)
+{
+	const char *env = getenv("ONIONBALANCE_LOG_LEVEL");
+	int level;
+
+	if (p->ov.log_level >= 0)
+		return (enum log_level)p->ov.log_level;
+	if (env != NULL && (level = parse_level(env)) != -1)
+		return (enum log_level)level;
+	return OB_CONFIG_DEFAULT_LOG_LEVEL;
+}
+
 static void
 bad_arg(const char *opt, const char *value, const char *want)
 {
@@ -276,8 +294,7 @@ main(int argc, char *argv[])
 	snprintf(p.libexecdir, sizeof(p.libexecdir), "%s", OB_LIBEXECDIR);
 	p.chroot_dir = OB_CHROOT_DIR;
 	check = parse_args(&p, argc, argv);
-	log_init("onionbalanced", p.ov.log_level >= 0 ?
-	    (enum log_level)p.ov.log_level : OB_CONFIG_DEFAULT_LOG_LEVEL);
+	log_init("onionbalanced", first_level(&p));
 	if (p.config_path == NULL)
 		p.config_path = ob_config_default_path();
 	if (sodium_init() < 0)
@@ -286,7 +303,7 @@ main(int argc, char *argv[])
 		return parent_check(&p);
 	if (parent_config_load(p.config_path, &p.ov, &p.cfg, err,
 	    sizeof(err)) == -1) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		return 1;
 	}
 	log_set_level(p.cfg->log_level);

@@ -224,32 +224,35 @@ static int
 child_spawn(struct child *c)
 {
 	char path[4096], argv0[16], env[SANDBOX_ENV_MAX], err[1024];
-	char *argv[] = { argv0, NULL };
+	char opt[] = "--log-level", level[16];
+	char *argv[] = { argv0, opt, level, NULL };
 	int sv[2];
 
 	snprintf(argv0, sizeof(argv0), "%s", c->name);
+	/* Our level until PC_CONFIG_BEGIN brings it: no early info lines. */
+	snprintf(level, sizeof(level), "%s", log_level_name(log_get_level()));
 	_Static_assert((int)ROLE_KEYD == (int)SANDBOX_KEYD &&
 	    (int)ROLE_FETCHD == (int)SANDBOX_FETCHD &&
 	    (int)ROLE_PUBLISHD == (int)SANDBOX_PUBLISHD,
 	    "child_role and sandbox_role list the children in one order");
 	if (sandbox_child_env(c->parent->cfg, (enum sandbox_role)c->role,
 	    c->parent->chroot_dir, env, sizeof(env), err, sizeof(err)) == -1) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		return -1;
 	}
 
 	if (child_binary_path(c->parent, c->role, path, sizeof(path)) == -1) {
-		log_warn("%s: %s", c->name, path);
+		log_error("%s: %s", c->name, path);
 		return -1;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
-		log_warn("socketpair");
+		log_error("socketpair");
 		return -1;
 	}
 	c->pid = spawn_child_env(path, argv, sv[1], env);
 	close(sv[1]);
 	if (c->pid == -1) {
-		log_warn("%s: fork", c->name);
+		log_error("%s: fork", c->name);
 		close(sv[0]);
 		return -1;
 	}
@@ -454,7 +457,7 @@ child_crashed(struct child *c)
 	c->state = CHILD_DOWN;
 	delay = restart_policy_crashed(&c->policy, now, now - c->started_ms);
 	if (delay < 0) {
-		log_warnx("%s crashed %d times within %d s: giving up, "
+		log_errorx("%s crashed %d times within %d s: giving up, "
 		    "stopping onionbalanced", c->name, RESTART_MAX_CRASHES,
 		    RESTART_WINDOW_MS / 1000);
 		children_stop(c->parent, 1);

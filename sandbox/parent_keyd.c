@@ -12,6 +12,7 @@
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -113,9 +114,14 @@ take_identity(struct ob_config *cfg, size_t i, const uint8_t key[32],
 	return 0;
 }
 
+/*
+ * Sends service i's key file as keyd's service slot and takes the identity
+ * keyd answers.  -1: a problem of service i (err says it); -2: keyd's
+ * channel failed.
+ */
 static int
-send_key(struct child *c, struct ob_config *cfg, size_t i, char *err,
-    size_t errlen)
+send_key_as(struct child *c, struct ob_config *cfg, size_t i, uint32_t slot,
+    char *err, size_t errlen)
 {
 	const char *path = cfg->services[i].key_path;
 	uint8_t n[4];
@@ -124,11 +130,11 @@ send_key(struct child *c, struct ob_config *cfg, size_t i, char *err,
 
 	if ((fd = parent_key_open(cfg, i, err, errlen)) == -1)
 		return -1;
-	put_u32_be(n, (uint32_t)i);
+	put_u32_be(n, slot);
 	rv = send_empty(c, KEYD_P_KEY, fd, n, sizeof(n), err, errlen);
 	close(fd);
 	if (rv == -1 || recv_reply(c, &msg, err, errlen) == -1)
-		return -1;
+		return -2;
 	if (msg.type == KEYD_P_KEY_REPLY && msg.len == KEYD_KEY_LEN)
 		return take_identity(cfg, i, msg.payload, err, errlen);
 	if (msg.type == KEYD_P_ERROR && msg.len == KEYD_ERROR_LEN &&
@@ -140,7 +146,14 @@ send_key(struct child *c, struct ob_config *cfg, size_t i, char *err,
 	}
 	snprintf(err, errlen, "keyd: unexpected %s (%zu bytes) to KEY",
 	    ipc_type_name(&c->ch, msg.type), msg.len);
-	return -1;
+	return -2;
+}
+
+static int
+send_key(struct child *c, struct ob_config *cfg, size_t i, char *err,
+    size_t errlen)
+{
+	return send_key_as(c, cfg, i, (uint32_t)i, err, errlen) < 0 ? -1 : 0;
 }
 
 static int
@@ -164,12 +177,15 @@ static int
 keyd_spawn(struct parent *p, struct child *c, char *err, size_t errlen)
 {
 	char path[4096], argv0[] = "keyd", env[SANDBOX_ENV_MAX];
-	char *argv[] = { argv0, NULL };
+	char opt[] = "--log-level", level[16];
+	char *argv[] = { argv0, opt, level, NULL };
 	int sv[2];
 
 	if (sandbox_child_env(p->cfg, SANDBOX_KEYD, p->chroot_dir, env,
 	    sizeof(env), err, errlen) == -1)
 		return -1;
+	/* Our level from its first line on ("-v error": errors only). */
+	snprintf(level, sizeof(level), "%s", log_level_name(log_get_level()));
 
 	if (child_binary_path(p, ROLE_KEYD, path, sizeof(path)) == -1) {
 		snprintf(err, errlen, "keyd: %s: %s", path, strerror(errno));
@@ -222,6 +238,42 @@ fail:
 	kill(c->pid, SIGTERM);
 	c->state = CHILD_DOWN;
 	return -1;
+}
+
+/*
+ * Every key of cfg, each read by a short-lived keyd of its own (keyd takes
+ * its services in order and stops at the first bad one), so that one run
+ * names every bad key and every instance that is its own frontend.  Logs
+ * each problem as an error; returns how many.
+ */
+int
+keyd_check_keys(struct parent *p, struct ob_config *cfg)
+{
+	struct child c;
+	char err[1024];
+	int problems = 0, r, status;
+
+	for (size_t i = 0; i < cfg->nservices; i++) {
+		memset(&c, 0, sizeof(c));
+		c.name = "keyd";
+		c.role = ROLE_KEYD;
+		c.pid = -1;
+		c.ch.fd = -1;
+		if (keyd_spawn(p, &c, err, sizeof(err)) == -1) {
+			log_errorx("%s", err);
+			return problems + 1;
+		}
+		if ((r = send_key_as(&c, cfg, i, 0, err, sizeof(err))) < 0) {
+			log_errorx("%s", err);
+			problems++;
+		}
+		ipc_channel_close(&c.ch);	/* keyd exits on EOF */
+		if (r == -2)
+			kill(c.pid, SIGTERM);
+		while (waitpid(c.pid, &status, 0) == -1 && errno == EINTR)
+			;
+	}
+	return problems;
 }
 
 /* After the handshake keyd only answers REQUEST_CHANNEL, or goes away. */

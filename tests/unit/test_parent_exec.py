@@ -529,7 +529,7 @@ def test_bad_key_at_start():
             f.write("junk\n")
         s.start()
         assert s.proc.wait(timeout=TIMEOUT) == 1, s.log_text()
-        assert re.search(r"onionbalanced: \[warning\] services\[0\]\.key: "
+        assert re.search(r"onionbalanced: \[error\] services\[0\]\.key: "
                          r".*frontend\.key: neither a PEM key", s.log_text())
         assert not os.path.exists(s.status)
         assert not os.path.exists(os.path.join(s.dir, "fetchd.state"))
