@@ -8,6 +8,8 @@
  */
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -132,11 +134,17 @@ bad_arg(const char *opt, const char *value, const char *want)
 static int
 handle_option(struct parent *p, int ch)
 {
+	uint8_t addr[16];
+
 	switch (ch) {
 	case 'c':
 		p->config_path = optarg;
 		return 0;
 	case 'i':
+		/* A usage error like any bad flag (exit 2), not a config one. */
+		if (inet_pton(AF_INET, optarg, addr) != 1 &&
+		    inet_pton(AF_INET6, optarg, addr) != 1)
+			bad_arg("-i", optarg, "an IPv4 or IPv6 address");
 		p->ov.control_address = optarg;
 		return 0;
 	case 'p':
@@ -175,7 +183,7 @@ handle_option(struct parent *p, int ch)
 		usage(stdout);
 		exit(0);
 	default:
-		usage(stderr);
+		/* parse_args() said which word. */
 		exit(2);
 	}
 }
@@ -205,11 +213,20 @@ parse_args(struct parent *p, int argc, char *argv[])
 	};
 	int ch, check = 0;
 
-	while ((ch = getopt_long(argc, argv, "c:i:p:s:v:h", longopts,
-	    NULL)) != -1)
+	/* Our own one-line messages for getopt's errors, as for the rest. */
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":c:i:p:s:v:h", longopts,
+	    NULL)) != -1) {
+		/* On an error, the word at fault is the last one read. */
+		if (ch == ':' || ch == '?')
+			fprintf(stderr, "onionbalanced: %s \"%.80s\" (see "
+			    "--help)\n", ch == ':' ? "a value is missing after"
+			    : "unknown option", argv[optind - 1]);
 		check |= handle_option(p, ch);
+	}
 	if (optind != argc) {
-		usage(stderr);
+		fprintf(stderr, "onionbalanced: unexpected argument \"%.80s\" "
+		    "(options start with -; see --help)\n", argv[optind]);
 		exit(2);
 	}
 	return check;

@@ -175,6 +175,11 @@ void	control_target_from_config(struct control_target *t,
 /* An authenticated control connection, or -1 and one line in err. */
 int	control_open(const struct control_target *t, char *err, size_t errlen);
 /*
+ * What path is when connecting to it failed with error because it is no
+ * socket ("a regular file, not a socket"), else NULL.
+ */
+const char *socket_path_problem(const char *path, int error);
+/*
  * Adds a SOCKS listener for fetchd's liveness probes to tor, at
  * 127.0.0.1:port with CONTROL_SOCKS_FLAGS, keeping the operator's own
  * SocksPort lines (and replacing one an earlier run of ours added).

@@ -504,6 +504,9 @@ def test_address_errors():
          "not a version 3 address"),
         ("aeaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaahmjqd",
          "not a valid ed25519 public key"),
+        ("duskgytldkxiuqc6.onion", "a version 2 address (16 characters), "
+         "and tor removed v2 onion services in 0.4.6: give the v3 address "
+         "(56 characters) of the service"),
     ]
     with tempfile.TemporaryDirectory() as tmp:
         for addr, why in cases:

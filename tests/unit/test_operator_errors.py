@@ -265,7 +265,11 @@ def test_bad_onion_address_with_its_reason(s):
             ("k6udx3rspbeemwob5ij4ckqmsitz736vnjs3fm4j6z655onotjskjwa",
              "not 56 characters long"),
             ("k6udx3rspbeemwob5ij4ckqmsitz736vnjs3fm4j6z655onotjskjw01",
-             "not base32")]:
+             "not base32"),
+            # What old guides still show.
+            ("duskgytldkxiuqc6.onion", "a version 2 address (16 "
+             "characters), and tor removed v2 onion services in 0.4.6: "
+             "give the v3 address (56 characters) of the service")]:
         write_config(s, [A0, bad])
         both(s, f'{s.config}:6:14: services[0].instances[1].address: bad '
              f'onion address "{bad}": {reason}')
@@ -472,6 +476,78 @@ def test_start_names_every_problem_before_tor(s):
                  f"{port}: Connection refused")
     errors = [ln for ln in err.splitlines() if "[error]" in ln]
     assert len(errors) == 3, err    # the mode is a warning
+
+
+# -- usage errors and sockets that are not what they should be -------------
+
+
+def test_usage_errors_exit_2_and_name_the_word():
+    """Every bad command line: exit 2 and one line naming the word;
+    anything else that fails: exit 1."""
+    for argv, line in [
+            (["stray"], 'onionbalanced: unexpected argument "stray" '
+             '(options start with -; see --help)'),
+            (["--check", "config.yaml"], 'onionbalanced: unexpected '
+             'argument "config.yaml" (options start with -; see --help)'),
+            (["--bogus"], 'onionbalanced: unknown option "--bogus" (see '
+             '--help)'),
+            (["-c"], 'onionbalanced: a value is missing after "-c" (see '
+             '--help)'),
+            (["-i", "localhost"], 'onionbalanced: -i: "localhost" is not '
+             'an IPv4 or IPv6 address'),
+            (["-p", "0"], 'onionbalanced: -p: "0" is not a port from 1 to '
+             '65535'),
+            (["-v", "loud"], 'onionbalanced: -v: "loud" is not debug, '
+             'info, warning or error'),
+            (["status", "extra"], 'onionbalanced status: unexpected '
+             'argument "extra" (see onionbalanced --help)'),
+            (["status", "--bogus"], 'onionbalanced status: unknown option '
+             '"--bogus"')]:
+        r = pe.run_parent(*argv, env=CLEAN_ENV)
+        assert r.returncode == 2, (argv, r)
+        assert r.stderr.splitlines()[0] == line, (argv, r.stderr)
+        assert r.stdout == "", (argv, r)
+    # A config without the socket is not a usage error.
+    r = pe.run_parent("status", "-c", "/nonexistent/config.yaml",
+                      env=CLEAN_ENV)
+    assert r.returncode == 1 and r.stderr == "onionbalanced status: " \
+        "/nonexistent/config.yaml: No such file or directory\n", r
+
+
+@with_setup
+def test_socket_paths_that_are_no_socket(s):
+    """-s naming a regular file, for tor's control socket and for the
+    status socket; a status socket that sends junk and stays open."""
+    regular = os.path.join(s.dir, "not-a-socket")
+    with open(regular, "w") as f:
+        f.write("x\n")
+    port = free_port()
+    both(s, f"cannot connect to tor's control socket {regular} (a regular "
+         "file, not a socket; -s or tor-control-socket names the socket of "
+         f"tor's ControlSocket line) nor to its control port 127.0.0.1:"
+         f"{port} (Connection refused)", "-s", regular, "-p", str(port))
+    r = pe.run_parent("status", "-s", regular, env=CLEAN_ENV)
+    assert r.returncode == 1 and r.stderr == f"onionbalanced status: " \
+        f"{regular} is a regular file, not a socket; give -s the path of " \
+        "status-socket-location\n", r
+    junk = os.path.join(s.dir, "junk.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(junk)
+    srv.listen(1)
+    t0 = time.monotonic()
+    proc = subprocess.Popen([pe.PARENT, "status", "-s", junk],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=CLEAN_ENV)
+    conn, _ = srv.accept()
+    conn.sendall(b"220 not a status document\r\n")
+    out, err = proc.communicate(timeout=pe.TIMEOUT)
+    conn.close()
+    srv.close()
+    assert proc.returncode == 1 and out == "", (proc.returncode, out, err)
+    assert err == f"onionbalanced status: {junk} did not send a whole " \
+        "status document within 5 s (onionbalanced's status socket sends " \
+        "one and closes): is it onionbalanced's status socket?\n", err
+    assert time.monotonic() - t0 < 15
 
 
 # -- Onionbalance's files and environment ------------------------------------

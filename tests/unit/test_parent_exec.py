@@ -289,7 +289,8 @@ def test_version_and_usage():
     assert r.returncode == 0 and re.fullmatch(r"onionbalanced \S+\n",
                                                r.stdout), r
     r = run_parent("--no-such-flag")
-    assert r.returncode == 2 and "usage:" in r.stderr, r
+    assert r.returncode == 2 and r.stderr == 'onionbalanced: unknown ' \
+        'option "--no-such-flag" (see --help)\n', r
     r = run_parent("-p", "70000")
     assert r.returncode == 2 and '-p: "70000" is not a port' in r.stderr, r
     r = run_parent("-v", "loud")
@@ -314,7 +315,8 @@ def test_config_errors_are_one_line():
     assert r.returncode == 1 and "/nonexistent/config.yaml" in r.stderr, r
     r = run_parent("-c", os.path.join(DATA, "config", "valid",
                                       "minimal.yaml"), "-i", "localhost")
-    assert r.returncode == 1 and '-i: "localhost" is not an IPv4' \
+    # A bad flag is a usage error (2), like -p and -v.
+    assert r.returncode == 2 and '-i: "localhost" is not an IPv4' \
         in r.stderr, r
 
 
