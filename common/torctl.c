@@ -787,6 +787,16 @@ torctl_free(struct torctl *ctl)
 	leave(ctl);
 }
 
+void
+torctl_drop(struct torctl *ctl, const char *reason)
+{
+	if (ctl == NULL || ctl->dying)
+		return;
+	ctl->busy++;
+	conn_lost(ctl, reason, TORCTL_CLOSED);
+	leave(ctl);
+}
+
 bool
 torctl_is_ready(const struct torctl *ctl)
 {

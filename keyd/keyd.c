@@ -40,7 +40,8 @@ struct keyd_proc {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: keyd [-d] [--log-level LEVEL] [--parent-fd N]\n"
+	fprintf(stderr, "usage: keyd [-d] [--log-level LEVEL] "
+	    "[--parent-fd N]\n"
 	    "keyd is started by onionbalanced, not by hand.\n");
 	exit(2);
 }
@@ -240,7 +241,7 @@ main(int argc, char *argv[])
 		case 'd':
 			log_set_level(LOG_LEVEL_DEBUG);
 			break;
-		case 'v':	/* the parent's level, before the config says */
+		case 'v':	/* the parent's level, till the config's */
 			if (log_set_level_name(optarg) == -1)
 				fatalx("bad log level: %s", optarg);
 			break;

@@ -141,7 +141,7 @@ handle_option(struct parent *p, int ch)
 		p->config_path = optarg;
 		return 0;
 	case 'i':
-		/* A usage error like any bad flag (exit 2), not a config one. */
+		/* A usage error like any bad flag (2), not a config one. */
 		if (inet_pton(AF_INET, optarg, addr) != 1 &&
 		    inet_pton(AF_INET6, optarg, addr) != 1)
 			bad_arg("-i", optarg, "an IPv4 or IPv6 address");

@@ -76,7 +76,8 @@ struct child {
 	struct event		*ev_control;	/* retry opening tor's control */
 	struct restart_policy	 policy;
 	uint64_t		 started_ms;	/* monotonic */
-	unsigned		 control_delay_ms;
+	unsigned		 control_delay_ms;	/* next control backoff */
+	uint64_t		 control_given_ms;	/* monotonic; 0: none */
 	uint32_t		 ready_generation;
 	uint8_t			 buf[IPC_HDR_LEN + PC_CAP];
 };

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,6 +23,8 @@
 #include "sandbox_parent.h"
 
 #define CONTROL_RETRY_MAX_MS	(30 * 1000)
+/* A control connection that lasted this long was a good one. */
+#define CONTROL_STABLE_MS	(60 * 1000)
 #define STOP_GRACE_MS		5000
 
 /* The parent's view of the parent <-> fetchd/publishd channel. */
@@ -189,29 +192,73 @@ links_give(struct parent *p, enum child_role role)
 	}
 }
 
+/*
+ * The next connection for c in its delay, with jitter (half to all of
+ * it, so that fetchd and publishd, which lose tor together, do not come
+ * back together), and the delay doubles up to CONTROL_RETRY_MAX_MS.
+ */
+static unsigned
+control_retry_later(struct child *c)
+{
+	unsigned d = c->control_delay_ms, ms;
+
+	ms = d / 2 + (d / 2 > 0 ? randombytes_uniform(d / 2 + 1) : 0);
+	timer_add_ms(c->ev_control, ms);
+	c->control_delay_ms = d > CONTROL_RETRY_MAX_MS / 2 ?
+	    CONTROL_RETRY_MAX_MS : d * 2;
+	return ms;
+}
+
 void
 child_control_connect(struct child *c)
 {
 	struct control_target t;
 	char err[1024];
+	unsigned ms;
 	int fd;
 
 	if (!child_up(c) || evtimer_pending(c->ev_control, NULL))
 		return;
 	control_target_from_config(&t, c->parent->cfg);
 	if ((fd = control_open(&t, err, sizeof(err))) == -1) {
-		log_warnx("%s: %s; trying again in %u ms", c->name, err,
-		    c->control_delay_ms);
-		timer_add_ms(c->ev_control, c->control_delay_ms);
-		c->control_delay_ms = c->control_delay_ms >
-		    CONTROL_RETRY_MAX_MS / 2 ? CONTROL_RETRY_MAX_MS :
-		    c->control_delay_ms * 2;
+		ms = control_retry_later(c);
+		log_warnx("%s: %s; trying again in %u ms", c->name, err, ms);
 		return;
 	}
-	c->control_delay_ms = c->parent->backoff_min_ms;
+	c->control_given_ms = monotonic_ms();
 	if (child_send_fd(c, PC_CONTROL_FD, fd) == 0)
 		log_debug("%s: gave it a tor control connection", c->name);
 	close(fd);
+}
+
+/*
+ * c lost its connection, whatever the cause (tor closed it, sent what
+ * is no control protocol, refused a command c needs): the child says
+ * why in its log.  Only a connection that lasted CONTROL_STABLE_MS
+ * earns an immediate new one; any other cause backs off as a failed
+ * connect does, so a broken tor sees a handful of connections, not a
+ * storm.
+ */
+static void
+child_control_request(struct child *c)
+{
+	uint64_t now = monotonic_ms(), lasted;
+	unsigned ms;
+
+	if (evtimer_pending(c->ev_control, NULL))
+		return;
+	lasted = c->control_given_ms != 0 ? now - c->control_given_ms :
+	    CONTROL_STABLE_MS;
+	c->control_given_ms = 0;
+	if (lasted >= CONTROL_STABLE_MS) {
+		log_info("%s asks for a new tor control connection", c->name);
+		c->control_delay_ms = c->parent->backoff_min_ms;
+		child_control_connect(c);
+		return;
+	}
+	ms = control_retry_later(c);
+	log_warnx("%s: its tor control connection ended after %llu ms; the "
+	    "next one in %u ms", c->name, (unsigned long long)lasted, ms);
 }
 
 static void
@@ -383,8 +430,7 @@ child_dispatch(struct child *c, const struct ipc_msg *msg)
 	case PC_CONTROL_REQUEST:
 		if (msg->len != 0)
 			break;
-		log_info("%s asks for a new tor control connection", c->name);
-		child_control_connect(c);
+		child_control_request(c);
 		return;
 	case PC_READY:
 		if (ipc_open_fixed(&cur, msg, PC_READY_LEN) == -1 ||

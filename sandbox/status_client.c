@@ -38,9 +38,15 @@ print_header(const struct sj_node *doc)
 	const struct sj_node *c = sj_get(doc, "consensus");
 
 	printf("onionbalanced status at %s UTC\n", T(doc, "timestamp"));
-	printf("tor control: %s\n",
+	printf("tor control: %s",
 	    strcmp(T(doc, "controlConnected"), "true") == 0 ?
 	    "connected" : "NOT connected");
+	/* Each loss backs off before the next connection (up to 30 s). */
+	if (sj_text(doc, "controlLostReason", NULL) != NULL)
+		printf(" (%s loss(es), the last at %s: %s)",
+		    T(doc, "controlLosses"), T(doc, "controlLostAt"),
+		    T(doc, "controlLostReason"));
+	putchar('\n');
 	if (c == NULL || c->type != SJ_OBJECT) {
 		printf("consensus: none yet\n");
 		return;

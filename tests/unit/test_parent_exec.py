@@ -631,9 +631,11 @@ def test_status_client():
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
 
 
-def main():
+def main(tests=None):
+    """Runs tests (default: this file's), each on its own; exit 1 if
+    any failed."""
     failed = 0
-    for t in TESTS:
+    for t in TESTS if tests is None else tests:
         t0 = time.monotonic()
         try:
             t()
