@@ -143,6 +143,8 @@ int	keyd_start(struct parent *p, struct child *c, struct ob_config *cfg,
 	    char *err, size_t errlen);
 /* Each key read by a keyd of its own; each problem logged; how many. */
 int	keyd_check_keys(struct parent *p, struct ob_config *cfg);
+int	keyd_check_keys_report(struct parent *p, struct ob_config *cfg,
+	    void (*report)(void *arg, const char *msg), void *arg);
 void	keyd_read_cb(int fd, short what, void *arg);
 
 /* parent_children.c */

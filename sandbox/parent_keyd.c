@@ -244,10 +244,23 @@ fail:
  * Every key of cfg, each read by a short-lived keyd of its own (keyd takes
  * its services in order and stops at the first bad one), so that one run
  * names every bad key and every instance that is its own frontend.  Logs
- * each problem as an error; returns how many.
+ * each problem as an error (or hands it to report); returns how many.
  */
+static void
+report_error(void *arg, const char *msg)
+{
+	log_errorx("%s", msg);
+}
+
 int
 keyd_check_keys(struct parent *p, struct ob_config *cfg)
+{
+	return keyd_check_keys_report(p, cfg, report_error, NULL);
+}
+
+int
+keyd_check_keys_report(struct parent *p, struct ob_config *cfg,
+    void (*report)(void *, const char *), void *arg)
 {
 	struct child c;
 	char err[1024];
@@ -260,11 +273,11 @@ keyd_check_keys(struct parent *p, struct ob_config *cfg)
 		c.pid = -1;
 		c.ch.fd = -1;
 		if (keyd_spawn(p, &c, err, sizeof(err)) == -1) {
-			log_errorx("%s", err);
+			report(arg, err);
 			return problems + 1;
 		}
 		if ((r = send_key_as(&c, cfg, i, 0, err, sizeof(err))) < 0) {
-			log_errorx("%s", err);
+			report(arg, err);
 			problems++;
 		}
 		ipc_channel_close(&c.ch);	/* keyd exits on EOF */

@@ -476,6 +476,22 @@ def test_start_names_every_problem_before_tor(s):
                  f"{port}: Connection refused")
     errors = [ln for ln in err.splitlines() if "[error]" in ln]
     assert len(errors) == 3, err    # the mode is a warning
+    # --check names the same, each key read by a keyd of its own.
+    r = check(s)
+    fails = [ln for ln in r.stdout.splitlines() if ln.startswith("FAIL")]
+    assert fails == [
+        f"FAIL     services[0].key: {bad}: neither a PEM key nor a tor "
+        "hs_ed25519_secret_key file",
+        f"FAIL     {s.config}:7:14: services[1].instances[0].address: "
+        f"{FRONTEND} is the frontend itself (the key of services[1] on "
+        "line 5); list the backends here",
+        f"FAIL     cannot connect to tor's control port 127.0.0.1:{port}: "
+        "Connection refused"], r.stdout
+    assert f"warning  services[1].key: {s.key} has mode 0644: others than " \
+        "its owner may read the master key (chmod 600 " \
+        f"{s.key})\n" in r.stdout, r.stdout
+    assert r.returncode == 1 and r.stdout.endswith(
+        "onionbalanced --check: 3 problem(s)\n"), r
 
 
 # -- usage errors and sockets that are not what they should be -------------
