@@ -77,6 +77,26 @@ log_level_from_name(const char *name)
 	return -1;
 }
 
+int
+log_set_level_name(const char *name)
+{
+	int level = log_level_from_name(name);
+
+	if (level != -1)
+		log_level = (enum log_level)level;
+	return level == -1 ? -1 : 0;
+}
+
+const char *
+log_level_name(enum log_level level)
+{
+	static const char *const names[] = { "error", "warning", "info",
+	    "debug" };
+
+	return (unsigned)level < sizeof(names) / sizeof(names[0]) ?
+	    names[level] : "info";
+}
+
 /*
  * Formats one whole line first and writes it with a single call, so that
  * lines of processes sharing one stderr do not interleave mid-line.
@@ -117,6 +137,12 @@ log_emit(enum log_level level, int with_errno, int saved_errno,
 	va_end(ap);							\
 	errno = saved_errno;						\
 } while (0)
+
+void
+log_error(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_ERROR, 1);
+}
 
 void
 log_errorx(const char *fmt, ...)

@@ -27,8 +27,18 @@ void	log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 /* Parses "debug", "info", "warning"/"warn", "error"; -1 if unknown. */
 int	log_level_from_name(const char *name);
+/* log_set_level() by name; -1 if unknown. */
+int	log_set_level_name(const char *name);
+/* "debug", "info", "warning", "error": what log_level_from_name() takes. */
+const char *log_level_name(enum log_level level);
 
-/* An error the process survives (fatal() and fatalx() exit). */
+/*
+ * An error: what makes the process give up, said before it exits with a
+ * status (fatal() and fatalx() exit at once), or a state the operator
+ * must act on although the process goes on (publishd: every backend
+ * unreachable); also shown at "-v error".
+ */
+void	log_error(const char *fmt, ...) OB_PRINTF(1, 2);
 void	log_errorx(const char *fmt, ...) OB_PRINTF(1, 2);
 void	log_warn(const char *fmt, ...) OB_PRINTF(1, 2);
 void	log_warnx(const char *fmt, ...) OB_PRINTF(1, 2);

@@ -17,6 +17,8 @@
 #define ONION_PUBKEY_LEN	32
 #define ONION_CHECKSUM_LEN	2	/* of the 32 bytes of SHA3-256, tor uses 2 */
 #define ONION_BINARY_LEN	(ONION_PUBKEY_LEN + ONION_CHECKSUM_LEN + 1)
+#define ONION_V2_LEN		16	/* base32 of 10 bytes */
+#define ONION_V2_BINARY_LEN	10
 #define ONION_SUFFIX		".onion"
 #define ONION_SUFFIX_LEN	(sizeof(ONION_SUFFIX) - 1)
 
@@ -36,6 +38,10 @@ onion_address_strerror(enum onion_address_error err)
 		return "bad checksum (mistyped?)";
 	case ONION_ADDRESS_ERR_KEY:
 		return "not a valid ed25519 public key";
+	case ONION_ADDRESS_ERR_V2:
+		return "a version 2 address (16 characters), and tor removed "
+		    "v2 onion services in 0.4.6: give the v3 address (56 "
+		    "characters) of the service";
 	}
 	return "unknown error";
 }
@@ -104,9 +110,14 @@ onion_address_to_pubkey(uint8_t pubkey[32], const char *addr, size_t len)
 	const uint8_t *key = bin;
 	uint8_t version;
 
-	if (len == ONION_ADDRESS_LEN + ONION_SUFFIX_LEN &&
+	if ((len == ONION_ADDRESS_LEN + ONION_SUFFIX_LEN ||
+	    len == ONION_V2_LEN + ONION_SUFFIX_LEN) &&
 	    has_onion_suffix(addr, len))
-		len = ONION_ADDRESS_LEN;
+		len -= ONION_SUFFIX_LEN;
+	/* Old guides and old torrcs still have them: say what it is. */
+	if (len == ONION_V2_LEN &&
+	    base32_decode(bin, sizeof(bin), addr, len) == ONION_V2_BINARY_LEN)
+		return ONION_ADDRESS_ERR_V2;
 	if (len != ONION_ADDRESS_LEN)
 		return ONION_ADDRESS_ERR_LENGTH;
 	if (base32_decode(bin, sizeof(bin), addr, len) != ONION_BINARY_LEN)

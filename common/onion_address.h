@@ -22,6 +22,7 @@ enum onion_address_error {
 	ONION_ADDRESS_ERR_VERSION,	/* version byte is not 3 */
 	ONION_ADDRESS_ERR_CHECKSUM,
 	ONION_ADDRESS_ERR_KEY,		/* not a valid ed25519 point of the main subgroup */
+	ONION_ADDRESS_ERR_V2,		/* 16 base32 chars: a v2 address, gone */
 };
 
 const char *onion_address_strerror(enum onion_address_error err);

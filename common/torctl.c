@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -62,6 +63,7 @@ struct torctl {
 	struct event		*timeout_ev;
 	struct event		*retry_ev;
 	unsigned		 backoff_ms;
+	uint64_t		 ready_ms;	/* monotonic; last authentication */
 	/* Bumped whenever a connection goes, so loops notice. */
 	unsigned		 generation;
 	int			 busy;		/* inside our callbacks */
@@ -145,14 +147,26 @@ conn_close(struct torctl *ctl)
 	sodium_memzero(ctl->client_nonce, sizeof(ctl->client_nonce));
 }
 
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Half to all of the backoff, at random: clients lost together spread. */
 static void
 schedule_retry(struct torctl *ctl)
 {
 	struct timeval tv;
+	unsigned half = ctl->backoff_ms / 2, ms;
 
-	tv.tv_sec = ctl->backoff_ms / 1000;
-	tv.tv_usec = (ctl->backoff_ms % 1000) * 1000;
-	log_info("tor control: reconnecting in %u ms", ctl->backoff_ms);
+	ms = half + randombytes_uniform(half + 1);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	log_info("tor control: reconnecting in %u ms", ms);
 	evtimer_add(ctl->retry_ev, &tv);
 	if (ctl->backoff_ms < ctl->cfg.backoff_max_ms / 2)
 		ctl->backoff_ms *= 2;
@@ -172,6 +186,13 @@ conn_lost(struct torctl *ctl, const char *reason, enum torctl_status first)
 
 	if (ctl->state == TORCTL_DISCONNECTED)
 		return;
+	/*
+	 * Only a connection that served a while starts the backoff again: a
+	 * tor that authenticates and then breaks the protocol or refuses
+	 * what we need must not get a new connection at once, every time.
+	 */
+	if (was_ready && now_ms() - ctl->ready_ms >= ctl->cfg.backoff_max_ms)
+		ctl->backoff_ms = ctl->cfg.backoff_min_ms;
 	tell = !ctl->dying && (was_ready || !have_address(ctl)) &&
 	    ctl->cfg.on_conn != NULL;
 	/* an owner we tell logs the loss with what it does about it */
@@ -309,7 +330,7 @@ auth_done(struct torctl *ctl, enum torctl_status st,
 	}
 	sodium_memzero(ctl->cookie, sizeof(ctl->cookie));
 	ctl->state = TORCTL_READY;
-	ctl->backoff_ms = ctl->cfg.backoff_min_ms;
+	ctl->ready_ms = now_ms();
 	log_info("tor control: authenticated (%s)",
 	    torctl_auth_method_str(ctl->auth_method));
 	if (ctl->cfg.on_conn != NULL)
@@ -784,6 +805,16 @@ torctl_free(struct torctl *ctl)
 	ctl->busy++;
 	conn_close(ctl);
 	fail_all(ctl, TORCTL_CLOSED);
+	leave(ctl);
+}
+
+void
+torctl_drop(struct torctl *ctl, const char *reason)
+{
+	if (ctl == NULL || ctl->dying)
+		return;
+	ctl->busy++;
+	conn_lost(ctl, reason, TORCTL_CLOSED);
 	leave(ctl);
 }
 

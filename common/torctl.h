@@ -88,6 +88,12 @@ int	torctl_start(struct torctl *ctl);
  */
 int	torctl_adopt_fd(struct torctl *ctl, int fd, bool authenticated);
 void	torctl_free(struct torctl *ctl);
+/*
+ * Ends the connection as if tor had broken it (a tor that refuses what
+ * we need): commands fail, on_conn hears "disconnected" with reason, and
+ * a torctl with an address reconnects with backoff.
+ */
+void	torctl_drop(struct torctl *ctl, const char *reason);
 bool	torctl_is_ready(const struct torctl *ctl);
 /* The method the current (or last) connection authenticated with. */
 enum torctl_auth_method torctl_auth_used(const struct torctl *ctl);

@@ -72,7 +72,8 @@ static void	rearm(struct fetchd_proc *);
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: fetchd [-d] [--parent-fd N]\n"
+	fprintf(stderr, "usage: fetchd [-d] [--log-level LEVEL] "
+	    "[--parent-fd N]\n"
 	    "fetchd is started by onionbalanced, not by hand.\n");
 	exit(2);
 }
@@ -281,9 +282,12 @@ setevents_done(struct torctl *ctl, enum torctl_status status,
 	static const char *const keys[] = { "status/circuit-established" };
 
 	if (status != TORCTL_OK) {
-		if (status == TORCTL_REJECTED)
-			log_warnx("tor refused SETEVENTS: %s",
+		/* No events, nothing to do: a new connection, later. */
+		if (status == TORCTL_REJECTED) {
+			log_errorx("tor refused SETEVENTS: %s",
 			    torctl_reply_message(reply));
+			torctl_drop(ctl, "tor refused SETEVENTS");
+		}
 		return;
 	}
 	fetchd_connected(fp->fd, time(NULL));
@@ -666,16 +670,21 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "parent-fd", required_argument, NULL, 'p' },
 		{ "debug", no_argument, NULL, 'd' },
+		{ "log-level", required_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct fetchd_proc fp;
 	int ch, parent_fd = CHILD_PARENT_FD;
 
 	log_init("fetchd", LOG_LEVEL_INFO);
-	while ((ch = getopt_long(argc, argv, "dp:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "dp:v:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			log_set_level(LOG_LEVEL_DEBUG);
+			break;
+		case 'v':	/* the parent's level, till the config's */
+			if (log_set_level_name(optarg) == -1)
+				fatalx("bad log level: %s", optarg);
 			break;
 		case 'p':
 			parent_fd = parse_fd(optarg);

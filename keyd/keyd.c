@@ -59,7 +59,8 @@ struct keyd_proc {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: keyd [-d] [--parent-fd N]\n"
+	fprintf(stderr, "usage: keyd [-d] [--log-level LEVEL] "
+	    "[--parent-fd N]\n"
 	    "keyd is started by onionbalanced, not by hand.\n");
 	exit(2);
 }
@@ -341,16 +342,21 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "parent-fd", required_argument, NULL, 'p' },
 		{ "debug", no_argument, NULL, 'd' },
+		{ "log-level", required_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct keyd_proc kp;
 	int ch, parent_fd = KEYD_PARENT_FD;
 
 	log_init("keyd", LOG_LEVEL_INFO);
-	while ((ch = getopt_long(argc, argv, "dp:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "dp:v:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			log_set_level(LOG_LEVEL_DEBUG);
+			break;
+		case 'v':	/* the parent's level, till the config's */
+			if (log_set_level_name(optarg) == -1)
+				fatalx("bad log level: %s", optarg);
 			break;
 		case 'p':
 			parent_fd = parse_fd(optarg);

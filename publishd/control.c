@@ -164,9 +164,12 @@ setevents_done(struct torctl *ctl, enum torctl_status status,
 	struct pd_proc *p = arg;
 
 	if (status != TORCTL_OK) {
-		if (status == TORCTL_REJECTED)
-			log_warnx("tor refused SETEVENTS: %s",
+		/* No events, nothing to do: a new connection, later. */
+		if (status == TORCTL_REJECTED) {
+			log_errorx("tor refused SETEVENTS: %s",
 			    torctl_reply_message(reply));
+			torctl_drop(ctl, "tor refused SETEVENTS");
+		}
 		return;
 	}
 	p->pd.uploads_enabled = 1;
@@ -197,6 +200,10 @@ on_conn(struct torctl *ctl, bool connected, const char *reason, void *arg)
 	}
 	log_warnx("tor control connection lost (%s); asking for a new one",
 	    reason != NULL ? reason : "closed");
+	p->pd.control_losses++;
+	p->pd.control_lost_at = time(NULL);
+	snprintf(p->pd.control_lost_reason, sizeof(p->pd.control_lost_reason),
+	    "%s", reason != NULL ? reason : "closed");
 	p->pd.uploads_enabled = 0;
 	pd_uploads_abort(&p->pd, time(NULL));
 	p->consensus_pending = p->consensus_again = false;

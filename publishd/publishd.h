@@ -280,6 +280,10 @@ struct pd {
 	struct pd_net		 net;
 	struct pd_ring		 ring;		/* .responsible NULL: none yet */
 	int			 uploads_enabled;	/* control connection up */
+	/* For the status: why the control connection last ended, and when. */
+	unsigned		 control_losses;
+	time_t			 control_lost_at;
+	char			 control_lost_reason[160];
 	struct pd_ops		 ops;
 	time_t			 consensus_at;	/* when we accepted it */
 };

@@ -333,6 +333,10 @@ pd_status_json(const struct pd *pd, time_t now, size_t *len)
 	jb_raw(&b, "{", 1);
 	kv_time(&b, &first, "timestamp", now);
 	kv_bool(&b, &first, "controlConnected", pd->uploads_enabled);
+	kv_uint(&b, &first, "controlLosses", pd->control_losses);
+	kv_time(&b, &first, "controlLostAt", pd->control_lost_at);
+	kv_str(&b, &first, "controlLostReason", pd->control_losses > 0 ?
+	    pd->control_lost_reason : NULL);
 	jb_key(&b, &first, "consensus");
 	network_json(&b, pd, now);
 	jb_key(&b, &first, "services");

@@ -161,11 +161,39 @@ connect_tcp(struct conv *cv, const char *address, uint16_t port)
 	return -1;
 }
 
+const char *
+socket_path_problem(const char *path, int error)
+{
+	struct stat st;
+
+	/* connect() says ECONNREFUSED for a path that is no socket. */
+	if ((error != ECONNREFUSED && error != ENOTSOCK) ||
+	    stat(path, &st) == -1 || S_ISSOCK(st.st_mode))
+		return NULL;
+	return S_ISREG(st.st_mode) ? "a regular file, not a socket" :
+	    S_ISDIR(st.st_mode) ? "a directory, not a socket" :
+	    "not a socket";
+}
+
+/* Why the control socket failed, for the message in parentheses. */
+static void
+unix_failure(const char *path, int error, char *buf, size_t len)
+{
+	const char *what = socket_path_problem(path, error);
+
+	if (what != NULL)
+		snprintf(buf, len, "%s; -s or tor-control-socket names the "
+		    "socket of tor's ControlSocket line", what);
+	else
+		snprintf(buf, len, "%s", strerror(error));
+}
+
 /* The socket first, then TCP, as Onionbalance does. */
 static int
 connect_tor(struct conv *cv, const struct control_target *t, char *err,
     size_t errlen)
 {
+	char why[256];
 	int unix_errno = 0;
 
 	if (t->socket_path != NULL) {
@@ -178,11 +206,15 @@ connect_tor(struct conv *cv, const struct control_target *t, char *err,
 	    (unsigned)t->port);
 	if (connect_tcp(cv, t->address, t->port) == 0)
 		return 0;
-	if (t->socket_path != NULL)
+	if (t->socket_path != NULL) {
+		int tcp_errno = errno;
+
+		unix_failure(t->socket_path, unix_errno, why, sizeof(why));
 		snprintf(err, errlen, "cannot connect to tor's control socket "
 		    "%s (%s) nor to its control port %s:%u (%s)",
-		    t->socket_path, strerror(unix_errno), t->address,
-		    (unsigned)t->port, strerror(errno));
+		    t->socket_path, why, t->address, (unsigned)t->port,
+		    strerror(tcp_errno));
+	}
 	else
 		snprintf(err, errlen, "cannot connect to tor's control port "
 		    "%s:%u: %s", t->address, (unsigned)t->port,

@@ -172,7 +172,7 @@ cfggen_prompt(struct cfggen *cfg, size_t default_instances,
     const char *default_tag)
 {
 	const char *a;
-	size_t i;
+	size_t i, nservices = CFGGEN_DEFAULT_SERVICES;
 
 	if ((a = ask("Enter path to store generated config [%s]: ",
 	    cfg->output)) == NULL)
@@ -182,13 +182,14 @@ cfggen_prompt(struct cfggen *cfg, size_t default_instances,
 		if ((cfg->output = strdup(a)) == NULL)
 			err(1, "strdup");
 	}
-	cfg->nservices = CFGGEN_DEFAULT_SERVICES;
-	if (ask_count(&cfg->nservices, OB_CONFIG_MAX_SERVICES, "services",
+	if (ask_count(&nservices, OB_CONFIG_MAX_SERVICES, "services",
 	    "Number of services (frontends) to create") == -1)
 		return -1;
-	if ((cfg->services = calloc(cfg->nservices,
+	/* Counted only once they exist: free_plan() walks them on EOF. */
+	if ((cfg->services = calloc(nservices,
 	    sizeof(*cfg->services))) == NULL)
 		err(1, "calloc");
+	cfg->nservices = nservices;
 	for (i = 0; i < cfg->nservices; i++) {
 		cfggen_service_set_port(&cfg->services[i],
 		    CFGGEN_DEFAULT_PORT);

@@ -8,6 +8,8 @@
  */
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -102,6 +104,24 @@ parse_level(const char *s)
 	return log_level_from_name(s);
 }
 
+/*
+ * The level while the config loads: -v, else the environment, which
+ * beats the file anyway (ob_config.h); so "ONIONBALANCE_LOG_LEVEL=error"
+ * hides the config's warnings too.  A bad value is the loader's error.
+ */
+static enum log_level
+first_level(const struct parent *p)
+{
+	const char *env = getenv("ONIONBALANCE_LOG_LEVEL");
+	int level;
+
+	if (p->ov.log_level >= 0)
+		return (enum log_level)p->ov.log_level;
+	if (env != NULL && (level = parse_level(env)) != -1)
+		return (enum log_level)level;
+	return OB_CONFIG_DEFAULT_LOG_LEVEL;
+}
+
 static void
 bad_arg(const char *opt, const char *value, const char *want)
 {
@@ -114,11 +134,17 @@ bad_arg(const char *opt, const char *value, const char *want)
 static int
 handle_option(struct parent *p, int ch)
 {
+	uint8_t addr[16];
+
 	switch (ch) {
 	case 'c':
 		p->config_path = optarg;
 		return 0;
 	case 'i':
+		/* A usage error like any bad flag (2), not a config one. */
+		if (inet_pton(AF_INET, optarg, addr) != 1 &&
+		    inet_pton(AF_INET6, optarg, addr) != 1)
+			bad_arg("-i", optarg, "an IPv4 or IPv6 address");
 		p->ov.control_address = optarg;
 		return 0;
 	case 'p':
@@ -157,7 +183,7 @@ handle_option(struct parent *p, int ch)
 		usage(stdout);
 		exit(0);
 	default:
-		usage(stderr);
+		/* parse_args() said which word. */
 		exit(2);
 	}
 }
@@ -187,11 +213,20 @@ parse_args(struct parent *p, int argc, char *argv[])
 	};
 	int ch, check = 0;
 
-	while ((ch = getopt_long(argc, argv, "c:i:p:s:v:h", longopts,
-	    NULL)) != -1)
+	/* Our own one-line messages for getopt's errors, as for the rest. */
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":c:i:p:s:v:h", longopts,
+	    NULL)) != -1) {
+		/* On an error, the word at fault is the last one read. */
+		if (ch == ':' || ch == '?')
+			fprintf(stderr, "onionbalanced: %s \"%.80s\" (see "
+			    "--help)\n", ch == ':' ? "a value is missing after"
+			    : "unknown option", argv[optind - 1]);
 		check |= handle_option(p, ch);
+	}
 	if (optind != argc) {
-		usage(stderr);
+		fprintf(stderr, "onionbalanced: unexpected argument \"%.80s\" "
+		    "(options start with -; see --help)\n", argv[optind]);
 		exit(2);
 	}
 	return check;
@@ -276,8 +311,7 @@ main(int argc, char *argv[])
 	snprintf(p.libexecdir, sizeof(p.libexecdir), "%s", OB_LIBEXECDIR);
 	p.chroot_dir = OB_CHROOT_DIR;
 	check = parse_args(&p, argc, argv);
-	log_init("onionbalanced", p.ov.log_level >= 0 ?
-	    (enum log_level)p.ov.log_level : OB_CONFIG_DEFAULT_LOG_LEVEL);
+	log_init("onionbalanced", first_level(&p));
 	if (p.config_path == NULL)
 		p.config_path = ob_config_default_path();
 	if (sodium_init() < 0)
@@ -286,7 +320,7 @@ main(int argc, char *argv[])
 		return parent_check(&p);
 	if (parent_config_load(p.config_path, &p.ov, &p.cfg, err,
 	    sizeof(err)) == -1) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		return 1;
 	}
 	log_set_level(p.cfg->log_level);

@@ -78,7 +78,8 @@ struct child {
 	struct event		*ev_control;	/* retry opening tor's control */
 	struct restart_policy	 policy;
 	uint64_t		 started_ms;	/* monotonic */
-	unsigned		 control_delay_ms;
+	unsigned		 control_delay_ms;	/* next control backoff */
+	uint64_t		 control_given_ms;	/* monotonic; 0: none */
 	uint32_t		 ready_generation;
 	uint8_t			 buf[IPC_HDR_LEN + PC_CAP];
 };
@@ -142,6 +143,10 @@ int	parent_reload(struct parent *p, struct ob_config *next);
 /* parent_keyd.c */
 int	keyd_start(struct parent *p, struct child *c, struct ob_config *cfg,
 	    char *err, size_t errlen);
+/* Each key read by a keyd of its own; each problem logged; how many. */
+int	keyd_check_keys(struct parent *p, struct ob_config *cfg);
+int	keyd_check_keys_report(struct parent *p, struct ob_config *cfg,
+	    void (*report)(void *arg, const char *msg), void *arg);
 void	keyd_read_cb(int fd, short what, void *arg);
 int	keyd_give_request_channel(struct child *c, int fd, uint32_t gen);
 
@@ -175,6 +180,11 @@ void	control_target_from_config(struct control_target *t,
 	    const struct ob_config *cfg);
 /* An authenticated control connection, or -1 and one line in err. */
 int	control_open(const struct control_target *t, char *err, size_t errlen);
+/*
+ * What path is when connecting to it failed with error because it is no
+ * socket ("a regular file, not a socket"), else NULL.
+ */
+const char *socket_path_problem(const char *path, int error);
 /*
  * Adds a SOCKS listener for fetchd's liveness probes to tor, at
  * 127.0.0.1:port with CONTROL_SOCKS_FLAGS, keeping the operator's own

@@ -1,13 +1,12 @@
 /*
  * onionbalanced --check: everything a start needs, checked without
  * starting: the config, each key file (readable by us, not by others),
- * the keys themselves (read by a short-lived keyd, so the parent still
- * never reads key bytes), the children's binaries, tor's control port
+ * the keys themselves (each read by a short-lived keyd, so the parent
+ * still never reads key bytes), the children's binaries, tor's control port
  * with authentication, and the status socket's directory.  One line per
  * check on stdout, then a verdict; exit 1 if anything failed.
  */
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -76,32 +75,27 @@ check_key_file(struct check *ck, const struct ob_config *cfg, size_t i)
 	return 0;
 }
 
-/* A keyd of its own reads the keys; the identity checks follow. */
+static void
+say_fail(void *arg, const char *msg)
+{
+	say(arg, CHECK_FAIL, "%s", msg);
+}
+
+/*
+ * Each key read by a keyd of its own, as at a start, so that every bad
+ * key and every instance that is its own frontend is named.
+ */
 static void
 check_keys(struct check *ck, struct parent *p)
 {
-	struct child c;
-	char err[1024], addr[ONION_ADDRESS_LEN + 1];
-	int status;
+	char addr[ONION_ADDRESS_LEN + 1];
 
-	memset(&c, 0, sizeof(c));
-	c.name = "keyd";
-	c.role = ROLE_KEYD;
-	c.pid = -1;
-	c.ch.fd = -1;
-	if (keyd_start(p, &c, p->cfg, err, sizeof(err)) == -1)
-		say(ck, CHECK_FAIL, "%s", err);
-	else {
-		for (size_t i = 0; i < p->cfg->nservices; i++) {
-			onion_address_from_pubkey(addr,
-			    p->cfg->services[i].identity);
-			say(ck, CHECK_OK, "services[%zu]: frontend %s.onion", i,
-			    addr);
-		}
-		ipc_channel_close(&c.ch);	/* keyd exits on EOF */
+	if (keyd_check_keys_report(p, p->cfg, say_fail, ck) > 0)
+		return;
+	for (size_t i = 0; i < p->cfg->nservices; i++) {
+		onion_address_from_pubkey(addr, p->cfg->services[i].identity);
+		say(ck, CHECK_OK, "services[%zu]: frontend %s.onion", i, addr);
 	}
-	if (c.pid != -1)
-		(void)waitpid(c.pid, &status, 0);
 }
 
 static void

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,6 +23,8 @@
 #include "sandbox_parent.h"
 
 #define CONTROL_RETRY_MAX_MS	(30 * 1000)
+/* A control connection that lasted this long was a good one. */
+#define CONTROL_STABLE_MS	(60 * 1000)
 #define STOP_GRACE_MS		5000
 
 /* The parent's view of the parent <-> fetchd/publishd channel. */
@@ -193,29 +196,73 @@ links_give(struct parent *p, enum child_role role)
 	}
 }
 
+/*
+ * The next connection for c in its delay, with jitter (half to all of
+ * it, so that fetchd and publishd, which lose tor together, do not come
+ * back together), and the delay doubles up to CONTROL_RETRY_MAX_MS.
+ */
+static unsigned
+control_retry_later(struct child *c)
+{
+	unsigned d = c->control_delay_ms, ms;
+
+	ms = d / 2 + (d / 2 > 0 ? randombytes_uniform(d / 2 + 1) : 0);
+	timer_add_ms(c->ev_control, ms);
+	c->control_delay_ms = d > CONTROL_RETRY_MAX_MS / 2 ?
+	    CONTROL_RETRY_MAX_MS : d * 2;
+	return ms;
+}
+
 void
 child_control_connect(struct child *c)
 {
 	struct control_target t;
 	char err[1024];
+	unsigned ms;
 	int fd;
 
 	if (!child_up(c) || evtimer_pending(c->ev_control, NULL))
 		return;
 	control_target_from_config(&t, c->parent->cfg);
 	if ((fd = control_open(&t, err, sizeof(err))) == -1) {
-		log_warnx("%s: %s; trying again in %u ms", c->name, err,
-		    c->control_delay_ms);
-		timer_add_ms(c->ev_control, c->control_delay_ms);
-		c->control_delay_ms = c->control_delay_ms >
-		    CONTROL_RETRY_MAX_MS / 2 ? CONTROL_RETRY_MAX_MS :
-		    c->control_delay_ms * 2;
+		ms = control_retry_later(c);
+		log_warnx("%s: %s; trying again in %u ms", c->name, err, ms);
 		return;
 	}
-	c->control_delay_ms = c->parent->backoff_min_ms;
+	c->control_given_ms = monotonic_ms();
 	if (child_send_fd(c, PC_CONTROL_FD, fd) == 0)
 		log_debug("%s: gave it a tor control connection", c->name);
 	close(fd);
+}
+
+/*
+ * c lost its connection, whatever the cause (tor closed it, sent what
+ * is no control protocol, refused a command c needs): the child says
+ * why in its log.  Only a connection that lasted CONTROL_STABLE_MS
+ * earns an immediate new one; any other cause backs off as a failed
+ * connect does, so a broken tor sees a handful of connections, not a
+ * storm.
+ */
+static void
+child_control_request(struct child *c)
+{
+	uint64_t now = monotonic_ms(), lasted;
+	unsigned ms;
+
+	if (evtimer_pending(c->ev_control, NULL))
+		return;
+	lasted = c->control_given_ms != 0 ? now - c->control_given_ms :
+	    CONTROL_STABLE_MS;
+	c->control_given_ms = 0;
+	if (lasted >= CONTROL_STABLE_MS) {
+		log_info("%s asks for a new tor control connection", c->name);
+		c->control_delay_ms = c->parent->backoff_min_ms;
+		child_control_connect(c);
+		return;
+	}
+	ms = control_retry_later(c);
+	log_warnx("%s: its tor control connection ended after %llu ms; the "
+	    "next one in %u ms", c->name, (unsigned long long)lasted, ms);
 }
 
 static void
@@ -228,32 +275,35 @@ static int
 child_spawn(struct child *c)
 {
 	char path[4096], argv0[16], env[SANDBOX_ENV_MAX], err[1024];
-	char *argv[] = { argv0, NULL };
+	char opt[] = "--log-level", level[16];
+	char *argv[] = { argv0, opt, level, NULL };
 	int sv[2];
 
 	snprintf(argv0, sizeof(argv0), "%s", c->name);
+	/* Our level until PC_CONFIG_BEGIN brings it: no early info lines. */
+	snprintf(level, sizeof(level), "%s", log_level_name(log_get_level()));
 	_Static_assert((int)ROLE_KEYD == (int)SANDBOX_KEYD &&
 	    (int)ROLE_FETCHD == (int)SANDBOX_FETCHD &&
 	    (int)ROLE_PUBLISHD == (int)SANDBOX_PUBLISHD,
 	    "child_role and sandbox_role list the children in one order");
 	if (sandbox_child_env(c->parent->cfg, (enum sandbox_role)c->role,
 	    c->parent->chroot_dir, env, sizeof(env), err, sizeof(err)) == -1) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		return -1;
 	}
 
 	if (child_binary_path(c->parent, c->role, path, sizeof(path)) == -1) {
-		log_warn("%s: %s", c->name, path);
+		log_error("%s: %s", c->name, path);
 		return -1;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
-		log_warn("socketpair");
+		log_error("socketpair");
 		return -1;
 	}
 	c->pid = spawn_child_env(path, argv, sv[1], env);
 	close(sv[1]);
 	if (c->pid == -1) {
-		log_warn("%s: fork", c->name);
+		log_error("%s: fork", c->name);
 		close(sv[0]);
 		return -1;
 	}
@@ -384,8 +434,7 @@ child_dispatch(struct child *c, const struct ipc_msg *msg)
 	case PC_CONTROL_REQUEST:
 		if (msg->len != 0)
 			break;
-		log_info("%s asks for a new tor control connection", c->name);
-		child_control_connect(c);
+		child_control_request(c);
 		return;
 	case PC_READY:
 		if (ipc_open_fixed(&cur, msg, PC_READY_LEN) == -1 ||
@@ -458,7 +507,7 @@ child_crashed(struct child *c)
 	c->state = CHILD_DOWN;
 	delay = restart_policy_crashed(&c->policy, now, now - c->started_ms);
 	if (delay < 0) {
-		log_warnx("%s crashed %d times within %d s: giving up, "
+		log_errorx("%s crashed %d times within %d s: giving up, "
 		    "stopping onionbalanced", c->name, RESTART_MAX_CRASHES,
 		    RESTART_WINDOW_MS / 1000);
 		children_stop(c->parent, 1);

@@ -12,6 +12,7 @@
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -114,9 +115,14 @@ take_identity(struct ob_config *cfg, size_t i, const uint8_t key[32],
 	return 0;
 }
 
+/*
+ * Sends service i's key file as keyd's service slot and takes the identity
+ * keyd answers.  -1: a problem of service i (err says it); -2: keyd's
+ * channel failed.
+ */
 static int
-send_key(struct child *c, struct ob_config *cfg, size_t i, char *err,
-    size_t errlen)
+send_key_as(struct child *c, struct ob_config *cfg, size_t i, uint32_t slot,
+    char *err, size_t errlen)
 {
 	const char *path = cfg->services[i].key_path;
 	uint8_t n[4];
@@ -125,11 +131,11 @@ send_key(struct child *c, struct ob_config *cfg, size_t i, char *err,
 
 	if ((fd = parent_key_open(cfg, i, err, errlen)) == -1)
 		return -1;
-	put_u32_be(n, (uint32_t)i);
+	put_u32_be(n, slot);
 	rv = send_empty(c, KEYD_P_KEY, fd, n, sizeof(n), err, errlen);
 	close(fd);
 	if (rv == -1 || recv_reply(c, &msg, err, errlen) == -1)
-		return -1;
+		return -2;
 	if (msg.type == KEYD_P_KEY_REPLY && msg.len == KEYD_KEY_LEN)
 		return take_identity(cfg, i, msg.payload, err, errlen);
 	if (msg.type == KEYD_P_ERROR && msg.len == KEYD_ERROR_LEN &&
@@ -141,7 +147,14 @@ send_key(struct child *c, struct ob_config *cfg, size_t i, char *err,
 	}
 	snprintf(err, errlen, "keyd: unexpected %s (%zu bytes) to KEY",
 	    ipc_type_name(&c->ch, msg.type), msg.len);
-	return -1;
+	return -2;
+}
+
+static int
+send_key(struct child *c, struct ob_config *cfg, size_t i, char *err,
+    size_t errlen)
+{
+	return send_key_as(c, cfg, i, (uint32_t)i, err, errlen) < 0 ? -1 : 0;
 }
 
 static int
@@ -165,12 +178,15 @@ static int
 keyd_spawn(struct parent *p, struct child *c, char *err, size_t errlen)
 {
 	char path[4096], argv0[] = "keyd", env[SANDBOX_ENV_MAX];
-	char *argv[] = { argv0, NULL };
+	char opt[] = "--log-level", level[16];
+	char *argv[] = { argv0, opt, level, NULL };
 	int sv[2];
 
 	if (sandbox_child_env(p->cfg, SANDBOX_KEYD, p->chroot_dir, env,
 	    sizeof(env), err, errlen) == -1)
 		return -1;
+	/* Our level from its first line on ("-v error": errors only). */
+	snprintf(level, sizeof(level), "%s", log_level_name(log_get_level()));
 
 	if (child_binary_path(p, ROLE_KEYD, path, sizeof(path)) == -1) {
 		snprintf(err, errlen, "keyd: %s: %s", path, strerror(errno));
@@ -267,6 +283,55 @@ keyd_dropped_channel(struct child *c, uint32_t id, uint32_t reason)
 	}
 	child_lost(pd, reason == KEYD_DROP_NOT_READING ?
 	    "did not read keyd's replies" : "sent keyd a malformed request");
+}
+
+/*
+ * Every key of cfg, each read by a short-lived keyd of its own (keyd takes
+ * its services in order and stops at the first bad one), so that one run
+ * names every bad key and every instance that is its own frontend.  Logs
+ * each problem as an error (or hands it to report); returns how many.
+ */
+static void
+report_error(void *arg, const char *msg)
+{
+	log_errorx("%s", msg);
+}
+
+int
+keyd_check_keys(struct parent *p, struct ob_config *cfg)
+{
+	return keyd_check_keys_report(p, cfg, report_error, NULL);
+}
+
+int
+keyd_check_keys_report(struct parent *p, struct ob_config *cfg,
+    void (*report)(void *, const char *), void *arg)
+{
+	struct child c;
+	char err[1024];
+	int problems = 0, r, status;
+
+	for (size_t i = 0; i < cfg->nservices; i++) {
+		memset(&c, 0, sizeof(c));
+		c.name = "keyd";
+		c.role = ROLE_KEYD;
+		c.pid = -1;
+		c.ch.fd = -1;
+		if (keyd_spawn(p, &c, err, sizeof(err)) == -1) {
+			report(arg, err);
+			return problems + 1;
+		}
+		if ((r = send_key_as(&c, cfg, i, 0, err, sizeof(err))) < 0) {
+			report(arg, err);
+			problems++;
+		}
+		ipc_channel_close(&c.ch);	/* keyd exits on EOF */
+		if (r == -2)
+			kill(c.pid, SIGTERM);
+		while (waitpid(c.pid, &status, 0) == -1 && errno == EINTR)
+			;
+	}
+	return problems;
 }
 
 /*

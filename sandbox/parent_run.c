@@ -2,6 +2,8 @@
  * The parent's start (keyd first, then fetchd and publishd), its reload on
  * SIGHUP, and its end.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,44 +17,97 @@
 #include "parent.h"
 #include "sandbox_parent.h"
 
-/* Everything the start needs that can be wrong is said before any fork. */
+/*
+ * The key files' modes, as --check says them.  An open that fails is a
+ * problem only when no keyd will try the file (report_open); else keyd's
+ * check names it.
+ */
 static int
-preflight(struct parent *p)
+check_key_modes(const struct ob_config *cfg, int report_open)
 {
-	struct control_target t;
+	char err[1024];
+	struct stat st;
+	int fd, problems = 0;
+
+	for (size_t i = 0; i < cfg->nservices; i++) {
+		if ((fd = parent_key_open(cfg, i, err, sizeof(err))) == -1) {
+			if (report_open) {
+				log_errorx("%s", err);
+				problems++;
+			}
+			continue;
+		}
+		if (fstat(fd, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)))
+			log_warnx("services[%zu].key: %s has mode %04o: others "
+			    "than its owner may read the master key (chmod 600 "
+			    "%s)", i, cfg->services[i].key_path,
+			    (unsigned)(st.st_mode & 07777),
+			    cfg->services[i].key_path);
+		close(fd);
+	}
+	return problems;
+}
+
+/*
+ * What --check checks without tor: users, the children's binaries, the
+ * keys (each read by keyd) and their modes, the status socket.  Every
+ * problem is logged as an error; returns how many.
+ */
+static int
+preflight_local(struct parent *p)
+{
 	char path[4096], err[1024];
-	int fd;
+	int problems = 0, keyd_can_run = 1;
 
 	/* Users and capabilities first: all that follows runs with less. */
 	if (sandbox_parent_setup(p->cfg, p->chroot_dir, err,
 	    sizeof(err)) == -1) {
-		log_warnx("%s", err);
-		return -1;
+		log_errorx("%s", err);
+		problems++;
+		keyd_can_run = 0;
 	}
 	for (int r = 0; r < ROLE_COUNT; r++)
 		if (child_binary_path(p, (enum child_role)r, path,
 		    sizeof(path)) == -1) {
-			log_warn("cannot run %s", path);
-			return -1;
+			log_error("cannot run %s", path);
+			problems++;
+			keyd_can_run &= r != ROLE_KEYD;
 		}
-	/* A wrong password or an unreadable cookie is a setup error. */
-	control_target_from_config(&t, p->cfg);
-	if ((fd = control_open(&t, err, sizeof(err))) == -1) {
-		log_warnx("%s", err);
-		return -1;
-	}
-	close(fd);
+	problems += check_key_modes(p->cfg, !keyd_can_run);
+	if (keyd_can_run)
+		problems += keyd_check_keys(p, p->cfg);
 	if (p->cfg->status_socket_path != NULL) {
 		if ((p->status_fd = parent_status_socket_open(
 		    p->cfg->status_socket_path, err, sizeof(err))) == -1) {
-			log_warnx("%s", err);
-			return -1;
-		}
-		if ((p->status_path = strdup(p->cfg->status_socket_path)) ==
-		    NULL)
+			log_errorx("%s", err);
+			problems++;
+		} else if ((p->status_path =
+		    strdup(p->cfg->status_socket_path)) == NULL)
 			fatal("strdup");
 	}
-	return 0;
+	return problems;
+}
+
+/*
+ * Everything the start needs that can be wrong is said before any child
+ * that stays: all the problems at once, tor's control port last.
+ */
+static int
+preflight(struct parent *p)
+{
+	struct control_target t;
+	char err[1024];
+	int fd, problems;
+
+	problems = preflight_local(p);
+	/* A wrong password or an unreadable cookie is a setup error. */
+	control_target_from_config(&t, p->cfg);
+	if ((fd = control_open(&t, err, sizeof(err))) == -1) {
+		log_errorx("%s", err);
+		problems++;
+	} else
+		close(fd);
+	return problems > 0 ? -1 : 0;
 }
 
 static void
@@ -71,7 +126,7 @@ start_children(struct parent *p)
 	char err[1024];
 
 	if (keyd_start(p, keyd, p->cfg, err, sizeof(err)) == -1) {
-		log_warnx("%s", err);
+		log_errorx("%s", err);
 		return -1;
 	}
 	record_key_ids(p);

@@ -181,6 +181,7 @@ parent_socks_request(struct child *c, const struct ipc_msg *msg)
 		ipc_builder_init(&b, c->buf, sizeof(c->buf), PC_SOCKS_FAILED,
 		    0);
 		ipc_add_u32(&b, id);
+		/* Cut to what the message carries (gcc's format-truncation). */
 		snprintf(reason, sizeof(reason), "%.*s",
 		    (int)sizeof(reason) - 1, err);
 		ipc_add_string(&b, reason);

@@ -38,9 +38,15 @@ print_header(const struct sj_node *doc)
 	const struct sj_node *c = sj_get(doc, "consensus");
 
 	printf("onionbalanced status at %s UTC\n", T(doc, "timestamp"));
-	printf("tor control: %s\n",
+	printf("tor control: %s",
 	    strcmp(T(doc, "controlConnected"), "true") == 0 ?
 	    "connected" : "NOT connected");
+	/* Each loss backs off before the next connection (up to 30 s). */
+	if (sj_text(doc, "controlLostReason", NULL) != NULL)
+		printf(" (%s loss(es), the last at %s: %s)",
+		    T(doc, "controlLosses"), T(doc, "controlLostAt"),
+		    T(doc, "controlLostReason"));
+	putchar('\n');
 	if (c == NULL || c->type != SJ_OBJECT) {
 		printf("consensus: none yet\n");
 		return;
@@ -271,6 +277,24 @@ status_path(const char *given, const char *config_path)
 	return path;
 }
 
+/* What is wrong with the socket, and what to do. */
+static void
+say_connect_error(const char *path, int error)
+{
+	const char *what = socket_path_problem(path, error);
+
+	if (what != NULL)
+		fprintf(stderr, "onionbalanced status: %s is %s; give -s the "
+		    "path of status-socket-location\n", path, what);
+	else if (error == ECONNREFUSED || error == ENOENT)
+		fprintf(stderr, "onionbalanced status: %s: %s (is "
+		    "onionbalanced running, with this status-socket-location?)"
+		    "\n", path, strerror(error));
+	else
+		fprintf(stderr, "onionbalanced status: %s: %s\n", path,
+		    strerror(error));
+}
+
 static int
 show(const char *path, bool raw)
 {
@@ -279,12 +303,18 @@ show(const char *path, bool raw)
 	int fd;
 
 	if ((fd = connect_status(path)) == -1) {
-		fprintf(stderr, "onionbalanced status: %s: %s\n", path,
-		    strerror(errno));
+		say_connect_error(path, errno);
 		return 1;
 	}
 	buf = read_all(fd, &len);
 	close(fd);
+	if (buf == NULL && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		fprintf(stderr, "onionbalanced status: %s did not send a whole "
+		    "status document within %d s (onionbalanced's status "
+		    "socket sends one and closes): is it onionbalanced's "
+		    "status socket?\n", path, STATUS_TIMEOUT_S);
+		return 1;
+	}
 	if (buf == NULL) {
 		fprintf(stderr, "onionbalanced status: reading %s: %s\n", path,
 		    strerror(errno));
@@ -318,7 +348,8 @@ status_client_main(int argc, char *argv[])
 	int ch, rv;
 
 	log_init("onionbalanced status", LOG_LEVEL_ERROR);
-	while ((ch = getopt_long(argc, argv, "c:s:", longopts, NULL)) != -1) {
+	opterr = 0;	/* our own messages, with our name */
+	while ((ch = getopt_long(argc, argv, ":c:s:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			config_path = optarg;
@@ -330,13 +361,22 @@ status_client_main(int argc, char *argv[])
 			raw = true;
 			break;
 		default:
+			fprintf(stderr, "onionbalanced status: %s \"%.80s\"\n",
+			    ch == ':' ? "a value is missing after" :
+			    "unknown option", argv[optind - 1]);
 			fprintf(stderr, "usage: onionbalanced status "
 			    "[-c config.yaml] [-s status-socket] [--json]\n");
 			return 2;
 		}
 	}
-	if (optind != argc || (path = status_path(given, config_path)) == NULL)
+	if (optind != argc) {
+		fprintf(stderr, "onionbalanced status: unexpected argument "
+		    "\"%.80s\" (see onionbalanced --help)\n", argv[optind]);
 		return 2;
+	}
+	/* A config without the socket's path is not a usage error. */
+	if ((path = status_path(given, config_path)) == NULL)
+		return 1;
 	rv = show(path, raw);
 	free(path);
 	return rv;

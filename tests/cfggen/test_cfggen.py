@@ -504,6 +504,9 @@ def test_address_errors():
          "not a version 3 address"),
         ("aeaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaahmjqd",
          "not a valid ed25519 public key"),
+        ("duskgytldkxiuqc6.onion", "a version 2 address (16 characters), "
+         "and tor removed v2 onion services in 0.4.6: give the v3 address "
+         "(56 characters) of the service"),
     ]
     with tempfile.TemporaryDirectory() as tmp:
         for addr, why in cases:
@@ -662,6 +665,48 @@ def test_interactive_piped():
         check(r.returncode == 1 and "end of input at a question" in r.stderr,
               "interactive: end of input gives up: %r" % r.stderr)
         check(os.listdir(tmp) == [], "interactive: EOF writes nothing")
+
+
+# Two services, so that the input also ends inside the second one.
+CUT_ANSWERS = [
+    "out",                  # output directory
+    "2",                    # services
+    "",                     # service 1: key: generate
+    "1",                    # service 1: instances
+    "",                     # service 1: tag
+    "",                     # service 1: virtual port
+    "",                     # service 1: target
+    "",                     # service 1: instance 1 unknown
+    "",                     # service 2: key: generate
+    "2",                    # service 2: instances
+    "web",                  # service 2: tag
+    "80",                   # service 2: virtual port
+    "127.0.0.1:80",         # service 2: target
+    BACKENDS[0],            # service 2: instance 1
+    "",                     # service 2: instance 2 unknown
+]
+
+
+def test_interactive_cut_at_every_question():
+    """Input that ends at any question: exit 1, one line, never a signal."""
+    for n in range(len(CUT_ANSWERS)):
+        text = "".join(a + "\n" for a in CUT_ANSWERS[:n])
+        with tempfile.TemporaryDirectory() as tmp:
+            r = subprocess.run([BINARY], cwd=tmp, input=text,
+                               capture_output=True, text=True, timeout=60)
+            what = "input cut after %d answers" % n
+            check(r.returncode == 1, "%s: exit %d, want 1: %r"
+                  % (what, r.returncode, r.stderr[-400:]))
+            check(r.stderr == PROG + "end of input at a question; nothing "
+                  "written (use --no-interactive to take all defaults)\n",
+                  "%s: stderr %r" % (what, r.stderr[-400:]))
+            check(os.listdir(tmp) == [], "%s: wrote files" % what)
+    with tempfile.TemporaryDirectory() as tmp:
+        r = subprocess.run([BINARY], cwd=tmp,
+                           input="".join(a + "\n" for a in CUT_ANSWERS),
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0, "uncut input: exit %d %r"
+              % (r.returncode, r.stderr))
 
 
 def test_interactive_pty():

@@ -182,6 +182,25 @@ test_onion_suffix(void)
 	CHECK_INT_EQ(parse(pub, ".onion"), ONION_ADDRESS_ERR_LENGTH);
 }
 
+/* A v2 address is named as one; 16 other characters are a length error. */
+static void
+test_v2_address(void)
+{
+	uint8_t pub[32];
+
+	memset(pub, 0, 32);
+	CHECK_INT_EQ(parse(pub, "duskgytldkxiuqc6"), ONION_ADDRESS_ERR_V2);
+	CHECK_INT_EQ(parse(pub, "duskgytldkxiuqc6.onion"),
+	    ONION_ADDRESS_ERR_V2);
+	CHECK_INT_EQ(parse(pub, "DUSKGYTLDKXIUQC6.Onion"),
+	    ONION_ADDRESS_ERR_V2);
+	CHECK_INT_EQ(parse(pub, "duskgytldkxiuqc!"), ONION_ADDRESS_ERR_LENGTH);
+	CHECK_INT_EQ(parse(pub, "duskgytldkxiuqc6.oniom"),
+	    ONION_ADDRESS_ERR_LENGTH);
+	CHECK_INT_EQ(parse(pub, "duskgytldkxiuqc"), ONION_ADDRESS_ERR_LENGTH);
+	CHECK(sodium_is_zero(pub, 32));
+}
+
 /*
  * tor's base32_decode() accepts upper case, so tor accepts such an
  * address; so do we (the checksum still covers every bit), and we always
@@ -241,9 +260,9 @@ test_strerror(void)
 {
 	int e;
 
-	for (e = ONION_ADDRESS_OK; e <= ONION_ADDRESS_ERR_KEY; e++)
+	for (e = ONION_ADDRESS_OK; e <= ONION_ADDRESS_ERR_V2; e++)
 		CHECK(strcmp(onion_address_strerror(e), "unknown error") != 0);
-	CHECK_STR_EQ(onion_address_strerror(ONION_ADDRESS_ERR_KEY + 1),
+	CHECK_STR_EQ(onion_address_strerror(ONION_ADDRESS_ERR_V2 + 1),
 	    "unknown error");
 }
 
@@ -262,6 +281,7 @@ TEST_MAIN(
 	TEST_CASE(test_invalid_key),
 	TEST_CASE(test_no_output_on_failure),
 	TEST_CASE(test_onion_suffix),
+	TEST_CASE(test_v2_address),
 	TEST_CASE(test_upper_case),
 	TEST_CASE(test_testnet_addresses),
 	TEST_CASE(test_strerror),

@@ -133,10 +133,16 @@ def logged_warning(stderr, message):
     assert want in stderr.splitlines(), (want, stderr)
 
 
+def logged_error(stderr, message):
+    want = "onionbalanced: [error] " + message
+    assert want in stderr.splitlines(), (want, stderr)
+
+
 def both(s, message, *args, preexec=None):
-    """The same one-line message from --check and from a start."""
+    """The same one-line message from --check and from a start, where
+    it is an error (what made the start give up)."""
     only_failure(check(s, *args, preexec=preexec), message)
-    logged_warning(start_and_fail(s, *args, preexec=preexec), message)
+    logged_error(start_and_fail(s, *args, preexec=preexec), message)
 
 
 def with_setup(fn):
@@ -259,7 +265,11 @@ def test_bad_onion_address_with_its_reason(s):
             ("k6udx3rspbeemwob5ij4ckqmsitz736vnjs3fm4j6z655onotjskjwa",
              "not 56 characters long"),
             ("k6udx3rspbeemwob5ij4ckqmsitz736vnjs3fm4j6z655onotjskjw01",
-             "not base32")]:
+             "not base32"),
+            # What old guides still show.
+            ("duskgytldkxiuqc6.onion", "a version 2 address (16 "
+             "characters), and tor removed v2 onion services in 0.4.6: "
+             "give the v3 address (56 characters) of the service")]:
         write_config(s, [A0, bad])
         both(s, f'{s.config}:6:14: services[0].instances[1].address: bad '
              f'onion address "{bad}": {reason}')
@@ -370,6 +380,190 @@ def test_unreadable_cookie_names_the_group(s):
          "set tor-control-password (tor offers COOKIE,SAFECOOKIE)",
          preexec=as_nobody)
     assert s.tor.authenticated == 0
+
+
+# -- what a start says at "-v error", all problems at once -------------------
+
+
+def only_errors(stderr, *messages):
+    """stderr is exactly these error lines, in this order."""
+    want = ["onionbalanced: [error] " + m for m in messages]
+    assert stderr.splitlines() == want, (want, stderr)
+
+
+@with_setup
+def test_error_level_shows_each_fatal_problem_alone(s):
+    """-v error (or ONIONBALANCE_LOG_LEVEL=error): a start that gives up
+    says one error line per problem and nothing else; a start that runs
+    says nothing at all, its children included."""
+    with open(s.key, "rb") as f:
+        good_key = f.read()
+    quiet = ("-v", "error")
+    port = free_port()
+    missing = os.path.join(s.dir, "missing.yaml")
+    only_errors(start_and_fail(s, "-c", missing, *quiet),
+                f"{missing}: No such file or directory")
+    with open(s.config, "w") as f:
+        f.write("")
+    only_errors(start_and_fail(s, *quiet), f"{s.config}:1:1: services: "
+                "missing (the file is empty; onionbalanced-config writes a "
+                "first one)")
+    write_config(s, [A0, A1])
+    only_errors(start_and_fail(s, "-s", "", "-p", str(port), *quiet),
+                f"cannot connect to tor's control port 127.0.0.1:{port}: "
+                "Connection refused")
+    os.unlink(s.key)
+    only_errors(start_and_fail(s, *quiet), f"services[0].key: cannot open "
+                f"{s.key}: No such file or directory")
+    with open(s.key, "w") as f:
+        f.write("not a key\n")
+    os.chmod(s.key, 0o600)
+    only_errors(start_and_fail(s, *quiet), f"services[0].key: {s.key}: "
+                "neither a PEM key nor a tor hs_ed25519_secret_key file")
+    with open(s.key, "wb") as f:
+        f.write(good_key)
+    write_config(s, [A0, FRONTEND + ".onion"])
+    only_errors(start_and_fail(s, *quiet),
+                f"{s.config}:6:14: services[0].instances[1].address: "
+                f"{FRONTEND} is the frontend itself (the key of "
+                "services[0] on line 2); list the backends here")
+    # The environment's level, from the first line on.
+    env = dict(CLEAN_ENV, ONIONBALANCE_LOG_LEVEL="error")
+    r = subprocess.run([pe.PARENT, "-c", s.config, "--libexecdir",
+                        s.libexec, *pe.SANDBOX_ARGS], capture_output=True,
+                       text=True, timeout=pe.TIMEOUT, env=env)
+    assert r.returncode == 1, r
+    only_errors(r.stderr, f"{s.config}:6:14: services[0].instances[1]."
+                f"address: {FRONTEND} is the frontend itself (the key of "
+                "services[0] on line 2); list the backends here")
+    # A start that runs: not a line, from the parent nor from keyd.
+    write_config(s, [A0, A1], extra=["REFRESH_INTERVAL: 600"])
+    s.start(*quiet)
+    s.wait_state("publishd", readies=1, instances=2)
+    assert s.stop() == 0, s.log_text()
+    assert s.log_text() == "", s.log_text()
+
+
+@with_setup
+def test_start_names_every_problem_before_tor(s):
+    """A bad key, a world-readable key and a frontend listed as its own
+    instance, with no tor: one start names all three, then tor."""
+    bad = os.path.join(s.dir, "bad.key")
+    with open(bad, "w") as f:
+        f.write("not a key\n")
+    os.chmod(bad, 0o600)
+    os.chmod(s.key, 0o644)
+    port = free_port()
+    s.tor.stop_listening()
+    with open(s.config, "w") as f:
+        f.write(f"services:\n- key: {bad}\n  instances:\n"
+                f"  - address: {A0}\n- key: {s.key}\n  instances:\n"
+                f"  - address: {FRONTEND}\n"
+                f"status-socket-location: {s.status}\n"
+                "tor-control-socket: ''\n"
+                f"tor-control-port: {port}\n"
+                + "\n".join(pe.SANDBOX_USERS) + "\n")
+    err = start_and_fail(s)
+    logged_warning(err, f"services[1].key: {s.key} has mode 0644: others "
+                   "than its owner may read the master key (chmod 600 "
+                   f"{s.key})")
+    logged_error(err, f"services[0].key: {bad}: neither a PEM key nor a "
+                 "tor hs_ed25519_secret_key file")
+    logged_error(err, f"{s.config}:7:14: services[1].instances[0].address: "
+                 f"{FRONTEND} is the frontend itself (the key of "
+                 "services[1] on line 5); list the backends here")
+    logged_error(err, f"cannot connect to tor's control port 127.0.0.1:"
+                 f"{port}: Connection refused")
+    errors = [ln for ln in err.splitlines() if "[error]" in ln]
+    assert len(errors) == 3, err    # the mode is a warning
+    # --check names the same, each key read by a keyd of its own.
+    r = check(s)
+    fails = [ln for ln in r.stdout.splitlines() if ln.startswith("FAIL")]
+    assert fails == [
+        f"FAIL     services[0].key: {bad}: neither a PEM key nor a tor "
+        "hs_ed25519_secret_key file",
+        f"FAIL     {s.config}:7:14: services[1].instances[0].address: "
+        f"{FRONTEND} is the frontend itself (the key of services[1] on "
+        "line 5); list the backends here",
+        f"FAIL     cannot connect to tor's control port 127.0.0.1:{port}: "
+        "Connection refused"], r.stdout
+    assert f"warning  services[1].key: {s.key} has mode 0644: others than " \
+        "its owner may read the master key (chmod 600 " \
+        f"{s.key})\n" in r.stdout, r.stdout
+    assert r.returncode == 1 and r.stdout.endswith(
+        "onionbalanced --check: 3 problem(s)\n"), r
+
+
+# -- usage errors and sockets that are not what they should be -------------
+
+
+def test_usage_errors_exit_2_and_name_the_word():
+    """Every bad command line: exit 2 and one line naming the word;
+    anything else that fails: exit 1."""
+    for argv, line in [
+            (["stray"], 'onionbalanced: unexpected argument "stray" '
+             '(options start with -; see --help)'),
+            (["--check", "config.yaml"], 'onionbalanced: unexpected '
+             'argument "config.yaml" (options start with -; see --help)'),
+            (["--bogus"], 'onionbalanced: unknown option "--bogus" (see '
+             '--help)'),
+            (["-c"], 'onionbalanced: a value is missing after "-c" (see '
+             '--help)'),
+            (["-i", "localhost"], 'onionbalanced: -i: "localhost" is not '
+             'an IPv4 or IPv6 address'),
+            (["-p", "0"], 'onionbalanced: -p: "0" is not a port from 1 to '
+             '65535'),
+            (["-v", "loud"], 'onionbalanced: -v: "loud" is not debug, '
+             'info, warning or error'),
+            (["status", "extra"], 'onionbalanced status: unexpected '
+             'argument "extra" (see onionbalanced --help)'),
+            (["status", "--bogus"], 'onionbalanced status: unknown option '
+             '"--bogus"')]:
+        r = pe.run_parent(*argv, env=CLEAN_ENV)
+        assert r.returncode == 2, (argv, r)
+        assert r.stderr.splitlines()[0] == line, (argv, r.stderr)
+        assert r.stdout == "", (argv, r)
+    # A config without the socket is not a usage error.
+    r = pe.run_parent("status", "-c", "/nonexistent/config.yaml",
+                      env=CLEAN_ENV)
+    assert r.returncode == 1 and r.stderr == "onionbalanced status: " \
+        "/nonexistent/config.yaml: No such file or directory\n", r
+
+
+@with_setup
+def test_socket_paths_that_are_no_socket(s):
+    """-s naming a regular file, for tor's control socket and for the
+    status socket; a status socket that sends junk and stays open."""
+    regular = os.path.join(s.dir, "not-a-socket")
+    with open(regular, "w") as f:
+        f.write("x\n")
+    port = free_port()
+    both(s, f"cannot connect to tor's control socket {regular} (a regular "
+         "file, not a socket; -s or tor-control-socket names the socket of "
+         f"tor's ControlSocket line) nor to its control port 127.0.0.1:"
+         f"{port} (Connection refused)", "-s", regular, "-p", str(port))
+    r = pe.run_parent("status", "-s", regular, env=CLEAN_ENV)
+    assert r.returncode == 1 and r.stderr == f"onionbalanced status: " \
+        f"{regular} is a regular file, not a socket; give -s the path of " \
+        "status-socket-location\n", r
+    junk = os.path.join(s.dir, "junk.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(junk)
+    srv.listen(1)
+    t0 = time.monotonic()
+    proc = subprocess.Popen([pe.PARENT, "status", "-s", junk],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=CLEAN_ENV)
+    conn, _ = srv.accept()
+    conn.sendall(b"220 not a status document\r\n")
+    out, err = proc.communicate(timeout=pe.TIMEOUT)
+    conn.close()
+    srv.close()
+    assert proc.returncode == 1 and out == "", (proc.returncode, out, err)
+    assert err == f"onionbalanced status: {junk} did not send a whole " \
+        "status document within 5 s (onionbalanced's status socket sends " \
+        "one and closes): is it onionbalanced's status socket?\n", err
+    assert time.monotonic() - t0 < 15
 
 
 # -- Onionbalance's files and environment ------------------------------------

@@ -663,42 +663,83 @@ test_adopt_authenticated(void)
 	event_base_free(base);
 }
 
+/* A unix-socket "tor" in a new directory, and a torctl started on it. */
+struct unix_tor {
+	char			 dir[32];
+	struct sockaddr_un	 sun;
+	int			 lfd;
+};
+
+static void
+unix_tor_open(struct unix_tor *ut, struct fake *f, unsigned min_ms,
+    unsigned max_ms)
+{
+	struct torctl_config cfg = { 0 };
+
+	snprintf(ut->dir, sizeof(ut->dir), "/tmp/torctl-test-XXXXXX");
+	CHECK(mkdtemp(ut->dir) != NULL);
+	memset(&ut->sun, 0, sizeof(ut->sun));
+	ut->sun.sun_family = AF_UNIX;
+	snprintf(ut->sun.sun_path, sizeof(ut->sun.sun_path), "%s/control",
+	    ut->dir);
+	ut->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK(ut->lfd != -1 && bind(ut->lfd, (struct sockaddr *)&ut->sun,
+	    sizeof(ut->sun)) == 0 && listen(ut->lfd, 4) == 0);
+	memset(f, 0, sizeof(*f));
+	f->base = event_base_new();
+	cfg.unix_path = ut->sun.sun_path;
+	cfg.backoff_min_ms = min_ms;
+	cfg.backoff_max_ms = max_ms;
+	cfg.on_conn = on_conn;
+	cfg.arg = &f->seen;
+	f->ctl = torctl_new(f->base, &cfg);
+	CHECK(f->ctl != NULL && torctl_start(f->ctl) == 0);
+}
+
+static void
+unix_tor_close(struct unix_tor *ut, struct fake *f)
+{
+	torctl_free(f->ctl);
+	close(ut->lfd);
+	unlink(ut->sun.sun_path);
+	rmdir(ut->dir);
+	event_base_free(f->base);
+}
+
+/* Accepts the client's next connection (up to 2 s); -1 if none came. */
+static int
+accept_next(struct fake *f, int lfd)
+{
+	struct pollfd pfd;
+	int i;
+
+	for (i = 0; i < 2000; i++) {
+		pfd = (struct pollfd){ lfd, POLLIN, 0 };
+		if (poll(&pfd, 1, 0) == 1)
+			break;
+		run_for(f, 1);
+	}
+	if ((f->fd = accept(lfd, NULL, NULL)) == -1)
+		return -1;
+	CHECK(fcntl(f->fd, F_SETFL, O_NONBLOCK) != -1);
+	f->inlen = 0;
+	f->in[0] = '\0';
+	return 0;
+}
+
 /* A unix-socket "tor" that goes away and comes back. */
 static void
 test_reconnect_with_backoff(void)
 {
-	struct torctl_config cfg = { 0 };
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char dir[] = "/tmp/torctl-test-XXXXXX";
-	struct pollfd pfd;
+	struct unix_tor ut;
 	struct fake f;
-	int lfd, round, i;
+	int round;
 
-	CHECK(mkdtemp(dir) != NULL);
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/control", dir);
-	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
-	CHECK(lfd != -1 && bind(lfd, (struct sockaddr *)&sun,
-	    sizeof(sun)) == 0 && listen(lfd, 4) == 0);
-	memset(&f, 0, sizeof(f));
-	f.base = event_base_new();
-	cfg.unix_path = sun.sun_path;
-	cfg.backoff_min_ms = 10;
-	cfg.backoff_max_ms = 40;
-	cfg.on_conn = on_conn;
-	cfg.arg = &f.seen;
-	f.ctl = torctl_new(f.base, &cfg);
-	CHECK(f.ctl != NULL && torctl_start(f.ctl) == 0);
+	unix_tor_open(&ut, &f, 10, 40);
 	for (round = 1; round <= 2 && f.ctl != NULL; round++) {
-		pfd = (struct pollfd){ lfd, POLLIN, 0 };
-		for (i = 0; i < 2000 && poll(&pfd, 1, 0) != 1; i++)
-			run_for(&f, 1);
-		f.fd = accept(lfd, NULL, NULL);
-		CHECK(f.fd != -1);
+		CHECK(accept_next(&f, ut.lfd) == 0);
 		if (f.fd == -1)
 			break;
-		CHECK(fcntl(f.fd, F_SETFL, O_NONBLOCK) != -1);
-		f.inlen = 0;
-		f.in[0] = '\0';
 		handshake(&f, "NULL", "AUTHENTICATE");
 		CHECK_INT_EQ(f.seen.up, round);
 		close(f.fd);
@@ -707,11 +748,57 @@ test_reconnect_with_backoff(void)
 		CHECK(strstr(f.seen.reason, "tor closed the connection") !=
 		    NULL);
 	}
-	torctl_free(f.ctl);
-	close(lfd);
-	unlink(sun.sun_path);
-	rmdir(dir);
-	event_base_free(f.base);
+	unix_tor_close(&ut, &f);
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * A tor that authenticates and then sends junk: the waits grow (20 ms
+ * doubling, each half to all of its step), where a reset at each
+ * authentication made them all 20 ms; a connection that served longer
+ * than the longest wait starts again from the shortest.
+ */
+static void
+test_backoff_after_authenticated_violations(void)
+{
+	struct unix_tor ut;
+	uint64_t lost = 0, gap[6] = { 0 };
+	struct fake f;
+	int round;
+
+	unix_tor_open(&ut, &f, 20, 320);
+	for (round = 0; round < 6; round++) {
+		if (accept_next(&f, ut.lfd) == -1)
+			break;
+		gap[round] = round > 0 ? mono_ms() - lost : 0;
+		handshake(&f, "NULL", "AUTHENTICATE");
+		CHECK_INT_EQ(f.seen.up, round + 1);
+		if (round == 4)		/* served longer than the longest wait */
+			run_for(&f, 400);
+		say(&f, "junk\r\n");
+		run_for(&f, 2);
+		lost = mono_ms();
+		CHECK_INT_EQ(f.seen.down, round + 1);
+		CHECK(strstr(f.seen.reason, "protocol violation") != NULL);
+		close(f.fd);
+	}
+	CHECK_INT_EQ(round, 6);
+	/*
+	 * Waits of 10-20, 20-40, 40-80, 80-160 ms, then 10-20 again, not
+	 * 160-320 (a busy machine only makes the gaps longer).
+	 */
+	CHECK(gap[3] >= 40);
+	CHECK(gap[4] >= 80);
+	CHECK(gap[5] < 150);
+	unix_tor_close(&ut, &f);
 }
 
 /* Nobody listening: refused connects are retried, not fatal. */
@@ -762,5 +849,6 @@ TEST_MAIN(
 	TEST_CASE(test_free_inside_callback),
 	TEST_CASE(test_adopt_authenticated),
 	TEST_CASE(test_reconnect_with_backoff),
+	TEST_CASE(test_backoff_after_authenticated_violations),
 	TEST_CASE(test_connect_refused_retries),
 )
