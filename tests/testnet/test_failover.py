@@ -16,24 +16,37 @@ liveness probe (docs/configuration.md):
 Every check is on the frontend descriptor as a CLIENT sees it: the
 client tor HSFETCHes it from an HSDir, python3-stem decrypts it, and its
 intro points (by auth key) are compared with each backend's own (its
-tor's current descriptor and the one its HSDirs serve).  In order:
+tor's current descriptor and the one its HSDirs serve).  A backend is
+"gone" when the frontend holds intro points, every one of them of a
+known backend, none of this one: hsdesc.IntroBook learns the backends'
+keys again when unknown ones appear, since at a time-period rollover
+(every 8 minutes, so in every run) a backend's other descriptor, with
+other intro points, comes into use.  "Back" is any of its intro points
+in the frontend again.  Baseline: all three backends in the frontend,
+no "unknown key" warning for the settings above, every instance
+`liveness` alive with lastProbe, lastProbeOutcome, livenessSince and
+droppedReason null, the service's `unreachable` null.  Then, in order:
 
-  a  kill       SIGKILL be0's tor: within 90 s the frontend descriptor no
-                longer holds be0's intro points; the status says node1 is
-                dead (with a droppedReason) and a warning says "dropped";
-                then 10 requests through the frontend, NEWNYM before each
-                (a fresh descriptor, fresh circuits), are all answered by
-                be1 or be2.
+  a  kill       SIGKILL be0's tor: within 90 s be0 is gone; the status
+                says node1 is dead (with a droppedReason) and a warning
+                says "dropped"; then 10 requests through the frontend,
+                NEWNYM before each (a fresh descriptor, fresh circuits),
+                are all answered by be1 or be2.  (These pass against a
+                daemon that keeps the dead intro points too: the intro
+                relay refuses them at once and tor tries another.  The
+                descriptor is what fails there.)
   b  restart    be0's tor starts again (new intro points): they are in the
                 frontend descriptor within one fetch period (20 s here)
-                + 60 s of be0's new upload; a line says it is "back".
-  c  freeze     SIGSTOP be1's tor: gone within 90 s; SIGCONT: back within
-                90 s.
+                + 60 s of be0's new upload; the status says alive again
+                and a non-debug line naming node1 says "back".
+  c  freeze     SIGSTOP be1's tor: gone within 90 s (status, "dropped");
+                SIGCONT: back within 90 s (status, "back").
   d  health     be2's and be0's HTTP servers stop, their tors keep
-                running: be2 (health-check http) is dropped within 90 s;
+                running: be2 (health-check http) is gone within 90 s;
                 be0 (health-check none: only its tor counts) stays in the
-                descriptor and alive for 25 s more (a probe timeout and two
-                intervals); both servers start again: be2 back within 90 s.
+                descriptor, and alive (or suspect), for 25 s more (a probe
+                timeout and two intervals); both servers start again: be2
+                back within 90 s.
   e  all dead   SIGSTOP all three tors: every instance dead and the
                 service's `unreachable` says why within 120 s, an error
                 line is logged, and the frontend keeps its last non-empty
@@ -229,9 +242,11 @@ class Failover:
         sv = self.wait_status(f"{node(i)} alive again", 60,
                               lambda sv: self.liveness(i, sv)[0] == "alive")
         inst = self.instance(i, sv)
-        self.check(inst.get("droppedReason") is None,
-                   f"status: {node(i)} alive again since "
-                   f"{inst.get('livenessSince')}, droppedReason null")
+        self.check(inst.get("liveness") == "alive" and
+                   "droppedReason" in inst and inst["droppedReason"] is None,
+                   f"status: {node(i)} {inst.get('liveness')!r} since "
+                   f"{inst.get('livenessSince')}, droppedReason "
+                   f"{inst.get('droppedReason', 'missing')!r}")
         lines = [line for line in self.new_log(log_from)
                  if re.search(r"\bback\b", line) and "[debug]" not in line
                  and self.names_instance(line, i)]
@@ -404,8 +419,10 @@ class Failover:
                                        not keys & self.keys[0]):
                     break
                 time.sleep(POLL)
-            self.check(state != "dead", f"be0 (health-check none) not dead "
-                       f"with its HTTP server down: {state!r} "
+            # suspect: a probe may time out on a loaded machine
+            self.check(state in ("alive", "suspect"),
+                       f"be0 (health-check none) not dead with its HTTP "
+                       f"server down for {NONE_HOLD} s: {state!r} "
                        f"({inst.get('lastProbeOutcome')!r})")
             self.check(keys is None or keys & self.keys[0],
                        f"be0's intro points stay in the frontend for "
@@ -433,7 +450,8 @@ class Failover:
         self.figure("all_stopped_to_unreachable", took)
         self.check(isinstance(sv.get("unreachable"), str),
                    f"status: every instance dead after {took:.1f} s and the "
-                   f"service says unreachable: {sv['unreachable']!r}")
+                   f"service says unreachable: "
+                   f"{sv.get('unreachable', 'missing')!r}")
         errors = [line for line in self.new_log(log_from)
                   if "[error]" in line]
         self.check(errors, f"an error line is logged: "
