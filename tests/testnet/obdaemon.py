@@ -51,6 +51,22 @@ def parse_time(text):
                  - time.timezone)
 
 
+def _yaml_settings(indent, settings):
+    return "".join(f"{indent}{key}: {json.dumps(value)}\n"
+                   for key, value in (settings or {}).items())
+
+
+def _add_settings(text, after, indent, settings):
+    """Insert settings into the mapping whose line `after` is (the
+    generated config.yaml's layout: onionbalanced-config's, fixed)."""
+    if not settings:
+        return text
+    if text.count(after) != 1:
+        raise DaemonError(f"config.yaml: no single line {after.strip()!r} "
+                          f"to add {settings} after")
+    return text.replace(after, after + _yaml_settings(indent, settings))
+
+
 class Onionbalanced:
     """One onionbalanced (parent + keyd + fetchd + publishd) for one
     frontend whose instances are all the network's backends."""
@@ -92,10 +108,13 @@ class Onionbalanced:
 
     # -- configuration ----------------------------------------------------
 
-    def configure(self):
+    def configure(self, top=None, service=None, instances=None):
         """Make the frontend key and config.yaml with onionbalanced-config,
         one instance per backend (named node1, node2, ... for be0, be1,
-        ...), and the status socket in the ob folder."""
+        ...), and the status socket in the ob folder.  Extra settings:
+        top (a dict of top-level keys), service (keys of the service),
+        instances ({'node1': {key: value}, ...}); values are ints or
+        strings."""
         gen = os.path.join(self.dir, "gen")
         os.makedirs(self.dir, exist_ok=True)
         argv = [self.binary("onionbalanced-config"), "--no-interactive",
@@ -115,6 +134,11 @@ class Onionbalanced:
             text = f.read()
         # The generated key path is relative to the config's folder.
         text = text.replace(f"key: {keys[0]}", f"key: gen/{keys[0]}")
+        text = _add_settings(text, f"  key: gen/{keys[0]}\n", "  ", service)
+        for name, settings in (instances or {}).items():
+            text = _add_settings(text, f"    name: {name}\n", "    ",
+                                 settings)
+        text += _yaml_settings("", top)
         text += f"status-socket-location: {self.status_path}\n"
         if os.geteuid() == 0:
             # As root the children drop to their own users: numeric ones,

@@ -528,7 +528,9 @@ def run_checks(net, ob, ring, timings):
           "the frontend")
 
 
-def main():
+def main(run_fn=run, errors=()):
+    """Run run_fn(build_dir) as a meson test: 0 pass, 1 fail, 77 skip.
+    errors: more exception types that mean a failure (test_failover)."""
     if not shutil.which("tor") or not shutil.which("tor-gencert"):
         print("SKIP: tor or tor-gencert missing")
         return 77
@@ -537,9 +539,10 @@ def main():
         print("FAIL: OB_BUILD_DIR is not set (meson sets it)")
         return 1
     try:
-        run(build_dir)
+        run_fn(build_dir)
     except (TestFailure, testnet.TestnetError, obdaemon.DaemonError, OSError,
-            torcontrol.ControlError, testnet.socksfetch.FetchError) as e:
+            torcontrol.ControlError, testnet.socksfetch.FetchError) + \
+            tuple(errors) as e:
         print(f"FAIL: {e}", flush=True)
         return 1
     print("PASS", flush=True)

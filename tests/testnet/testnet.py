@@ -861,6 +861,54 @@ class Network:
     def restart_backend(self, i, timeout=120):
         self.restart_node(self.backend_names[i], timeout)
 
+    # -- failures (tests/testnet/test_failover.py) ------------------------
+
+    def backend_tor_pid(self, i):
+        """Pid of be<i>'s tor from the harness's own record, or None if it
+        is not running."""
+        pid = ports.read_pidfile(self._pidfiles(self.backend_names[i])[1])
+        return pid if pid and ports.pid_alive_in(pid, self.workdir) else None
+
+    def signal_backend_tor(self, i, sig):
+        """Send sig to be<i>'s tor (by its recorded pid, never by name).
+        SIGSTOP freezes it as a hung host would be: its circuits stay
+        open but nothing answers; SIGCONT resumes it.  The harness's own
+        control connection to it is dropped first (it would block)."""
+        name = self.backend_names[i]
+        pid = self.backend_tor_pid(i)
+        if pid is None:
+            raise TestnetError(f"{name}: tor is not running")
+        self._drop_ctl(name)
+        os.kill(pid, sig)
+        return pid
+
+    def kill_backend_tor(self, i):
+        """SIGKILL be<i>'s tor, as a crash would; return once it is gone.
+        Its stale pid files are removed, so that start_backend(i) records
+        the new process, not the dead one."""
+        name = self.backend_names[i]
+        pid = self.signal_backend_tor(i, signal.SIGKILL)
+        _wait_for(lambda: not ports.pid_alive_in(pid, self.workdir), 10,
+                  f"{name}: tor (pid {pid}) still alive after SIGKILL")
+        for path in self._pidfiles(name):
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+        return pid
+
+    def stop_httpd(self, i):
+        """Stop be<i>'s HTTP server (its tor keeps running, so requests to
+        the backend reach tor and find the port closed)."""
+        name = self.backend_names[i]
+        _terminate([os.path.join(self.node_dir(name), "httpd.pid"),
+                    os.path.join(self.workdir, "pids", f"{name}-httpd.pid")],
+                   self.workdir)
+
+    def start_httpd(self, i):
+        """Start be<i>'s HTTP server again (same port)."""
+        self._start_httpd(self.backend_names[i])
+
     def stop_mgmt(self):
         self.stop_node("mgmt")
 
@@ -1042,14 +1090,17 @@ def _wait_for(cond, timeout, message):
 
 
 def _terminate(pidfiles, workdir):
-    """SIGTERM every live process named by pidfiles (checked to belong to
-    workdir), SIGKILL what is left after STOP_GRACE seconds, then remove
-    the pid files."""
+    """SIGCONT and SIGTERM every live process named by pidfiles (checked
+    to belong to workdir), SIGKILL what is left after STOP_GRACE seconds,
+    then remove the pid files."""
     pids = []
     for path in pidfiles:
         pid = ports.read_pidfile(path)
         if pid and pid not in pids and ports.pid_alive_in(pid, workdir):
             try:
+                # A process a test froze (SIGSTOP) would hold SIGTERM
+                # pending until the SIGKILL: let it run first.
+                os.kill(pid, signal.SIGCONT)
                 os.kill(pid, signal.SIGTERM)
                 pids.append(pid)
             except ProcessLookupError:
