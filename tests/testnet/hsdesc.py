@@ -29,6 +29,10 @@ except ImportError:                                 # pragma: no cover
     HiddenServiceDescriptorV3 = None
 
 
+# How long backend_intro_keys() asks HSDirs for a backend's descriptor.
+HSDIR_RETRY_S = 45
+
+
 class DescriptorError(Exception):
     pass
 
@@ -92,10 +96,17 @@ def backend_intro_keys(net, i, client):
     a client, and onionbalanced, would use).  be<i> must be running."""
     addr = net.backend_addresses[i]
     keys = own_intro_keys(net, i)
-    text = hsfetch(client, addr)
-    if text is None:
-        raise DescriptorError(f"{net.backend_names[i]}'s descriptor is not "
-                              f"on its HSDirs")
+    # Just after a restart, the HSDir the client picks may not have the
+    # new upload yet, or answer late on a loaded machine: ask again (tor
+    # picks another HSDir; on a test network it may ask one again after
+    # 5 s).
+    deadline = time.monotonic() + HSDIR_RETRY_S
+    while (text := hsfetch(client, addr)) is None:
+        if time.monotonic() > deadline:
+            raise DescriptorError(f"{net.backend_names[i]}'s descriptor "
+                                  f"is not on its HSDirs (asked for "
+                                  f"{HSDIR_RETRY_S} s)")
+        time.sleep(2)
     return keys | intro_keys(text, addr)
 
 

@@ -56,6 +56,11 @@ STOP_GRACE = 5.0
 UNIX_PATH_MAX = 107
 
 
+# An HSDir upload unanswered this long no longer holds up "uploaded"
+# (at least one other upload of that descriptor has succeeded).
+UPLOAD_STRAGGLER_S = 30
+
+
 class TestnetError(Exception):
     pass
 
@@ -656,7 +661,7 @@ class Network:
                 ctl.setevents(["HS_DESC"])
                 old = self._uploads.get(name, {})
                 self._uploads[name] = {"done": old.get("done", []),
-                                       "pending": set(), "last": 0.0}
+                                       "pending": {}, "last": 0.0}
             self._controllers[name] = ctl
         return ctl
 
@@ -744,10 +749,10 @@ class Network:
                 continue
             action, hsdir = words[1], words[4]
             if action == "UPLOAD":
-                state["pending"].add(hsdir)
+                state["pending"][hsdir] = time.monotonic()
                 state["last"] = time.monotonic()
             elif action in ("UPLOADED", "FAILED"):
-                state["pending"].discard(hsdir)
+                state["pending"].pop(hsdir, None)
                 state["last"] = time.monotonic()
                 if action == "UPLOADED":
                     state["done"].append((time.monotonic(), hsdir))
@@ -763,8 +768,14 @@ class Network:
                 not (since == 0.0 and self._upload_logged(name, state)):
             self._why[name] = "no upload yet"
             return False
-        if state["pending"]:
-            self._why[name] = f"{len(state['pending'])} uploads in flight"
+        # One HSDir that never answers must not hold everything up: tor
+        # waits minutes for an upload on a stalled circuit (seen on a
+        # loaded machine), and the others already have the descriptor.
+        now = time.monotonic()
+        waiting = [h for h, t in state["pending"].items()
+                   if now - t < UPLOAD_STRAGGLER_S]
+        if waiting:
+            self._why[name] = f"{len(waiting)} uploads in flight"
             return False
         self._why[name] = "settling"
         calm_since = max(state["last"],
