@@ -67,32 +67,31 @@ answer(struct fetchd *fd, struct fake *f, enum probe_outcome outcome,
 static void
 test_classify(void)
 {
+	static const struct {
+		uint8_t			reply;
+		enum probe_check	check;
+		enum probe_outcome	want;
+	} cases[] = {
+		{ 0x00, PROBE_CHECK_NONE, PROBE_OK },
+		/* The backend's tor answered: alive, unless its port must. */
+		{ 0x05, PROBE_CHECK_NONE, PROBE_REFUSED },
+		{ 0x05, PROBE_CHECK_TCP, PROBE_CHECK_FAILED },
+		{ 0xF2, PROBE_CHECK_NONE, PROBE_UNREACHABLE },
+		{ 0xF3, PROBE_CHECK_NONE, PROBE_UNREACHABLE },
+		{ 0xF7, PROBE_CHECK_NONE, PROBE_UNREACHABLE },
+		{ 0x06, PROBE_CHECK_NONE, PROBE_UNREACHABLE },
+		/* No descriptor, a general failure, client auth: no verdict. */
+		{ 0xF0, PROBE_CHECK_NONE, PROBE_INCONCLUSIVE },
+		{ 0x01, PROBE_CHECK_NONE, PROBE_INCONCLUSIVE },
+		{ 0xF4, PROBE_CHECK_NONE, PROBE_INCONCLUSIVE },
+		{ 0x99, PROBE_CHECK_NONE, PROBE_INCONCLUSIVE },
+	};
 	const char *t;
+	size_t i;
 
-	CHECK_INT_EQ(fetchd_probe_classify_socks(0x00, PROBE_CHECK_NONE, &t),
-	    PROBE_OK);
-	/* The backend's tor answered: alive, unless its port must accept. */
-	CHECK_INT_EQ(fetchd_probe_classify_socks(0x05, PROBE_CHECK_NONE, &t),
-	    PROBE_REFUSED);
-	CHECK_INT_EQ(fetchd_probe_classify_socks(0x05, PROBE_CHECK_TCP, &t),
-	    PROBE_CHECK_FAILED);
-	CHECK_INT_EQ(fetchd_probe_classify_socks(0xF2, PROBE_CHECK_NONE, &t),
-	    PROBE_UNREACHABLE);
-	CHECK_INT_EQ(fetchd_probe_classify_socks(0xF3, PROBE_CHECK_NONE, &t),
-	    PROBE_UNREACHABLE);
-	CHECK_INT_EQ(fetchd_probe_classify_socks(0xF7, PROBE_CHECK_NONE, &t),
-	    PROBE_UNREACHABLE);
-	CHECK_INT_EQ(fetchd_probe_classify_socks(0x06, PROBE_CHECK_NONE, &t),
-	    PROBE_UNREACHABLE);
-	/* No descriptor, a general failure, client auth: no verdict. */
-	CHECK_INT_EQ(fetchd_probe_classify_socks(0xF0, PROBE_CHECK_NONE, &t),
-	    PROBE_INCONCLUSIVE);
-	CHECK_INT_EQ(fetchd_probe_classify_socks(0x01, PROBE_CHECK_NONE, &t),
-	    PROBE_INCONCLUSIVE);
-	CHECK_INT_EQ(fetchd_probe_classify_socks(0xF4, PROBE_CHECK_NONE, &t),
-	    PROBE_INCONCLUSIVE);
-	CHECK_INT_EQ(fetchd_probe_classify_socks(0x99, PROBE_CHECK_NONE, &t),
-	    PROBE_INCONCLUSIVE);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		CHECK_INT_EQ(fetchd_probe_classify_socks(cases[i].reply,
+		    cases[i].check, &t), cases[i].want);
 }
 
 static void
