@@ -84,6 +84,13 @@
 #define FETCHD_FLAP_HOLD_MAX_S		(10 * 60)
 /* A probe whose result never came is forgotten this long after its end. */
 #define FETCHD_PROBE_GRACE_S		5
+/*
+ * A probe that timed out counts only if another instance answered while
+ * it ran (so the management tor and the network work), or once an
+ * instance has timed out for this long with no one answering (so that
+ * every backend frozen is still seen).
+ */
+#define FETCHD_PROBE_STALL_S		60
 
 /* What one probe found (the I/O in fetchd.c tells the logic). */
 enum probe_outcome {
@@ -91,7 +98,8 @@ enum probe_outcome {
 	PROBE_REFUSED,		/* the backend's tor answered; its port refused */
 	PROBE_CHECK_FAILED,	/* health check: refused, or bad HTTP answer */
 	PROBE_UNREACHABLE,	/* tor: introduction or rendezvous failed */
-	PROBE_TIMEOUT,		/* no answer within the probe timeout */
+	PROBE_TIMEOUT,		/* no answer within the probe timeout (or
+				   tor's stream timeout, or the check's) */
 	PROBE_INCONCLUSIVE,	/* says nothing about the backend */
 };
 
@@ -124,6 +132,9 @@ struct fetchd_probe {
 	time_t		 hold_until;
 	time_t		 dead_backoff;
 	bool		 rend_closed;		/* its rendezvous circuit went */
+	time_t		 started;		/* of the probe in flight */
+	time_t		 last_ok;		/* last good probe, 0: none */
+	time_t		 stall_since;		/* uncorroborated timeouts */
 };
 
 /* What fetchd needs of the consensus (header lines only). */

@@ -93,7 +93,7 @@ fetchd_probe_classify_socks(uint8_t reply, enum probe_check check,
 		return PROBE_UNREACHABLE;
 	case SOCKS5_TTL_EXPIRED:
 		*text = "stream timed out in tor (SOCKS 0x06)";
-		return PROBE_UNREACHABLE;
+		return PROBE_TIMEOUT;
 	case SOCKS5_HS_NOT_FOUND:
 		*text = "tor found no descriptor (SOCKS 0xF0)";
 		return PROBE_INCONCLUSIVE;
@@ -115,6 +115,44 @@ fetchd_probe_classify_socks(uint8_t reply, enum probe_check check,
 		*text = "unexpected SOCKS reply";
 		return PROBE_INCONCLUSIVE;
 	}
+}
+
+/* Another instance answered a probe at or after since. */
+static bool
+others_answered(const struct fetchd *fd, const struct fetchd_instance *in,
+    time_t since)
+{
+	size_t i;
+
+	for (i = 0; i < fd->ninst; i++)
+		if (strcmp(fd->inst[i].address, in->address) != 0 &&
+		    fd->inst[i].probe.last_ok != 0 &&
+		    fd->inst[i].probe.last_ok >= since)
+			return true;
+	return false;
+}
+
+/*
+ * A timeout tells a frozen backend from a slow or stalled network (our
+ * tor's circuits, a loaded machine) only when another backend answered
+ * meanwhile; without that, it counts once the silence has lasted
+ * FETCHD_PROBE_STALL_S (every backend frozen is a real outage too).
+ */
+static const char *
+timeout_uncorroborated(const struct fetchd *fd, struct fetchd_instance *in,
+    time_t now)
+{
+	struct fetchd_probe *p = &in->probe;
+
+	if (others_answered(fd, in, p->started)) {
+		p->stall_since = 0;
+		return NULL;
+	}
+	if (p->stall_since == 0)
+		p->stall_since = p->started;
+	if (now - p->stall_since >= FETCHD_PROBE_STALL_S)
+		return NULL;
+	return "no other backend answered meanwhile";
 }
 
 /* Why a failure would say nothing now, or NULL if tor works. */
@@ -268,12 +306,16 @@ apply_outcome(struct fetchd *fd, struct fetchd_instance *in,
 	switch (outcome) {
 	case PROBE_OK:
 	case PROBE_REFUSED:
+		p->last_ok = now;
+		p->stall_since = 0;
 		on_success(in, now);
 		break;
 	case PROBE_CHECK_FAILED:
 	case PROBE_UNREACHABLE:
 	case PROBE_TIMEOUT:
-		if ((unfit = tor_unfit(fd, now)) == NULL) {
+		if ((unfit = tor_unfit(fd, now)) == NULL &&
+		    (outcome != PROBE_TIMEOUT ||
+		    (unfit = timeout_uncorroborated(fd, in, now)) == NULL)) {
 			on_failure(in, now);
 			break;
 		}
@@ -332,6 +374,7 @@ start_probe(struct fetchd *fd, struct fetchd_instance *in, time_t now)
 	}
 	p->in_flight = true;
 	p->id = id;
+	p->started = now;
 	p->deadline = now + p->cfg.timeout_s + FETCHD_PROBE_GRACE_S;
 	p->next = 0;
 }

@@ -355,8 +355,8 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 	}
 	snprintf(detail, sizeof(detail), "no answer in %u s%s",
 	    p->cfg.timeout_s, p->step == STEP_HTTP ? " (health check)" : "");
-	finish(p, p->step == STEP_HTTP ? PROBE_CHECK_FAILED : PROBE_TIMEOUT,
-	    detail);
+	/* A health check with no answer is a timeout too (fetchd_probe.c). */
+	finish(p, PROBE_TIMEOUT, detail);
 }
 
 int

@@ -3,6 +3,7 @@
  * SOCKS answers are read, the drop after two failures in a row (the
  * second at once, on fresh circuits), the return after two good probes,
  * failures that do not count while the management tor has no circuits,
+ * timeouts that count only when another backend answered meanwhile,
  * the hold-down of a flapping backend, the back-off of probes to a dead
  * one, and the probe a closed rendezvous circuit triggers (and its one
  * retry on fresh circuits).
@@ -79,7 +80,7 @@ test_classify(void)
 		{ 0xF2, PROBE_CHECK_NONE, PROBE_UNREACHABLE },
 		{ 0xF3, PROBE_CHECK_NONE, PROBE_UNREACHABLE },
 		{ 0xF7, PROBE_CHECK_NONE, PROBE_UNREACHABLE },
-		{ 0x06, PROBE_CHECK_NONE, PROBE_UNREACHABLE },
+		{ 0x06, PROBE_CHECK_NONE, PROBE_TIMEOUT },
 		/* No descriptor, a general failure, client auth: no verdict. */
 		{ 0xF0, PROBE_CHECK_NONE, PROBE_INCONCLUSIVE },
 		{ 0x01, PROBE_CHECK_NONE, PROBE_INCONCLUSIVE },
@@ -115,10 +116,11 @@ test_drop_and_return(void)
 	fetchd_tick(fd, now + 1);
 	CHECK_INT_EQ(f.nprobe, 2);
 	CHECK_INT_EQ(f.probe_isolation[1], f.probe_isolation[0] + 1);
-	answer(fd, &f, PROBE_TIMEOUT, "no answer in 15 s", now + 16);
+	answer(fd, &f, PROBE_UNREACHABLE, "rendezvous failed (SOCKS 0xF3)",
+	    now + 16);
 	last_liveness(&f, &l);
 	CHECK_INT_EQ(l.liveness, PEER_LIVENESS_DEAD);
-	CHECK_STR_EQ(l.reason, "no answer in 15 s");
+	CHECK_STR_EQ(l.reason, "rendezvous failed (SOCKS 0xF3)");
 	CHECK_INT_EQ(l.since, now + 16);
 	/* Probed again one interval later; one good probe is not enough. */
 	fetchd_tick(fd, now + 20);
@@ -254,6 +256,71 @@ test_dead_backs_off(void)
 	fetchd_free(fd);
 }
 
+/*
+ * A timeout counts only if another backend answered while the probe ran
+ * (a stalled network or tor times every probe out), or once the silence
+ * has lasted FETCHD_PROBE_STALL_S (every backend frozen).
+ */
+static void
+test_timeouts_need_corroboration(void)
+{
+	static const char *const both[] = { BE1, BE2 };
+	struct fake f;
+	time_t now = util_capture_time(), t;
+	struct fetchd *fd = util_fetchd(&f);
+	struct fetchd_consensus c;
+	struct peer_liveness_msg l;
+	size_t len;
+	char *body, *ev;
+
+	util_configure(fd, 1, 120, both, 2, now);
+	util_consensus(&c);
+	fetchd_connected(fd, now);
+	fetchd_set_consensus(fd, &c, now);
+	fetchd_set_circuits(fd, true, now);
+	body = test_read_data(TESTNET "backend-descriptor.txt", &len);
+	ev = util_content_event(BE1, body, len);
+	util_feed_events(fd, ev, strlen(ev), now);
+	free(ev);
+	free(body);
+	/* be2 has no descriptor, so is not probed: the test says when it
+	 * answered. */
+	fetchd_tick(fd, now);
+	answer(fd, &f, PROBE_TIMEOUT, "no answer in 10 s", now + 10);
+	last_liveness(&f, &l);
+	CHECK_INT_EQ(l.liveness, PEER_LIVENESS_UNKNOWN);
+	CHECK(strstr(l.outcome, "no other backend answered") != NULL);
+	/* be2 answered while the next probe ran: that timeout counts. */
+	fetchd_tick(fd, now + 15);
+	CHECK(fd->inst[0].probe.in_flight);
+	fd->inst[1].probe.last_ok = now + 17;
+	answer(fd, &f, PROBE_TIMEOUT, "no answer in 10 s", now + 25);
+	last_liveness(&f, &l);
+	CHECK_INT_EQ(l.liveness, PEER_LIVENESS_SUSPECT);
+	fetchd_tick(fd, now + 25);
+	fd->inst[1].probe.last_ok = now + 26;
+	answer(fd, &f, PROBE_TIMEOUT, "no answer in 10 s", now + 35);
+	last_liveness(&f, &l);
+	CHECK_INT_EQ(l.liveness, PEER_LIVENESS_DEAD);
+
+	/* Back, then silence everywhere: dead only after the stall limit. */
+	for (t = now + 40; fd->inst[0].probe.liveness != PEER_LIVENESS_ALIVE;
+	    t++) {
+		fetchd_tick(fd, t);
+		if (fd->inst[0].probe.in_flight)
+			answer(fd, &f, PROBE_OK, "stream opened", t);
+	}
+	for (; fd->inst[0].probe.liveness == PEER_LIVENESS_ALIVE; t++) {
+		fetchd_tick(fd, t);
+		if (fd->inst[0].probe.in_flight)
+			answer(fd, &f, PROBE_TIMEOUT, "no answer in 10 s",
+			    t + 10);
+	}
+	CHECK(t - fd->inst[0].probe.stall_since >= FETCHD_PROBE_STALL_S);
+	util_fake_clear(&f);
+	fetchd_free(fd);
+}
+
 static void
 test_closed_rendezvous_probes_now(void)
 {
@@ -307,5 +374,6 @@ TEST_MAIN(
 	TEST_CASE(test_not_counted_without_circuits),
 	TEST_CASE(test_flap_hold_down),
 	TEST_CASE(test_dead_backs_off),
+	TEST_CASE(test_timeouts_need_corroboration),
 	TEST_CASE(test_closed_rendezvous_probes_now),
 )
