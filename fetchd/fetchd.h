@@ -69,7 +69,7 @@
  * Liveness probes (fetchd_probe.c, README.md "Liveness").  The interval
  * and timeout come from the configuration; these are the fixed choices.
  */
-#define FETCHD_PROBE_INTERVAL_S		5	/* defaults, as the parent's */
+#define FETCHD_PROBE_INTERVAL_S		5	/* before PC_PROBE says */
 #define FETCHD_PROBE_TIMEOUT_S		10
 /* Failures in a row that drop an instance; the second runs at once. */
 #define FETCHD_PROBE_FALL		2

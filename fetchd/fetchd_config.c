@@ -152,7 +152,7 @@ fetchd_config_probe(struct fetchd *fd, uint32_t service, uint32_t instance,
 	struct fetchd_instance *in;
 
 	if (!fd->pending || (in = pending_slot(fd, service, instance)) == NULL ||
-	    in->name[0] == '\0' || cfg->interval_s == 0 ||
+	    in->name[0] == '\0' ||
 	    cfg->timeout_s == 0 || cfg->port == 0 ||
 	    cfg->check > PROBE_CHECK_HTTP || cfg->path[0] != '/' ||
 	    memchr(cfg->path, '\0', sizeof(cfg->path)) == NULL)

@@ -188,11 +188,15 @@ flap_hold(unsigned flaps)
 	return hold < FETCHD_FLAP_HOLD_MAX_S ? hold : FETCHD_FLAP_HOLD_MAX_S;
 }
 
-/* Probing makes sense only for an instance whose descriptor we use. */
+/*
+ * Probing makes sense only for an instance whose descriptor we use, and
+ * only when the configuration asks for it (probe-interval 0: off).
+ */
 static bool
 probed(const struct fetchd_instance *in)
 {
-	return in->state == 0 && in->desc != NULL;
+	return in->probe.cfg.interval_s != 0 && in->state == 0 &&
+	    in->desc != NULL;
 }
 
 static void

@@ -352,8 +352,8 @@ test_probe_settings(void)
 	static const struct {
 		const char *text, *message;
 	} bad[] = {
-		{ "probe-interval: 0\n", "x:1:17: probe-interval: \"0\" is "
-		    "not a number from 1 to 3600" },
+		{ "probe-interval: 3601\n", "x:1:17: probe-interval: \"3601\" "
+		    "is not a number from 0 to 3600" },
 		{ "probe-timeout: 1\n", "x:1:16: probe-timeout: \"1\" is not "
 		    "a number from 2 to 300" },
 		{ "services:\n- key: a\n  health-check: ping\n  instances:\n"
