@@ -774,7 +774,8 @@ test_backoff_after_authenticated_violations(void)
 	struct fake f;
 	int round;
 
-	unix_tor_open(&ut, &f, 20, 320);
+	/* Long steps, so that a busy machine cannot blur them. */
+	unix_tor_open(&ut, &f, 100, 1600);
 	for (round = 0; round < 6; round++) {
 		if (accept_next(&f, ut.lfd) == -1)
 			break;
@@ -782,7 +783,7 @@ test_backoff_after_authenticated_violations(void)
 		handshake(&f, "NULL", "AUTHENTICATE");
 		CHECK_INT_EQ(f.seen.up, round + 1);
 		if (round == 4)		/* served longer than the longest wait */
-			run_for(&f, 400);
+			run_for(&f, 1700);
 		say(&f, "junk\r\n");
 		run_for(&f, 2);
 		lost = mono_ms();
@@ -792,12 +793,12 @@ test_backoff_after_authenticated_violations(void)
 	}
 	CHECK_INT_EQ(round, 6);
 	/*
-	 * Waits of 10-20, 20-40, 40-80, 80-160 ms, then 10-20 again, not
-	 * 160-320 (a busy machine only makes the gaps longer).
+	 * Waits of 50-100, 100-200, 200-400, 400-800 ms, then 50-100 again,
+	 * not 800-1600 (a busy machine only makes the gaps longer).
 	 */
-	CHECK(gap[3] >= 40);
-	CHECK(gap[4] >= 80);
-	CHECK(gap[5] < 150);
+	CHECK(gap[3] >= 200);
+	CHECK(gap[4] >= 400);
+	CHECK(gap[5] < 700);
 	unix_tor_close(&ut, &f);
 }
 
