@@ -16,15 +16,16 @@
 
 static const char *const one[] = { BE1 };
 
+/* Instances of addrs, be1's descriptor accepted at now, circuits up. */
 static struct fetchd *
-ready(struct fake *f, time_t now)
+ready_with(struct fake *f, const char *const *addrs, size_t n, time_t now)
 {
 	struct fetchd *fd = util_fetchd(f);
 	struct fetchd_consensus c;
 	size_t len;
 	char *body, *ev;
 
-	util_configure(fd, 1, 120, one, 1, now);
+	util_configure(fd, 1, 120, addrs, n, now);
 	util_consensus(&c);
 	fetchd_connected(fd, now);
 	fetchd_set_consensus(fd, &c, now);
@@ -36,6 +37,12 @@ ready(struct fake *f, time_t now)
 	free(body);
 	CHECK(fd->inst[0].desc != NULL);
 	return fd;
+}
+
+static struct fetchd *
+ready(struct fake *f, time_t now)
+{
+	return ready_with(f, one, 1, now);
 }
 
 /* The last PEER_INSTANCE_LIVENESS fetchd sent. */
@@ -267,22 +274,9 @@ test_timeouts_need_corroboration(void)
 	static const char *const both[] = { BE1, BE2 };
 	struct fake f;
 	time_t now = util_capture_time(), t;
-	struct fetchd *fd = util_fetchd(&f);
-	struct fetchd_consensus c;
+	struct fetchd *fd = ready_with(&f, both, 2, now);
 	struct peer_liveness_msg l;
-	size_t len;
-	char *body, *ev;
 
-	util_configure(fd, 1, 120, both, 2, now);
-	util_consensus(&c);
-	fetchd_connected(fd, now);
-	fetchd_set_consensus(fd, &c, now);
-	fetchd_set_circuits(fd, true, now);
-	body = test_read_data(TESTNET "backend-descriptor.txt", &len);
-	ev = util_content_event(BE1, body, len);
-	util_feed_events(fd, ev, strlen(ev), now);
-	free(ev);
-	free(body);
 	/* be2 has no descriptor, so is not probed: the test says when it
 	 * answered. */
 	fetchd_tick(fd, now);
