@@ -433,6 +433,18 @@ class Network:
             "ServerDNSDetectHijacking 0",
             "ServerDNSTestAddresses",
             "ServerDNSResolvConfFile /dev/null",
+            # Every relay is a directory cache, and a cache keeps each
+            # consensus for 8192 hours and, for each new one, computes a
+            # diff from every older one in four compressions (tor's
+            # consdiffmgr.c).  With a consensus every 20 s that work
+            # grows with the network's age: ten minutes in, the tors
+            # alone kept both cores of a CI machine busy (zeroing the
+            # lzma and zstd encoders' tables) and circuits, fetches and
+            # uploads stalled for a minute at a time.  A client here is at
+            # most a consensus or two behind, so 45 s of diffs serve it
+            # (a cache receives each consensus seconds after it becomes
+            # valid, well within that age: consdiffmgr refuses older).
+            "MaxConsensusAgeForDiffs 45 seconds",
         ]
         if self.nodes[name]["exit"]:
             lines += [
