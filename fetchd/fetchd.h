@@ -132,6 +132,8 @@ struct fetchd_probe {
 	time_t		 hold_until;
 	time_t		 dead_backoff;
 	bool		 rend_closed;		/* its rendezvous circuit went */
+	bool		 desc_in_flight;	/* a new descriptor came while
+						   a probe was in flight */
 	time_t		 started;		/* of the probe in flight */
 	time_t		 last_ok;		/* last good probe, 0: none */
 	time_t		 stall_since;		/* uncorroborated timeouts */

@@ -66,8 +66,15 @@ fetchd_probe_config_default(struct fetchd_probe_config *cfg)
  * - intro failed / timed out, rendezvous failed, and the stream timing
  *   out on a joined rendezvous circuit ("TTL expired"): the backend did
  *   not answer although its intro points are known;
- * - everything else (no descriptor, a bad one, client auth, a general
- *   failure such as a port the backend does not serve) says nothing
+ * - a general failure: with a health check, the backend's port did not
+ *   take the stream.  A backend's tor whose local connect fails sends
+ *   END with reason "misc", not "connection refused" (tor 0.4.9,
+ *   connection.c: the failed in-progress connect is ended with
+ *   connection_edge_end_errno, which reads errno again and finds
+ *   EINPROGRESS), and the client reports that as 0x01.  Without a
+ *   health check it says nothing: a port the backend does not serve, or
+ *   a rendezvous circuit being torn down, end the same way;
+ * - everything else (no descriptor, a bad one, client auth) says nothing
  *   about whether the backend's tor is up.
  */
 enum probe_outcome
@@ -108,6 +115,11 @@ fetchd_probe_classify_socks(uint8_t reply, enum probe_check check,
 		*text = "tor refused the address (SOCKS 0xF6)";
 		return PROBE_INCONCLUSIVE;
 	case SOCKS5_GENERAL_ERROR:
+		if (check != PROBE_CHECK_NONE) {
+			*text = "backend's port did not take the stream "
+			    "(SOCKS 0x01)";
+			return PROBE_CHECK_FAILED;
+		}
 		*text = "general failure (SOCKS 0x01; is probe-port a port "
 		    "the backend serves?)";
 		return PROBE_INCONCLUSIVE;
@@ -342,6 +354,12 @@ apply_outcome(struct fetchd *fd, struct fetchd_instance *in,
 		break;
 	}
 	p->rend_closed = false;		/* one retry per close */
+	if (p->desc_in_flight && (p->liveness == PEER_LIVENESS_DEAD ||
+	    p->liveness == PEER_LIVENESS_UNKNOWN)) {
+		p->isolation++;
+		p->next = now;
+	}
+	p->desc_in_flight = false;
 	if (before != p->liveness || outcome != PROBE_OK)
 		log_debug("%s: probe: %s -> %s", in->name, p->outcome,
 		    peer_liveness_name(p->liveness));
@@ -418,8 +436,17 @@ fetchd_probe_new_descriptor(struct fetchd *fd, struct fetchd_instance *in,
 	struct fetchd_probe *p = &in->probe;
 
 	/* A new descriptor of a dropped backend: it may be back. */
-	if (!p->in_flight && (p->liveness == PEER_LIVENESS_DEAD ||
-	    p->liveness == PEER_LIVENESS_UNKNOWN))
+	if (p->liveness != PEER_LIVENESS_DEAD &&
+	    p->liveness != PEER_LIVENESS_UNKNOWN)
+		return;
+	/*
+	 * The probe in flight went out before it, to the dead backend's old
+	 * intro points: its failure says nothing of the new ones, so probe
+	 * again when it ends, not after the dead back-off (up to a minute).
+	 */
+	if (p->in_flight)
+		p->desc_in_flight = true;
+	else
 		p->next = now;
 }
 

@@ -13,6 +13,7 @@
 
 #include "test.h"
 #include "test_fetchd_util.h"
+#include "fetchd_private.h"	/* fetchd_probe_new_descriptor */
 
 static const char *const one[] = { BE1 };
 
@@ -91,6 +92,9 @@ test_classify(void)
 		/* No descriptor, a general failure, client auth: no verdict. */
 		{ 0xF0, PROBE_CHECK_NONE, PROBE_INCONCLUSIVE },
 		{ 0x01, PROBE_CHECK_NONE, PROBE_INCONCLUSIVE },
+		/* ... but with a check, it is how tor says the port refused. */
+		{ 0x01, PROBE_CHECK_TCP, PROBE_CHECK_FAILED },
+		{ 0x01, PROBE_CHECK_HTTP, PROBE_CHECK_FAILED },
 		{ 0xF4, PROBE_CHECK_NONE, PROBE_INCONCLUSIVE },
 		{ 0x99, PROBE_CHECK_NONE, PROBE_INCONCLUSIVE },
 	};
@@ -264,6 +268,50 @@ test_dead_backs_off(void)
 }
 
 /*
+ * A dead backend's new descriptor is probed at once; if a probe (to its
+ * old intro points) is in flight then, as soon as that one ends, on fresh
+ * circuits, not after the dead back-off.
+ */
+static void
+test_new_descriptor_probes_now(void)
+{
+	struct fake f;
+	time_t now = util_capture_time(), t;
+	struct fetchd *fd = ready(&f, now);
+	struct fetchd_probe *p = &fd->inst[0].probe;
+	unsigned n;
+	int i;
+
+	t = kill_it(fd, &f, now);
+	/* Let the back-off grow past the interval. */
+	for (i = 0; i < 3; i++) {
+		t = p->next;
+		fetchd_tick(fd, t);
+		answer(fd, &f, PROBE_UNREACHABLE, "introduction failed", t);
+	}
+	CHECK(p->dead_backoff > 2 * FETCHD_PROBE_INTERVAL_S);
+	/* Idle: the new descriptor is probed at once. */
+	fetchd_probe_new_descriptor(fd, &fd->inst[0], t + 1);
+	CHECK_INT_EQ(p->next, t + 1);
+	n = f.nprobe;
+	fetchd_tick(fd, t + 1);
+	CHECK_INT_EQ(f.nprobe, n + 1);
+	/* In flight: it times out, and the next probe goes out at once. */
+	fetchd_probe_new_descriptor(fd, &fd->inst[0], t + 3);
+	answer(fd, &f, PROBE_TIMEOUT, "no answer in 10 s", t + 11);
+	CHECK_INT_EQ(p->liveness, PEER_LIVENESS_DEAD);
+	CHECK_INT_EQ(p->next, t + 11);
+	fetchd_tick(fd, t + 11);
+	CHECK_INT_EQ(f.nprobe, n + 2);
+	CHECK_INT_EQ(f.probe_isolation[n + 1], f.probe_isolation[n] + 1);
+	/* Only once: a failure of that probe backs off again. */
+	answer(fd, &f, PROBE_UNREACHABLE, "introduction failed", t + 12);
+	CHECK(p->next > t + 12 + FETCHD_PROBE_INTERVAL_S);
+	util_fake_clear(&f);
+	fetchd_free(fd);
+}
+
+/*
  * A timeout counts only if another backend answered while the probe ran
  * (a stalled network or tor times every probe out), or once the silence
  * has lasted FETCHD_PROBE_STALL_S (every backend frozen).
@@ -368,6 +416,7 @@ TEST_MAIN(
 	TEST_CASE(test_not_counted_without_circuits),
 	TEST_CASE(test_flap_hold_down),
 	TEST_CASE(test_dead_backs_off),
+	TEST_CASE(test_new_descriptor_probes_now),
 	TEST_CASE(test_timeouts_need_corroboration),
 	TEST_CASE(test_closed_rendezvous_probes_now),
 )
