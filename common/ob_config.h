@@ -47,11 +47,8 @@
 #define OB_CONFIG_DEFAULT_FETCH_INTERVAL 120	/* seconds; Onionbalance: 600 */
 #define OB_CONFIG_MIN_FETCH_INTERVAL	5
 #define OB_CONFIG_MAX_FETCH_INTERVAL	3600
-/*
- * 0: no liveness probes (the default for now: on a loaded private network
- * they dropped live backends at times; docs/operations.md, "Liveness").
- */
-#define OB_CONFIG_DEFAULT_PROBE_INTERVAL 0	/* seconds */
+/* 0: no liveness probes (docs/operations.md, "Liveness"). */
+#define OB_CONFIG_DEFAULT_PROBE_INTERVAL 5	/* seconds */
 #define OB_CONFIG_MIN_PROBE_INTERVAL	0
 #define OB_CONFIG_MAX_PROBE_INTERVAL	3600
 #define OB_CONFIG_DEFAULT_PROBE_TIMEOUT	10	/* seconds: tor's own stream timeout */

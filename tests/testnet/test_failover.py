@@ -7,7 +7,7 @@ one frontend whose instances are the 3 backends, configured with the
 liveness probe (docs/configuration.md):
 
     probe-interval: 5             (top level)
-    probe-timeout: 15
+    probe-timeout: 10             (the defaults, written out)
     probe-port: 80                (the service)
     health-check: http
     health-check-path: /
@@ -92,7 +92,7 @@ BACK_LIMIT = 90
 RESTART_LIMIT = FETCH_PERIOD + 60
 ALL_DEAD_LIMIT = 120
 PROBE_INTERVAL = 5
-PROBE_TIMEOUT = 15
+PROBE_TIMEOUT = 10
 NONE_HOLD = PROBE_TIMEOUT + 2 * PROBE_INTERVAL
 KEEP_HOLD = 30
 REQUESTS = 10
