@@ -271,6 +271,22 @@ on_success(struct fetchd_instance *in, time_t now)
 	}
 }
 
+/* The next probe goes out now, on fresh circuits (a new SOCKS username). */
+static void
+probe_now_afresh(struct fetchd_probe *p, time_t now)
+{
+	p->isolation++;
+	p->next = now;
+}
+
+/* Dropped, or never judged: a new descriptor may mean it is back. */
+static bool
+may_be_back(const struct fetchd_probe *p)
+{
+	return p->liveness == PEER_LIVENESS_DEAD ||
+	    p->liveness == PEER_LIVENESS_UNKNOWN;
+}
+
 static void
 on_failure(struct fetchd_instance *in, time_t now)
 {
@@ -300,8 +316,7 @@ on_failure(struct fetchd_instance *in, time_t now)
 		}
 		/* Confirm at once, on fresh circuits. */
 		set_liveness(in, PEER_LIVENESS_SUSPECT, now);
-		p->isolation++;
-		p->next = now;
+		probe_now_afresh(p, now);
 		log_info("%s: probe failed (%s); confirming", in->name,
 		    p->outcome);
 		return;
@@ -347,18 +362,13 @@ apply_outcome(struct fetchd *fd, struct fetchd_instance *in,
 		 * ends with a general failure: after a close, look again at
 		 * once, on fresh circuits.
 		 */
-		if (p->rend_closed && p->liveness != PEER_LIVENESS_DEAD) {
-			p->isolation++;
-			p->next = now;
-		}
+		if (p->rend_closed && p->liveness != PEER_LIVENESS_DEAD)
+			probe_now_afresh(p, now);
 		break;
 	}
 	p->rend_closed = false;		/* one retry per close */
-	if (p->desc_in_flight && (p->liveness == PEER_LIVENESS_DEAD ||
-	    p->liveness == PEER_LIVENESS_UNKNOWN)) {
-		p->isolation++;
-		p->next = now;
-	}
+	if (p->desc_in_flight && may_be_back(p))
+		probe_now_afresh(p, now);
 	p->desc_in_flight = false;
 	if (before != p->liveness || outcome != PROBE_OK)
 		log_debug("%s: probe: %s -> %s", in->name, p->outcome,
@@ -436,8 +446,7 @@ fetchd_probe_new_descriptor(struct fetchd *fd, struct fetchd_instance *in,
 	struct fetchd_probe *p = &in->probe;
 
 	/* A new descriptor of a dropped backend: it may be back. */
-	if (p->liveness != PEER_LIVENESS_DEAD &&
-	    p->liveness != PEER_LIVENESS_UNKNOWN)
+	if (!may_be_back(p))
 		return;
 	/*
 	 * The probe in flight went out before it, to the dead backend's old

@@ -7,7 +7,7 @@ usage: run_together.py SCRIPT [SCRIPT ...]
 Why: test_daemon.py spends minutes waiting for its network's time-period
 boundary (every 8 minutes), and test_failover.py needs a network of its
 own; one after the other they took about 20 minutes of the suite's 30,
-side by side about 11.  Each network takes its own port block
+side by side 8 (471 s in CI).  Each network takes its own port block
 (ports.py) and is torn down by its own script, by pid.
 
 Every line a script prints is passed on with its name in front, as it
