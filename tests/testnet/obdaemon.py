@@ -89,7 +89,8 @@ class Onionbalanced:
 
     def binary(self, name):
         """Path of one of our executables in the build directory."""
-        sub = "sandbox" if name.startswith("onionbalanced") else name
+        sub = {"onionbalanced": "parent",
+               "onionbalanced-config": "tools"}.get(name, name)
         path = os.path.join(self.build_dir, sub, name)
         if not os.access(path, os.X_OK):
             raise DaemonError(f"{path} is missing: build first "

@@ -10,8 +10,6 @@
  *   spawn.c             fork+exec of a child; the restart/backoff policy
  *   control_open.c      connecting and authenticating to tor's control port
  *   parent_socks.c      fetchd's probe connections; tor's probe SOCKS listener
- *   status_client.c     "onionbalanced status": the socket, the summary
- *   status_json.c       the status document read into a tree (untrusted)
  *
  * The parent holds no secret of its own: key files are opened and passed
  * unread to keyd; the control cookie or password is used once per
@@ -181,11 +179,6 @@ void	control_target_from_config(struct control_target *t,
 /* An authenticated control connection, or -1 and one line in err. */
 int	control_open(const struct control_target *t, char *err, size_t errlen);
 /*
- * What path is when connecting to it failed with error because it is no
- * socket ("a regular file, not a socket"), else NULL.
- */
-const char *socket_path_problem(const char *path, int error);
-/*
  * Adds a SOCKS listener for fetchd's liveness probes to tor, at
  * 127.0.0.1:port with CONTROL_SOCKS_FLAGS, keeping the operator's own
  * SocksPort lines (and replacing one an earlier run of ours added).
@@ -203,8 +196,5 @@ void	parent_socks_request(struct child *c, const struct ipc_msg *msg);
 
 /* parent_check.c */
 int	parent_check(struct parent *p);
-
-/* status_client.c */
-int	status_client_main(int argc, char *argv[]);
 
 #endif

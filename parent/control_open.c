@@ -32,6 +32,7 @@
 #include "encoding.h"
 #include "log.h"
 #include "parent.h"
+#include "socket_path.h"
 #include "spawn.h"
 #include "torctl_auth.h"
 #include "torctl_parse.h"
@@ -159,20 +160,6 @@ connect_tcp(struct conv *cv, const char *address, uint16_t port)
 	}
 	errno = EINVAL;		/* the config parser let a non-address by */
 	return -1;
-}
-
-const char *
-socket_path_problem(const char *path, int error)
-{
-	struct stat st;
-
-	/* connect() says ECONNREFUSED for a path that is no socket. */
-	if ((error != ECONNREFUSED && error != ENOTSOCK) ||
-	    stat(path, &st) == -1 || S_ISSOCK(st.st_mode))
-		return NULL;
-	return S_ISREG(st.st_mode) ? "a regular file, not a socket" :
-	    S_ISDIR(st.st_mode) ? "a directory, not a socket" :
-	    "not a socket";
 }
 
 /* Why the control socket failed, for the message in parentheses. */

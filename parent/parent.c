@@ -26,6 +26,7 @@
 #include "config.h"
 #include "log.h"
 #include "parent.h"
+#include "status_client.h"
 
 enum long_only_opt {
 	OPT_VERSION = 256,

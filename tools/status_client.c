@@ -24,7 +24,8 @@
 #include <unistd.h>
 
 #include "ob_config.h"
-#include "parent.h"
+#include "socket_path.h"
+#include "status_client.h"
 #include "status_json.h"
 
 #define STATUS_MAX		(4 * 1024 * 1024)
