@@ -254,7 +254,7 @@ request_recv(struct keyd_proc *kp, struct ipc_msg *msg)
 	case IPC_WOULDBLOCK:
 		return 0;
 	case IPC_EOF:
-		/* Or an empty datagram, which reads the same (common/ipc.c). */
+		/* Or an empty datagram, which reads the same (common/crypto/ipc.c). */
 		log_info("request channel closed; waiting for a new one");
 		request_channel_close(kp);
 		return 0;

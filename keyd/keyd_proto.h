@@ -2,7 +2,7 @@
  * keyd's two channels, as seen by both ends.  PROTOCOL.md beside this file
  * is the prose version: the layouts and the rules keyd enforces.
  *
- * All integers are big-endian (common/ipc.h); "key" is a 32-byte ed25519
+ * All integers are big-endian (common/crypto/ipc.h); "key" is a 32-byte ed25519
  * public key, "cert" a 140-byte tor certificate.
  */
 #ifndef OB_KEYD_PROTO_H

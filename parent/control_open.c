@@ -8,8 +8,8 @@
  * start and when a child asks for a new connection, and a tor that does
  * not answer in time is a tor we retry later.
  *
- * The grammar and the SAFECOOKIE hashes are common/torctl_parse.c and
- * common/torctl_auth.c, the same code fetchd and publishd use.
+ * The grammar and the SAFECOOKIE hashes are common/torctl/torctl_parse.c and
+ * common/torctl/torctl_auth.c, the same code fetchd and publishd use.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>

@@ -14,7 +14,7 @@
  * The parent holds no secret of its own: key files are opened and passed
  * unread to keyd; the control cookie or password is used once per
  * connection and wiped.  It parses no descriptor and does no crypto beyond
- * the SAFECOOKIE hash (common/torctl_auth.c).
+ * the SAFECOOKIE hash (common/torctl/torctl_auth.c).
  */
 #ifndef OB_PARENT_H
 #define OB_PARENT_H

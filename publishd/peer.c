@@ -1,5 +1,5 @@
 /*
- * fetchd's messages (common/peer_msg.h), applied to publishd's instances.
+ * fetchd's messages (common/codec/peer_msg.h), applied to publishd's instances.
  * A message that does not decode is a broken fetchd (inside is fatal); one
  * that names an instance we do not have crossed a reload and is dropped.
  */

@@ -14,7 +14,7 @@
  *   intro.c        which intro points go into a descriptor
  *   network.c      the consensus as publishd needs it; which time period
  *                  and SRV each descriptor uses (digest 3.3)
- *   ring.c         the real HSDir ring (common/consensus.h, hashring.h)
+ *   ring.c         the real HSDir ring (common/codec/consensus.h, hashring.h)
  *   schedule.c     when to (re)build a descriptor, and the main tick
  *   upload.c       per-HSDir upload bookkeeping, retries, event matching
  *   keyd_client.c  synchronous requests to keyd
@@ -107,7 +107,7 @@ struct pd_net {
  * relays store the descriptor of blinded key A' for period tp of
  * length_min minutes with this SRV.  It writes at most max fingerprints
  * (40 upper-case hex and a NUL each) in ring order, distinct, and returns
- * how many.  The real one is network.c's, over common/hashring.h; tests
+ * how many.  The real one is network.c's, over common/codec/hashring.h; tests
  * use a stub.
  */
 struct pd_ring_query {

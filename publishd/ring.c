@@ -1,7 +1,7 @@
 /*
  * The real HSDir ring behind struct pd_ring: tor's consensus and
- * microdescriptors (common/consensus.h) and the ring walk
- * (common/hashring.h), one ring per stored descriptor (first, second).
+ * microdescriptors (common/codec/consensus.h) and the ring walk
+ * (common/codec/hashring.h), one ring per stored descriptor (first, second).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -44,7 +44,7 @@ sandbox_role_name(enum sandbox_role role)
  * Libraries that read files on first use do it now, while the file system
  * is still there.  OpenSSL 3 reads its config file (and maybe provider
  * modules) the first time an algorithm is fetched, so everything
- * common/digest.c uses is fetched; glibc reads /etc/localtime once
+ * common/crypto/digest.c uses is fetched; glibc reads /etc/localtime once
  * (timegm() asks for it), so tzset() reads it here.
  */
 static void

@@ -1,5 +1,5 @@
 /*
- * The fetchd <-> publishd messages of common/daemon_proto.h, encoded and
+ * The fetchd <-> publishd messages of common/crypto/daemon_proto.h, encoded and
  * decoded in one place so that both processes run the same code: fetchd
  * builds them, publishd reads them, and the tests and the fuzz target
  * drive the very decoder publishd uses.

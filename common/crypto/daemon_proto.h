@@ -1,7 +1,7 @@
 /*
  * The channels between the parent, fetchd and publishd (keyd's two
  * channels are in keyd/keyd_proto.h).  Framing, caps and the "inside is
- * fatal" rule are common/ipc.h's.  All integers big-endian; "key" is a
+ * fatal" rule are common/crypto/ipc.h's.  All integers big-endian; "key" is a
  * 32-byte ed25519 public key; strings are NUL-terminated in the payload.
  *
  *   parent <-> fetchd      enum parent_child_msg   (child end at fd 3)
