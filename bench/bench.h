@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "publishd.h"
+#include "keyd_client.h"
 
 /* --- timing and output (bench_time.c) --- */
 
