@@ -1,6 +1,6 @@
 /*
  * tor's events about descriptor fetches, the verification of what they
- * carry, and the staleness rule.  Everything here comes from the network
+ * carry, and when a descriptor we accept goes stale (stale_time()).  Everything here comes from the network
  * (through tor): a bad event or descriptor is logged and dropped, never
  * fatal.
  */
@@ -139,47 +139,6 @@ handle_descriptor(struct fetchd *fd, struct fetchd_instance *in,
 		    in->name, (unsigned long long)desc->revision_counter,
 		    (unsigned long long)tp_out);
 	hsdesc_free(desc);
-}
-
-static void
-expire(struct fetchd *fd, struct fetchd_instance *in, const char *why,
-    time_t now)
-{
-	log_warnx("%s: dropping descriptor revision %llu: %s", in->name,
-	    (unsigned long long)in->desc->revision_counter, why);
-	fetchd_report_state(fd, in, PEER_STATE_EXPIRED, why, now);
-}
-
-void
-fetchd_check_stale(struct fetchd *fd, struct fetchd_instance *in, time_t now)
-{
-	if (in->state != 0 || in->desc == NULL || now < in->desc_stale_at)
-		return;
-	expire(fd, in, now >= in->desc_first_seen +
-	    (time_t)in->desc->lifetime_min * 60 ?
-	    "past its lifetime" : "backend has not re-uploaded in time", now);
-}
-
-void
-fetchd_fetch_failed(struct fetchd *fd, struct fetchd_instance *in,
-    const char *reason, time_t now)
-{
-	char detail[64];
-
-	/* reason may be in->fail_reason, which fetchd_fetch_done() clears. */
-	snprintf(detail, sizeof(detail), "%s", reason);
-	/* That HSDir is asked last next time. */
-	fetchd_hsdir_result(in, false);
-	fetchd_fetch_done(fd, in, now);
-	if (strcmp(detail, "NOT_FOUND") == 0)
-		in->not_found++;
-	log_debug("%s: fetch failed: %s", in->name, detail);
-	if (in->state == 0) {
-		if (in->not_found >= FETCHD_NOT_FOUND_LIMIT)
-			expire(fd, in, "HSDirs no longer have it", now);
-		return;
-	}
-	fetchd_report_state(fd, in, PEER_STATE_FETCH_FAILED, detail, now);
 }
 
 static void

@@ -23,8 +23,6 @@ void	fetchd_schedule_round(struct fetchd *fd, time_t now, const char *why);
 /* The fetch in flight is over (either way); plans the next one. */
 void	fetchd_fetch_done(struct fetchd *fd, struct fetchd_instance *in,
 	    time_t now);
-
-/* fetchd_events.c */
 /* A fetch failed: reason is tor's REASON= ("NOT_FOUND") or ours. */
 void	fetchd_fetch_failed(struct fetchd *fd, struct fetchd_instance *in,
 	    const char *reason, time_t now);
