@@ -1,16 +1,26 @@
 /*
  * The network as publishd sees it: the consensus values that set the
  * time periods, the HSDir ring, and which period, SRV and HSDirs each of
- * a service's two descriptors uses.  Every interval is derived from the
+ * a service's two descriptor slots uses (and clearing a slot).  Every interval is derived from the
  * consensus, so the same binary works on the live network and on a test
  * network.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "ed25519_expanded.h"
 #include "log.h"
 #include "publishd.h"
+
+void
+pd_slot_clear(struct pd_slot *slot)
+{
+	free(slot->desc);
+	free(slot->targets);
+	sodium_memzero(slot, sizeof(*slot));
+}
 
 int
 pd_net_live(const struct pd_net *net, time_t now)

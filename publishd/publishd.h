@@ -323,7 +323,6 @@ int	pd_instance_liveness(struct pd *pd, const struct peer_liveness_msg *l,
 /* SHA3-256 over the sorted intro auth keys of every live instance. */
 void	pd_live_digest(const struct pd_service *sv, time_t now,
 	    uint8_t out[32]);
-void	pd_slot_clear(struct pd_slot *slot);
 /* keyd was restarted: every period must be begun again. */
 void	pd_keyd_reset(struct pd *pd);
 
@@ -351,6 +350,8 @@ const char *pd_choose_flow_control(const struct pd_service *sv,
 	    const uint32_t *from, size_t n, unsigned cc_sendme_inc);
 
 /* network.c */
+/* Frees what a descriptor slot holds and wipes it. */
+void	pd_slot_clear(struct pd_slot *slot);
 /* tor's "reasonably live" test of the consensus at now. */
 int	pd_net_live(const struct pd_net *net, time_t now);
 /* The period and SRV of the first or second descriptor (digest 3.3). */

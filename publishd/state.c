@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "digest.h"
 #include "log.h"
 #include "peer_msg.h"
@@ -18,14 +16,6 @@ pd_init(struct pd *pd, const struct pd_ops *ops)
 {
 	memset(pd, 0, sizeof(*pd));
 	pd->ops = *ops;
-}
-
-void
-pd_slot_clear(struct pd_slot *slot)
-{
-	free(slot->desc);
-	free(slot->targets);
-	sodium_memzero(slot, sizeof(*slot));
 }
 
 void
