@@ -1,7 +1,7 @@
 /*
  * The publishd process around the logic of publishd.h: its channels, its
  * control connection, its status socket and its timer.  Shared by
- * publishd.c, control.c and status_socket.c only.
+ * publishd.c, proc.c, control.c and status_socket.c only.
  */
 #ifndef OB_PUBLISHD_PROC_H
 #define OB_PUBLISHD_PROC_H
@@ -37,7 +37,7 @@ struct pd_proc {
 	uint8_t			 buf[IPC_HDR_LEN + PC_CAP];
 };
 
-/* publishd.c */
+/* proc.c */
 void	proc_rearm(struct pd_proc *p);
 void	proc_send_parent(struct pd_proc *p, enum parent_child_msg type,
 	    const uint32_t *u32);

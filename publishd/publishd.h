@@ -17,12 +17,13 @@
  *   ring.c         the real HSDir ring (common/codec/consensus.h, hashring.h)
  *   schedule.c     when to (re)build a descriptor, and the main tick
  *   upload.c       per-HSDir upload bookkeeping, retries, event matching
- *   keyd_client.c  synchronous requests to keyd
+ *   keyd_client.c  synchronous requests to keyd (keyd_client.h)
  *   build.c        one descriptor: keyd BEGIN/REVISION/CERTIFY/SIGN + codec
  *   status.c       the status document (JSON)
  *   control.c      the tor control connection (libevent)
  *   status_socket.c serving the status document on the parent's socket
  *   publishd.c     main, the parent and peer channels, the event loop
+ *   proc.c         the process's timer and messages to the parent
  */
 #ifndef OB_PUBLISHD_H
 #define OB_PUBLISHD_H
