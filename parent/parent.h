@@ -6,6 +6,7 @@
  *   parent_config.c     config + command-line overrides; config messages
  *   parent_keyd.c       keyd's start handshake (keys in, identities out)
  *   parent_children.c   fetchd/publishd: start, channels, messages, restart
+ *   parent_child.c      one child of any role: its name, binary, ending it
  *   parent_check.c      --check
  *   spawn.c             fork+exec of a child; the restart/backoff policy
  *   control_open.c      connecting and authenticating to tor's control port
@@ -154,16 +155,21 @@ int	child_start(struct child *c);
 void	child_watch(struct child *c);
 void	child_restart_cb(int fd, short what, void *arg);
 void	child_read_cb(int fd, short what, void *arg);
-void	child_lost(struct child *c, const char *why);
-void	child_eof(struct child *c);
 void	children_reap(struct parent *p);
 void	children_stop(struct parent *p, int exit_status);
 void	links_give(struct parent *p, enum child_role role);
 int	child_send_fd(struct child *c, uint32_t type, int fd);
 void	child_control_connect(struct child *c);
 bool	children_all_down(const struct parent *p);
+
+/* parent_child.c */
+const char *child_role_name(enum child_role role);
 int	child_binary_path(const struct parent *p, enum child_role role,
 	    char *out, size_t outlen);
+/* Frees the channel and its event; the child is not signalled. */
+void	child_close_channel(struct child *c);
+void	child_lost(struct child *c, const char *why);
+void	child_eof(struct child *c);
 
 /* control_open.c */
 struct control_target {

@@ -45,12 +45,6 @@ static const struct ipc_type pc_types[] = {
 	{ PC_SOCKS_FAILED, "SOCKS_FAILED", 0 },
 };
 
-static const char *const role_names[ROLE_COUNT] = {
-	[ROLE_KEYD] = "keyd",
-	[ROLE_FETCHD] = "fetchd",
-	[ROLE_PUBLISHD] = "publishd",
-};
-
 static void control_retry_cb(int, short, void *);
 static void stop_timeout_cb(int, short, void *);
 
@@ -70,7 +64,7 @@ children_init(struct parent *p)
 
 		c->parent = p;
 		c->role = (enum child_role)r;
-		c->name = role_names[r];
+		c->name = child_role_name((enum child_role)r);
 		c->state = CHILD_DOWN;
 		c->pid = -1;
 		c->ch.fd = -1;
@@ -89,21 +83,6 @@ children_init(struct parent *p)
 	if ((p->ev_stop_timeout = evtimer_new(p->base, stop_timeout_cb,
 	    p)) == NULL)
 		fatalx("evtimer_new");
-}
-
-int
-child_binary_path(const struct parent *p, enum child_role role, char *out,
-    size_t outlen)
-{
-	int n = snprintf(out, outlen, "%s/%s", p->libexecdir,
-	    role_names[role]);
-
-	if (n < 0 || (size_t)n >= outlen) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	/* Checked before forking, so a missing binary is said plainly. */
-	return access(out, X_OK);
 }
 
 static bool
@@ -381,47 +360,6 @@ child_restart_cb(int fd, short what, void *arg)
 	rv = c->role == ROLE_KEYD ? keyd_restart(c) : child_start(c);
 	if (rv == -1)
 		child_crashed(c);	/* nothing to reap: count it here */
-}
-
-static void
-child_close_channel(struct child *c)
-{
-	if (c->ev_read != NULL) {
-		event_free(c->ev_read);
-		c->ev_read = NULL;
-	}
-	if (c->ch.fd != -1 || c->ch.rbuf != NULL) {
-		ipc_channel_close(&c->ch);
-		c->ch.fd = -1;
-		c->ch.rbuf = NULL;
-	}
-}
-
-/*
- * The channel is gone or the child broke the protocol: it cannot be
- * trusted to go on.  It is killed; the reaper logs and restarts it.
- */
-void
-child_lost(struct child *c, const char *why)
-{
-	if (!c->parent->stopping)
-		log_warnx("%s %s; ending it", c->name, why);
-	child_close_channel(c);
-	if (c->pid != -1)
-		kill(c->pid, SIGKILL);
-}
-
-/*
- * EOF: the child is exiting (the reaper will say why) or has dropped its
- * channel, which leaves it useless; either way it goes.
- */
-void
-child_eof(struct child *c)
-{
-	log_debug("%s closed its channel", c->name);
-	child_close_channel(c);
-	if (c->pid != -1)
-		kill(c->pid, SIGTERM);
 }
 
 static void
