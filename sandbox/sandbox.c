@@ -26,20 +26,6 @@
 #include "sandbox.h"
 #include "sandbox_private.h"
 
-static const char *const role_names[SANDBOX_NROLES] = {
-	[SANDBOX_KEYD] = "keyd",
-	[SANDBOX_FETCHD] = "fetchd",
-	[SANDBOX_PUBLISHD] = "publishd",
-};
-
-const char *
-sandbox_role_name(enum sandbox_role role)
-{
-	if ((unsigned)role >= SANDBOX_NROLES)
-		fatalx("sandbox: no role %d", (int)role);
-	return role_names[role];
-}
-
 /*
  * Libraries that read files on first use do it now, while the file system
  * is still there.  OpenSSL 3 reads its config file (and maybe provider

@@ -1,7 +1,8 @@
 /*
  * What the files of the sandbox library share; not for the daemons.
  *
- *   sandbox.c          the sequence, the roles, OB_SANDBOX in a child
+ *   sandbox.c          the sequence, OB_SANDBOX in a child
+ *   sandbox_role.c     the roles' names
  *   sandbox_fs.c       the empty directory; hiding the file system
  *                      without root (user + mount namespace)
  *   sandbox_user.c     OB_SANDBOX's text form
