@@ -8,12 +8,8 @@
  * It opens nothing itself: every fd comes from the parent, which is what
  * will let the sandbox forbid open and connect.
  */
-#include <sys/prctl.h>
-
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,28 +64,6 @@ struct fetchd_proc {
 };
 
 static void	rearm(struct fetchd_proc *);
-
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: fetchd [-d] [--log-level LEVEL] "
-	    "[--parent-fd N]\n"
-	    "fetchd is started by onionbalanced, not by hand.\n");
-	exit(2);
-}
-
-static int
-parse_fd(const char *s)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *s == '\0' || *end != '\0' || v < 0 || v > INT_MAX)
-		fatalx("bad fd number: %s", s);
-	return (int)v;
-}
 
 static void
 send_parent(struct fetchd_proc *fp, enum parent_child_msg type,
@@ -667,47 +641,13 @@ teardown(struct fetchd_proc *fp)
 int
 main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "parent-fd", required_argument, NULL, 'p' },
-		{ "debug", no_argument, NULL, 'd' },
-		{ "log-level", required_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static struct fetchd_proc fp;
-	int ch, parent_fd = CHILD_PARENT_FD;
+	int parent_fd;
 
-	log_init("fetchd", LOG_LEVEL_INFO);
-	while ((ch = getopt_long(argc, argv, "dp:v:", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'd':
-			log_set_level(LOG_LEVEL_DEBUG);
-			break;
-		case 'v':	/* the parent's level, till the config's */
-			if (log_set_level_name(optarg) == -1)
-				fatalx("bad log level: %s", optarg);
-			break;
-		case 'p':
-			parent_fd = parse_fd(optarg);
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-	/* Children die with their parent (style.md 9). */
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
-		fatal("prctl");
-	signal(SIGPIPE, SIG_IGN);
-	if (sodium_init() < 0)
-		fatalx("sodium_init failed");
+	parent_fd = sandbox_child_setup(argc, argv, "fetchd", CHILD_PARENT_FD);
 	setup(&fp, parent_fd);
 	sandbox_enter_child(SANDBOX_FETCHD);
 	event_base_dispatch(fp.base);
 	teardown(&fp);
-	/*
-	 * _exit: nothing registered with atexit (OpenSSL's cleanup, a
-	 * sanitizer's exit hooks) may run under the seccomp filter.
-	 */
-	_exit(0);
+	sandbox_child_exit();
 }

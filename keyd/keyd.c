@@ -14,13 +14,8 @@
  * The loop is a plain poll(): two fds, no timers, nothing else.  Replies
  * on the request channel never block (a bounded queue, POLLOUT).
  */
-#include <sys/prctl.h>
-
 #include <errno.h>
-#include <getopt.h>
-#include <limits.h>
 #include <poll.h>
-#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,28 +50,6 @@ struct keyd_proc {
 	struct reply_queue	 q;
 	uint8_t			 rbuf[IPC_HDR_LEN + KEYD_REPLY_MAX];
 };
-
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: keyd [-d] [--log-level LEVEL] "
-	    "[--parent-fd N]\n"
-	    "keyd is started by onionbalanced, not by hand.\n");
-	exit(2);
-}
-
-static int
-parse_fd(const char *s)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *s == '\0' || *end != '\0' || v < 0 || v > INT_MAX)
-		fatalx("bad fd number: %s", s);
-	return (int)v;
-}
 
 static void
 reply_parent(struct keyd_proc *kp, const struct ipc_msg *msg,
@@ -339,40 +312,10 @@ serve(struct keyd_proc *kp)
 int
 main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "parent-fd", required_argument, NULL, 'p' },
-		{ "debug", no_argument, NULL, 'd' },
-		{ "log-level", required_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static struct keyd_proc kp;
-	int ch, parent_fd = KEYD_PARENT_FD;
+	int parent_fd;
 
-	log_init("keyd", LOG_LEVEL_INFO);
-	while ((ch = getopt_long(argc, argv, "dp:v:", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'd':
-			log_set_level(LOG_LEVEL_DEBUG);
-			break;
-		case 'v':	/* the parent's level, till the config's */
-			if (log_set_level_name(optarg) == -1)
-				fatalx("bad log level: %s", optarg);
-			break;
-		case 'p':
-			parent_fd = parse_fd(optarg);
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-	/* Children die with their parent (style.md 9). */
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
-		fatal("prctl");
-	signal(SIGPIPE, SIG_IGN);
-	if (sodium_init() < 0)
-		fatalx("sodium_init failed");
+	parent_fd = sandbox_child_setup(argc, argv, "keyd", KEYD_PARENT_FD);
 	if ((kp.kd = keyd_new(NULL)) == NULL)
 		fatal("keyd_new");
 	if (ipc_channel_init(&kp.parent, parent_fd, "parent", KEYD_PARENT_CAP,
@@ -385,9 +328,5 @@ main(int argc, char *argv[])
 	ipc_channel_close(&kp.req);
 	ipc_channel_close(&kp.parent);
 	keyd_free(kp.kd);
-	/*
-	 * _exit: nothing registered with atexit (OpenSSL's cleanup, a
-	 * sanitizer's exit hooks) may run under the seccomp filter.
-	 */
-	_exit(0);
+	sandbox_child_exit();
 }

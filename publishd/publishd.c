@@ -8,12 +8,7 @@
  * It opens nothing itself: every fd comes from the parent, which is what
  * will let the sandbox forbid open and connect.
  */
-#include <sys/prctl.h>
-
 #include <errno.h>
-#include <getopt.h>
-#include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,28 +35,6 @@ static const struct ipc_type parent_types[] = {
 	{ PC_CONFIG_END, "CONFIG_END", 0 },
 	{ PC_READY, "READY", 0 },
 };
-
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: publishd [-d] [--log-level LEVEL] "
-	    "[--parent-fd N]\n"
-	    "publishd is started by onionbalanced, not by hand.\n");
-	exit(2);
-}
-
-static int
-parse_fd(const char *s)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *s == '\0' || *end != '\0' || v < 0 || v > INT_MAX)
-		fatalx("bad fd number: %s", s);
-	return (int)v;
-}
 
 /* --- fetchd -------------------------------------------------------------- */
 
@@ -387,48 +360,15 @@ teardown(struct pd_proc *p)
 int
 main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "parent-fd", required_argument, NULL, 'p' },
-		{ "debug", no_argument, NULL, 'd' },
-		{ "log-level", required_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static struct pd_proc p;
-	int ch, parent_fd = CHILD_PARENT_FD;
+	int parent_fd;
 
-	log_init("publishd", LOG_LEVEL_INFO);
-	while ((ch = getopt_long(argc, argv, "dp:v:", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'd':
-			log_set_level(LOG_LEVEL_DEBUG);
-			break;
-		case 'v':	/* the parent's level, till the config's */
-			if (log_set_level_name(optarg) == -1)
-				fatalx("bad log level: %s", optarg);
-			break;
-		case 'p':
-			parent_fd = parse_fd(optarg);
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-	/* Children die with their parent (style.md 9). */
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
-		fatal("prctl");
-	signal(SIGPIPE, SIG_IGN);
-	if (sodium_init() < 0)
-		fatalx("sodium_init");
+	parent_fd = sandbox_child_setup(argc, argv, "publishd",
+	    CHILD_PARENT_FD);
 	setup(&p, parent_fd);
 	sandbox_enter_child(SANDBOX_PUBLISHD);
 	log_info("publishd %s started", OB_VERSION);
 	event_base_dispatch(p.base);
 	teardown(&p);
-	/*
-	 * _exit: nothing registered with atexit (OpenSSL's cleanup, a
-	 * sanitizer's exit hooks) may run under the seccomp filter.
-	 */
-	_exit(0);
+	sandbox_child_exit();
 }

@@ -2,6 +2,7 @@
  * What the files of the sandbox library share; not for the daemons.
  *
  *   sandbox.c          the sequence, OB_SANDBOX in a child
+ *   sandbox_child.c    every child's start-up before its sandbox; its exit
  *   sandbox_role.c     the roles' names
  *   sandbox_fs.c       the empty directory; hiding the file system
  *                      without root (user + mount namespace)
