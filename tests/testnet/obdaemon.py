@@ -162,11 +162,10 @@ class Onionbalanced:
                                  settings)
         text += _yaml_settings("", top)
         text += f"status-socket-location: {self.status_path}\n"
-        if os.geteuid() == 0:
-            # As root the children drop to their own users: numeric ones,
-            # so that the tests need no accounts in /etc/passwd.
-            text += ('keyd-user: "#61001"\nfetchd-user: "#61002"\n'
-                     'publishd-user: "#61003"\n')
+        # As root the children drop to onionbalanced's own users, the
+        # default ones, which scripts/setup makes from
+        # packaging/sysusers.d/onionbalanced.conf as the package does; a
+        # missing one stops the start with the command that makes it.
         with open(self.config_path, "w") as f:
             f.write(text)
         self._link_children()
