@@ -491,6 +491,9 @@ class Machine:
         left = [u for u in USERS.values() if user_exists(u)]
         if left:
             raise TestFailure(f"userdel left {left}")
+        check(True, f"our users removed before dpkg -i "
+              f"({sorted(self.users_before) or 'none existed'}): postinst "
+              f"must make them")
 
     def restore(self):
         if self.daemon is not None and self.daemon.poll() is None:
