@@ -4,8 +4,9 @@
  * Between fork and exec the child may only call async-signal-safe
  * functions: the parent may have been inside malloc or the logger when it
  * forked.  So the child does nothing there but dup2, close, sigaction,
- * sigprocmask, write and exec.
+ * sigprocmask, prctl, getppid, write and exec.
  */
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -76,9 +77,26 @@ reset_signals(void)
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/*
+ * The parent-death signal, armed before exec (it survives the exec of a
+ * binary that is not set-id).  Armed only in the child's main(), a parent
+ * that died between fork and that prctl() would never send it; so it is
+ * armed here, and a parent already gone (getppid() is no longer the pid
+ * that forked us: init's, or a subreaper's) means nobody wants the child.
+ * The child's main() arms it again, for when it is run by other means.
+ */
+static void
+die_with_parent(pid_t parent, const char *path)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
+		child_fail("cannot arm the parent-death signal for", path);
+	if (getppid() != parent)
+		_exit(127);
+}
+
 static void __attribute__((noreturn))
 exec_child(const char *path, char *const argv[], char *const envp[],
-    int channel_fd)
+    int channel_fd, pid_t parent)
 {
 	if (channel_fd == CHILD_PARENT_FD) {
 		/* dup2 onto itself would leave FD_CLOEXEC set. */
@@ -88,6 +106,8 @@ exec_child(const char *path, char *const argv[], char *const envp[],
 		child_fail("cannot pass the channel to", path);
 	(void)close_from(CHILD_PARENT_FD + 1);
 	reset_signals();
+	/* After the reset: a SIGTERM now must not run the parent's handler. */
+	die_with_parent(parent, path);
 	execve(path, argv, envp);
 	child_fail("cannot execute", path);
 }
@@ -124,13 +144,13 @@ spawn_child_env(const char *path, char *const argv[], int channel_fd,
     const char *env_entry)
 {
 	char **envp = environ;
-	pid_t pid;
+	pid_t pid, self = getpid();
 
 	if (env_entry != NULL && env_entry[0] != '\0' &&
 	    (envp = env_with(env_entry)) == NULL)
 		return -1;
 	if ((pid = fork()) == 0)
-		exec_child(path, argv, envp, channel_fd);
+		exec_child(path, argv, envp, channel_fd, self);
 	if (envp != environ)
 		free(envp);
 	return pid;

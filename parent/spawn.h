@@ -13,7 +13,9 @@
 /*
  * Forks and execs path with argv, with channel_fd moved to fd 3 and every
  * other fd but 0, 1 and 2 closed, signal handlers and the signal mask back
- * to their defaults.  The child never returns; if exec fails it says so on
+ * to their defaults, and SIGTERM armed for the caller's death
+ * (PR_SET_PDEATHSIG; a child whose parent is already gone exits 127
+ * before exec).  The child never returns; if exec fails it says so on
  * stderr and exits 127.  Returns the pid, or -1 (errno set) if fork failed.
  */
 pid_t	spawn_child(const char *path, char *const argv[], int channel_fd);

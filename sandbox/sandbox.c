@@ -125,6 +125,11 @@ become_user(const struct sandbox_user *u)
 {
 	uid_t ru, eu, su;
 	gid_t rg, eg, sg;
+	/*
+	 * The parent, while its death still signals us (armed before exec,
+	 * spawn.c): if it dies from here on, getppid() changes.
+	 */
+	pid_t parent = getppid();
 
 	if (u->uid == 0 || u->gid == 0)
 		fatalx("sandbox: refusing to run as uid %u gid %u",
@@ -145,11 +150,14 @@ become_user(const struct sandbox_user *u)
 	/*
 	 * The kernel clears the parent-death signal when the uid changes
 	 * (commit_creds): arm it again, so that a child never outlives its
-	 * parent; and if the parent is already gone, nobody needs us.
+	 * parent; and if the parent is already gone, nobody needs us.  Gone
+	 * means "not the parent we had", not "pid 1": an orphan goes to the
+	 * nearest subreaper (systemd --user, a container's init), whose pid
+	 * is not 1.
 	 */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
 		fatal("sandbox: PR_SET_PDEATHSIG");
-	if (getppid() == 1)
+	if (getppid() != parent)
 		fatalx("sandbox: the parent went away");
 }
 

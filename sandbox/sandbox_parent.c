@@ -20,7 +20,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "log.h"
+#include "ob_config.h"
 #include "sandbox_parent.h"
 #include "sandbox_private.h"
 
@@ -72,11 +74,35 @@ numeric_user(const char *name, struct sandbox_user *out)
 	return 0;
 }
 
+/*
+ * The command that makes a missing user.  Ours come from the one
+ * definition the package uses too (packaging/sysusers.d/); a user of the
+ * operator's choosing is made like them, by hand.
+ */
+static const char *
+missing_user_remedy(const char *name, char *buf, size_t len)
+{
+	if (strcmp(name, OB_CONFIG_DEFAULT_KEYD_USER) == 0 ||
+	    strcmp(name, OB_CONFIG_DEFAULT_FETCHD_USER) == 0 ||
+	    strcmp(name, OB_CONFIG_DEFAULT_PUBLISHD_USER) == 0)
+		snprintf(buf, len, "create onionbalanced's users with "
+		    "\"systemd-sysusers %s\" (the Debian package does; "
+		    "without systemd, see docs/packaging.md)",
+		    OB_SYSUSERS_FILE);
+	else
+		snprintf(buf, len, "create it with \"adduser --system "
+		    "--group --no-create-home --home /nonexistent "
+		    "--shell /usr/sbin/nologin %s\", or name another user "
+		    "in the config", name);
+	return buf;
+}
+
 int
 sandbox_resolve_user(const char *name, const char *dir,
     struct sandbox_user *out, char *err, size_t errlen)
 {
 	struct passwd *pw;
+	char remedy[256];
 
 	memset(out, 0, sizeof(*out));
 	if (name[0] == '#') {
@@ -88,10 +114,10 @@ sandbox_resolve_user(const char *name, const char *dir,
 	} else {
 		errno = 0;
 		if ((pw = getpwnam(name)) == NULL) {
-			snprintf(err, errlen, "user \"%s\" does not exist%s%s "
-			    "(the package creates it; or set another in the "
-			    "config)", name, errno != 0 ? ": " : "",
-			    errno != 0 ? strerror(errno) : "");
+			snprintf(err, errlen, "user \"%s\" does not exist%s%s; "
+			    "%s", name, errno != 0 ? ": " : "",
+			    errno != 0 ? strerror(errno) : "",
+			    missing_user_remedy(name, remedy, sizeof(remedy)));
 			return -1;
 		}
 		out->uid = pw->pw_uid;

@@ -7,7 +7,10 @@ suite 'package'; docs/packaging.md).
   2. installs it with dpkg -i; `systemd-analyze verify` accepts the
      installed unit, and its `systemd-analyze security --offline`
      exposure is no worse than the one docs/packaging.md states;
-  3. checks the files, their modes, the three system users and
+  3. checks the files, their modes, the three system users (postinst
+     makes them from /usr/lib/sysusers.d/onionbalanced.conf: ours that
+     exist before, e.g. made by scripts/setup, are removed first and made
+     again at the end if the test fails before postinst) and
      /etc/onionbalanced;
   4. starts a private Tor network (tests/testnet), writes the
      configuration with the installed onionbalanced-config into
@@ -28,7 +31,9 @@ suite 'package'; docs/packaging.md).
      go, and no process of it runs.
 
 The machine is left as the test found it, also on failure: the package
-purged, the users and /etc/onionbalanced removed if the test made them,
+purged, the users and /etc/onionbalanced removed if the test made them
+(users it found are there again, made from the same file; their uids may
+differ, and none of them owns a file),
 the daemon and the network stopped.  The test refuses (skip) to run where
 onionbalanced is installed already or /etc/onionbalanced exists: it would
 change an installation that is not its own.
@@ -52,6 +57,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
+SYSUSERS = "/usr/lib/sysusers.d/onionbalanced.conf"
+SOURCE_SYSUSERS = os.path.join(TOP, "packaging", "sysusers.d",
+                               "onionbalanced.conf")
 sys.path.insert(0, os.path.join(TOP, "tests", "testnet"))
 
 import testnet  # noqa: E402
@@ -167,7 +175,7 @@ def check_files():
                  LIBEXEC + "/keyd", LIBEXEC + "/fetchd",
                  LIBEXEC + "/publishd"]:
         check_mode(path, 0o755)
-    for path in [UNIT, "/usr/share/man/man8/onionbalanced.8.gz",
+    for path in [UNIT, SYSUSERS, "/usr/share/man/man8/onionbalanced.8.gz",
                  "/usr/share/man/man1/onionbalanced-config.1.gz",
                  "/usr/share/doc/onionbalanced/examples/config.yaml",
                  "/usr/share/doc/onionbalanced/copyright"]:
@@ -475,6 +483,18 @@ class Machine:
         self.daemon = None
         self.made_config_dir = False
 
+    def remove_users(self):
+        """Our users, so that postinst has to make them: userdel also
+        removes the group of the same name (USERGROUPS_ENAB)."""
+        for u in sorted(self.users_before):
+            run(["userdel", u])
+        left = [u for u in USERS.values() if user_exists(u)]
+        if left:
+            raise TestFailure(f"userdel left {left}")
+        check(True, f"our users removed before dpkg -i "
+              f"({sorted(self.users_before) or 'none existed'}): postinst "
+              f"must make them")
+
     def restore(self):
         if self.daemon is not None and self.daemon.poll() is None:
             self.daemon.kill()
@@ -490,6 +510,9 @@ class Machine:
                            stdout=subprocess.DEVNULL)
         if self.made_config_dir and os.path.exists(CONFIG_DIR):
             shutil.rmtree(CONFIG_DIR)
+        if any(not user_exists(u) for u in self.users_before):
+            subprocess.run(["systemd-sysusers", SOURCE_SYSUSERS],
+                           stdout=subprocess.DEVNULL)
         for u in USERS.values():
             if u not in self.users_before and user_exists(u):
                 subprocess.run(["deluser", "--system", "--quiet", u],
@@ -534,6 +557,7 @@ def main():
     try:
         deb = build_package(outdir)
         machine.made_config_dir = True    # postinst makes it
+        machine.remove_users()
         run(["dpkg", "-i", deb])
         check(package_installed(), f"dpkg -i {os.path.basename(deb)}")
         check_unit()

@@ -9,17 +9,29 @@ the scripted fake tor of tests/unit/test_parent_exec.py (no network):
   process's (tests/testnet/test_key_memory.py; keyd is the control);
 - in a build with -Dsandbox_test_violation=true: fetchd, then publishd,
   made to call socket() once sandboxed, is killed by SIGSYS, and the
-  parent says so and starts it again.
+  parent says so and starts it again;
+- as root, with the default users (no *-user in the config), in a mount
+  namespace of the daemon's own whose /etc/passwd and /etc/group are
+  copies (the machine's are never touched): with onionbalanced-fetchd
+  missing, a start exits 1 with one error line naming that user and the
+  systemd-sysusers command; with the three users made by
+  `systemd-sysusers --root` from packaging/sysusers.d/onionbalanced.conf,
+  the daemon starts and each child runs as its own user.
 
 Environment (meson): those of test_parent_exec.py, plus OB_FETCHD,
-OB_PUBLISHD and OB_TEST_VIOLATION (1 when the build has the option).
+OB_PUBLISHD, OB_TEST_VIOLATION (1 when the build has the option) and
+OB_SYSUSERS_CONF (the source tree's sysusers.d file).
 """
 
+import ctypes
 import json
 import os
 import re
+import shutil
 import socket
+import subprocess
 import sys
+import tempfile
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -30,6 +42,12 @@ import test_key_memory                  # noqa: E402
 from test_parent_exec import Setup      # noqa: E402
 
 FETCHD = os.environ["OB_FETCHD"]
+PARENT_EXE = os.environ["OB_PARENT"]
+SYSUSERS = os.environ["OB_SYSUSERS_CONF"]
+CLONE_NEWNS = 0x00020000
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
 PUBLISHD = os.environ["OB_PUBLISHD"]
 ROOT = os.geteuid() == 0
 UIDS = {"keyd": 61001, "fetchd": 61002, "publishd": 61003}
@@ -53,6 +71,127 @@ class DaemonSetup(Setup):
                           rf"\(pid (\d+)\))", self.log_text())
         last = pids[-1]
         return int(last[0] or last[1])
+
+
+class DefaultUsersSetup(DaemonSetup):
+    """The real daemons with the default users, resolved from copies of
+    /etc/passwd and /etc/group bind-mounted over the machine's in a mount
+    namespace that only the daemon (and its children) live in."""
+
+    def __init__(self, etc):
+        super().__init__()
+        self.etc = etc
+        with open(self.config) as f:
+            lines = [line for line in f.read().splitlines()
+                     if not re.match(r"(keyd|fetchd|publishd)-user:", line)]
+        with open(self.config, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def start(self, *extra):
+        env = dict(os.environ, OB_STANDIN_DIR=self.dir)
+        self.logf = open(self.log, "w")
+        self.proc = subprocess.Popen(
+            [PARENT_EXE, "-c", self.config, "-v", "info", "--libexecdir",
+             self.libexec, "--chroot-dir", os.environ["OB_SANDBOX_DIR"],
+             *extra],
+            stdout=self.logf, stderr=subprocess.STDOUT, env=env,
+            preexec_fn=lambda: private_etc(self.etc))
+
+
+def private_etc(etc):
+    """preexec_fn: a mount namespace of our own in which etc/passwd and
+    etc/group replace the machine's (nothing propagates back)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    calls = [("unshare", lambda: libc.unshare(CLONE_NEWNS)),
+             ("make / private", lambda: libc.mount(
+                 None, b"/", None, MS_REC | MS_PRIVATE, None))]
+    for name in ("passwd", "group"):
+        src = os.path.join(etc, name).encode()
+        calls.append((f"bind {name}", lambda src=src, name=name: libc.mount(
+            src, f"/etc/{name}".encode(), None, MS_BIND, None)))
+    for what, call in calls:
+        if call() != 0:
+            raise OSError(ctypes.get_errno(), what)
+
+
+def etc_without_our_users(workdir):
+    """Copies of /etc/passwd, group, shadow and gshadow without
+    onionbalanced's users, in workdir/etc."""
+    etc = os.path.join(workdir, "etc")
+    os.makedirs(etc)
+    for name in ("passwd", "group", "shadow", "gshadow"):
+        try:
+            with open(f"/etc/{name}") as f:
+                lines = [line for line in f
+                         if not line.startswith("onionbalanced-")]
+        except FileNotFoundError:
+            continue
+        with open(os.path.join(etc, name), "w") as f:
+            f.writelines(lines)
+    return etc
+
+
+def passwd_uids(etc):
+    with open(os.path.join(etc, "passwd")) as f:
+        return {e[0]: int(e[2]) for e in
+                (line.split(":") for line in f) if len(e) > 3}
+
+
+def test_missing_service_user_names_the_command():
+    work = tempfile.mkdtemp(prefix="obusers-")
+    s = None
+    ok = False
+    try:
+        root = os.path.join(work, "root")
+        etc = etc_without_our_users(root)
+        subprocess.run(["systemd-sysusers", f"--root={root}", SYSUSERS],
+                       check=True, capture_output=True)
+        # one of the three missing, as after a partial manual setup
+        with open(os.path.join(etc, "passwd")) as f:
+            lines = [line for line in f
+                     if not line.startswith("onionbalanced-fetchd:")]
+        with open(os.path.join(etc, "passwd"), "w") as f:
+            f.writelines(lines)
+        s = DefaultUsersSetup(etc)
+        s.start()
+        assert s.proc.wait(timeout=30) == 1, s.log_text()
+        errors = [line for line in s.log_text().splitlines()
+                  if "[error]" in line]
+        assert len(errors) == 1, s.log_text()
+        assert 'fetchd-user: user "onionbalanced-fetchd" does not exist' \
+            in errors[0], errors
+        assert re.search(r'"systemd-sysusers /\S+/sysusers\.d/'
+                         r'onionbalanced\.conf"', errors[0]), errors
+        ok = True
+    finally:
+        if s:
+            s.close(ok)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def test_users_from_sysusers_file():
+    work = tempfile.mkdtemp(prefix="obusers-")
+    s = None
+    ok = False
+    try:
+        root = os.path.join(work, "root")
+        etc = etc_without_our_users(root)
+        subprocess.run(["systemd-sysusers", f"--root={root}", SYSUSERS],
+                       check=True, capture_output=True)
+        uids = passwd_uids(etc)
+        s = DefaultUsersSetup(etc)
+        start_and_wait(s)
+        for role in ("keyd", "fetchd", "publishd"):
+            want = uids[f"onionbalanced-{role}"]
+            st = status(s.pid(role))
+            assert st["Uid"].split() == [str(want)] * 4, (role, want, st)
+            assert st["Gid"].split() == [str(want)] * 4, (role, want, st)
+        assert s.stop() == 0, s.log_text()
+        ok = True
+    finally:
+        if s:
+            s.close(ok)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def status(pid):
@@ -155,6 +294,11 @@ def test_violation_publishd():
 
 def main():
     tests = [test_children_sandboxed_parent_reduced, test_key_only_in_keyd]
+    if ROOT and shutil.which("systemd-sysusers"):
+        tests += [test_missing_service_user_names_the_command,
+                  test_users_from_sysusers_file]
+    else:
+        print("skip: the service-user tests need root and systemd-sysusers")
     if os.environ.get("OB_TEST_VIOLATION") == "1":
         tests += [test_violation_fetchd, test_violation_publishd]
     else:

@@ -22,6 +22,7 @@ Python standard library only.
 import ctypes
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -29,6 +30,9 @@ import time
 
 CHILDREN = ("keyd", "fetchd", "publishd")
 PR_SET_PDEATHSIG = 1
+# What onionbalanced-config writes for an address it was not given.
+PLACEHOLDER = "<Enter the instance onion address here>"
+SYS_PIDFD_GETFD = 438   # one number on all architectures (Linux >= 5.6)
 
 
 class DaemonError(Exception):
@@ -82,6 +86,7 @@ class Onionbalanced:
         self.pid_path = os.path.join(self.dir, "onionbalanced.pid")
         self.libexec = os.path.join(self.dir, "libexec")
         self.frontend = None        # '<56 chars>.onion'
+        self.frontends = []         # every frontend, first = frontend
         self.started_at = None      # time.time() of the last start()
         self.proc = None
 
@@ -109,53 +114,70 @@ class Onionbalanced:
 
     # -- configuration ----------------------------------------------------
 
-    def configure(self, top=None, service=None, instances=None):
-        """Make the frontend key and config.yaml with onionbalanced-config,
-        one instance per backend (named node1, node2, ... for be0, be1,
-        ...), and the status socket in the ob folder.  Extra settings:
-        top (a dict of top-level keys), service (keys of the service),
-        instances ({'node1': {key: value}, ...}); values are ints or
-        strings."""
+    def configure(self, top=None, service=None, instances=None,
+                  services=1):
+        """Make the frontend keys and config.yaml with onionbalanced-config:
+        `services` frontends, each with one instance per backend (named
+        node1, node2, ... for be0, be1, ...; several frontends share the
+        backends), and the status socket in the ob folder.  Extra
+        settings: top (a dict of top-level keys), service (keys set in
+        every service), instances ({'node1': {key: value}, ...}, one
+        service only); values are ints or strings.  self.frontend is the
+        first frontend, self.frontends all of them in the config's order."""
         gen = os.path.join(self.dir, "gen")
         os.makedirs(self.dir, exist_ok=True)
         argv = [self.binary("onionbalanced-config"), "--no-interactive",
-                "--output", gen, "-n", str(len(self.net.backend_addresses))]
+                "--output", gen, "-s", str(services),
+                "-n", str(len(self.net.backend_addresses))]
+        # The tool refuses a backend in two services (the ob_config it
+        # writes names one frontend); the test writes the backends' own
+        # ob_config, so the other services' addresses are filled in below.
         for addr in self.net.backend_addresses:
             argv += ["--instance-address", addr]
         done = subprocess.run(argv, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
         if done.returncode != 0:
             raise DaemonError(f"onionbalanced-config failed:\n{done.stdout}")
-        keys = [f for f in os.listdir(gen) if f.endswith(".key")]
-        if len(keys) != 1:
-            raise DaemonError(f"onionbalanced-config wrote {keys} in {gen}")
-        self.frontend = keys[0][:-len(".key")] + ".onion"
-        self.key_path = os.path.join(gen, keys[0])
         with open(os.path.join(gen, "config.yaml")) as f:
             text = f.read()
-        # The generated key path is relative to the config's folder.
-        text = text.replace(f"key: {keys[0]}", f"key: gen/{keys[0]}")
-        text = _add_settings(text, f"  key: gen/{keys[0]}\n", "  ", service)
+        for addr in self.net.backend_addresses * (services - 1):
+            text = text.replace(f"address: {PLACEHOLDER}",
+                                f"address: {addr}", 1)
+        keys = re.findall(r"^  key: (\S+\.key)$", text, re.MULTILINE)
+        if len(keys) != services or sorted(keys) != sorted(
+                f for f in os.listdir(gen) if f.endswith(".key")):
+            raise DaemonError(f"onionbalanced-config wrote keys {keys} for "
+                              f"{services} service(s) in {gen}")
+        self.frontends = [k[:-len(".key")] + ".onion" for k in keys]
+        self.frontend = self.frontends[0]
+        self.key_paths = [os.path.join(gen, k) for k in keys]
+        self.key_path = self.key_paths[0]
+        for key in keys:
+            # The generated key path is relative to the config's folder.
+            text = text.replace(f"key: {key}", f"key: gen/{key}")
+            text = _add_settings(text, f"  key: gen/{key}\n", "  ", service)
+        if instances and services != 1:
+            raise DaemonError("instance settings need a single service")
         for name, settings in (instances or {}).items():
             text = _add_settings(text, f"    name: {name}\n", "    ",
                                  settings)
         text += _yaml_settings("", top)
         text += f"status-socket-location: {self.status_path}\n"
-        if os.geteuid() == 0:
-            # As root the children drop to their own users: numeric ones,
-            # so that the tests need no accounts in /etc/passwd.
-            text += ('keyd-user: "#61001"\nfetchd-user: "#61002"\n'
-                     'publishd-user: "#61003"\n')
+        # As root the children drop to onionbalanced's own users, the
+        # default ones, which scripts/setup makes from
+        # packaging/sysusers.d/onionbalanced.conf as the package does; a
+        # missing one stops the start with the command that makes it.
         with open(self.config_path, "w") as f:
             f.write(text)
         self._link_children()
         return self.frontend
 
     def switch_backends(self):
-        """Every backend becomes an Onionbalance instance of the frontend
-        (HiddenServiceOnionbalanceInstance; restarts each backend tor)."""
+        """Every backend becomes an Onionbalance instance of every frontend
+        (HiddenServiceOnionbalanceInstance, one MasterOnionAddress line
+        each; restarts each backend tor)."""
         for i in range(len(self.net.backend_names)):
-            self.net.set_backend_ob_mode(i, self.frontend)
+            self.net.set_backend_ob_mode(i, self.frontends)
 
     # -- process ----------------------------------------------------------
 
@@ -253,6 +275,54 @@ class Onionbalanced:
                                   f"{self.log_tail(20)}")
             time.sleep(0.2)
 
+    # -- a compromised publishd --------------------------------------------
+
+    def publishd_keyd_fd(self):
+        """publishd's end of its request channel to keyd: the fd number in
+        publishd whose socket's peer is one of keyd's sockets (ss -xp)."""
+        kids = self.wait_children()
+        done = subprocess.run(["ss", "-x", "-a", "-p", "-n", "-H"],
+                              stdout=subprocess.PIPE, text=True, check=True)
+        owners = {}      # socket inode -> [(pid, fd)]
+        peers = {}       # socket inode -> peer inode
+        for line in done.stdout.splitlines():
+            f = line.split()
+            if len(f) < 8 or not f[5].isdigit() or not f[7].isdigit():
+                continue
+            peers[f[5]] = f[7]
+            owners[f[5]] = [(int(pid), int(fd)) for pid, fd in
+                            re.findall(r"pid=(\d+),fd=(\d+)", line)]
+        found = [fd for inode, users in owners.items()
+                 for pid, fd in users
+                 if pid == kids["publishd"] and
+                 any(p == kids["keyd"] for p, _ in owners.get(
+                     peers[inode], []))]
+        if len(found) != 1:
+            raise DaemonError(f"publishd (pid {kids['publishd']}) has "
+                              f"{len(found)} sockets to keyd "
+                              f"(pid {kids['keyd']}): {found}")
+        return kids, found[0]
+
+    def send_as_publishd(self, payload):
+        """Send payload to keyd on publishd's own request channel, as a
+        compromised publishd would: the channel's fd is copied out of
+        publishd with pidfd_getfd(2) (needs root: publishd is not
+        dumpable).  Returns the children's pids before the send."""
+        kids, fd = self.publishd_keyd_fd()
+        libc = ctypes.CDLL(None, use_errno=True)
+        pidfd = os.pidfd_open(kids["publishd"])
+        try:
+            copy = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
+            if copy < 0:
+                err = ctypes.get_errno()
+                raise DaemonError(f"pidfd_getfd(publishd fd {fd}): "
+                                  f"{os.strerror(err)}")
+        finally:
+            os.close(pidfd)
+        with socket.socket(fileno=copy) as s:
+            s.send(payload)
+        return kids
+
     # -- status -------------------------------------------------------------
 
     def status(self, timeout=10):
@@ -268,12 +338,14 @@ class Onionbalanced:
                 chunks.append(chunk)
         return json.loads(b"".join(chunks))
 
-    def service_status(self):
+    def service_status(self, frontend=None):
+        """(document, the service of frontend, default the first)."""
+        frontend = frontend or self.frontend
         doc = self.status()
         for sv in doc["services"]:
-            if sv["onionAddress"] == self.frontend:
+            if sv["onionAddress"] == frontend:
                 return doc, sv
-        raise DaemonError(f"{self.frontend} not in the status document")
+        raise DaemonError(f"{frontend} not in the status document")
 
     def status_text(self):
         """`onionbalanced status`, as an operator sees it."""

@@ -2,11 +2,20 @@
 """onionbalanced end to end on a private Tor network (meson suite 'testnet').
 
 One network (3 authorities, 10 relays: 13 HSDirs, 3 backends), one
-onionbalanced for one frontend whose instances are the 3 backends.  In
-order, on that one network:
+onionbalanced for two frontends whose instances are the same 3 backends
+(each backend's ob_config names both).  "The frontend" below is the
+first; the second is checked to be reachable after the first reach and
+at the end, and every "built and uploaded" check covers both.  In order,
+on that one network:
 
   reach     the client reaches the frontend; over 20 fresh circuits at
             least 2 of the 3 backends answer (and every request works);
+            the second frontend answers too;
+  sighup    SIGHUP with the configuration unchanged: no child restarts,
+            keyd begins no period again (the signing keys stay), no
+            descriptor is built afresh nor uploaded again for 30 s, every
+            HSDir keeps its upload state; the next build (backend, below)
+            has a revision counter above the last one;
   backend   be1 restarts, so its intro points change: a superdescriptor
             with its new intro points is built and uploaded to every
             responsible HSDir within one fetch interval (20 s here) plus
@@ -15,10 +24,16 @@ order, on that one network:
   kill      kill -9 keyd, fetchd, publishd in turn: the parent restarts
             each, the instances stay live, the frontend stays reachable,
             and the restarted publishd builds through the restarted keyd;
+  keyd      (as root) a compromised publishd: a malformed request on
+            publishd's own channel to keyd (copied out of publishd with
+            pidfd_getfd).  keyd drops that channel and stays the same
+            process; the parent restarts publishd, whose new channel keyd
+            serves; both frontends are built and uploaded again and the
+            frontend answers;
   mgmt      the management tor restarts: fetchd and publishd get new
             control connections, subscribe again (fetchd sees HS_DESC
             results, publishd's uploads are confirmed by HS_DESC events)
-            and publishd uploads both descriptors again;
+            and publishd uploads every descriptor again;
   rollover  across a time-period boundary (every 8 minutes here) the
             frontend stays reachable, fetched afresh (NEWNYM) every ~11 s,
             because the second descriptor for the new period was already
@@ -71,7 +86,9 @@ FETCH_PERIOD = 20
 TP_MINUTES = 8
 TP_OFFSET_MINUTES = 4
 # How long each scenario may take, for scheduling around the rollover.
-ESTIMATE = {"backend": 120, "kill": 120, "mgmt": 100}
+ESTIMATE = {"sighup": 60, "backend": 120, "kill": 120, "keyd": 90,
+            "mgmt": 100}
+SIGHUP_QUIET = 30        # seconds without a rebuild or upload after SIGHUP
 ROLLOVER_BEFORE = 30     # probe from this long before the boundary
 ROLLOVER_AFTER = 80      # to this long after it
 # HSFETCHes the ring check needs in the period before the boundary and
@@ -114,6 +131,11 @@ def instance(sv, name):
     raise TestFailure(f"instance {name} missing from the status document")
 
 
+def all_descriptors(doc):
+    """Every descriptor of every service in a status document."""
+    return [d for sv in doc["services"] for d in sv["descriptors"]]
+
+
 def uploaded_everywhere(desc):
     """Every responsible HSDir has this descriptor's current revision."""
     return bool(desc["hsdirs"]) and all(
@@ -122,10 +144,11 @@ def uploaded_everywhere(desc):
         for h in desc["hsdirs"])
 
 
-def fetch_frontend(net, ob, attempts=3):
-    """One request through the client on fresh circuits; a failure is
-    retried (with NEWNYM) up to attempts times.  Returns the result."""
-    url = f"http://{ob.frontend}/"
+def fetch_frontend(net, ob, attempts=3, frontend=None):
+    """One request through the client on fresh circuits to frontend
+    (default the first); a failure is retried (with NEWNYM) up to
+    attempts times.  Returns the result."""
+    url = f"http://{frontend or ob.frontend}/"
     last = None
     for _ in range(attempts):
         try:
@@ -232,11 +255,72 @@ def scenario_reach(net, ob, timings):
         note(f"  fresh circuit {i + 1:2}: {r.backend} in {r.seconds:.2f} s")
     check(len(seen) >= 2, f"{FETCHES} fresh circuits, answered by "
           f"{dict(sorted(seen.items()))} (at least 2 backends)")
+    reach_second(net, ob)
+
+
+def reach_second(net, ob):
+    """The second frontend, served by the same backends, answers."""
+    second = ob.frontends[1]
+    deadline = time.time() + 120
+    while True:
+        try:
+            r = fetch_frontend(net, ob, attempts=1, frontend=second)
+            break
+        except TestFailure as e:
+            if time.time() > deadline:
+                raise TestFailure(f"second frontend {second}: {e}")
+            time.sleep(2)
+    check(True, f"the second frontend answers ({r.backend}, "
+          f"{r.seconds:.2f} s)")
+
+
+def scenario_sighup(net, ob, timings):
+    kids = ob.wait_children()
+    doc = ob.status()
+    before = all_descriptors(doc)
+    lines_before = len(ob.log_lines())
+    t0 = time.time()
+    note("sighup: SIGHUP to the parent, configuration unchanged")
+    os.kill(ob.proc.pid, signal.SIGHUP)
+    applied = re.compile(r"publishd: \[info\] configuration \d+: 2 service")
+    while not any(applied.search(line)
+                  for line in ob.log_lines()[lines_before:]):
+        if time.time() > t0 + 30:
+            raise TestFailure("publishd did not log the reloaded "
+                              "configuration within 30 s")
+        time.sleep(0.5)
+    time.sleep(max(0.0, t0 + SIGHUP_QUIET - time.time()))
+    after = ob.wait_children()
+    check(after == kids, f"no child restarted on SIGHUP ({kids} -> {after})")
+    began = [line for line in ob.log_lines()[lines_before:]
+             if "keyd: [info] began service" in line]
+    check(not began, f"keyd began no period again after SIGHUP (publishd "
+          f"kept its signing keys): {began}")
+    doc = ob.status()
+    for i, (old, d) in enumerate(zip(before, all_descriptors(doc))):
+        tag = f"descriptor {i} ({d['descriptor']})"
+        if d["builtAt"] == old["builtAt"]:
+            sent = [h["fingerprint"][:8] for h in d["hsdirs"]
+                    if (obdaemon.parse_time(h["lastAttempt"]) or 0) >= t0]
+            check(not sent and uploaded_everywhere(d) and
+                  d["revisionCounter"] == old["revisionCounter"],
+                  f"{tag}: not rebuilt, not uploaded again in "
+                  f"{SIGHUP_QUIET} s, still on every HSDir at revision "
+                  f"{d['revisionCounter']} (sent again to {sent})")
+        else:
+            # a build for a reason of its own (a backend's new intro
+            # points) may fall in the window; it must not be a restart
+            check(d["reason"] != "first" and
+                  d["revisionCounter"] > old["revisionCounter"],
+                  f"{tag}: rebuilt during the SIGHUP window for reason "
+                  f"{d['reason']}, revision {old['revisionCounter']} -> "
+                  f"{d['revisionCounter']}")
 
 
 def scenario_backend(net, ob, timings):
     _, sv = ob.service_status()
     before = instance(sv, "node2")
+    revisions = [d["revisionCounter"] for d in sv["descriptors"]]
     t0 = time.time()
     note("backend: restarting be1 (its intro points change)")
     net.restart_backend(1)
@@ -264,6 +348,9 @@ def scenario_backend(net, ob, timings):
           f"{[d['reason'] for d in sv['descriptors']]}) uploaded to every "
           f"responsible HSDir {took:.1f} s after be1's upload "
           f"(limit {limit} s)")
+    now = [d["revisionCounter"] for d in sv["descriptors"]]
+    check(all(n > b for n, b in zip(now, revisions)),
+          f"their revision counters rose: {revisions} -> {now}")
     for i in range(25):
         net.client_newnym()
         r = fetch_frontend(net, ob)
@@ -305,17 +392,48 @@ def scenario_kill(net, ob, timings):
               f"({r.backend}, {r.seconds:.2f} s)")
 
 
+def scenario_keyd(net, ob, timings):
+    if os.geteuid() != 0:
+        note("keyd: not root, so publishd's channel cannot be taken over "
+             "(pidfd_getfd); not run")
+        return
+    lines_before = len(ob.log_lines())
+    t0 = time.time()
+    # Shorter than a message header: keyd cannot even frame it.
+    kids = ob.send_as_publishd(b"junk!")
+    note(f"keyd: a malformed request sent on publishd's (pid "
+         f"{kids['publishd']}) channel to keyd (pid {kids['keyd']})")
+    after = ob.wait_children(timeout=30,
+                             changed_from={"publishd": kids["publishd"]})
+    took = time.time() - t0
+    timings["keyd_malformed_publishd_restarted"] = round(took, 1)
+    new = ob.log_lines()[lines_before:]
+    check(after["keyd"] == kids["keyd"] and not any(
+        "lost child keyd" in line for line in new),
+        f"keyd (pid {kids['keyd']}) stayed up")
+    check(any("keyd dropped its request channel: a malformed request" in
+              line for line in new),
+          f"the parent says keyd dropped publishd's channel and restarted "
+          f"publishd (pid {after['publishd']}) {took:.1f} s later")
+    wait_rebuilt(ob, t0, "publishd restarted after its malformed request")
+    net.client_newnym()
+    r = fetch_frontend(net, ob)
+    check(True, f"frontend reachable after keyd refused publishd's request "
+          f"({r.backend})")
+
+
 def wait_rebuilt(ob, t0, why, timeout=180):
-    """Both descriptors built after t0 and uploaded everywhere.  The limit
+    """Both descriptors of every service built after t0 and uploaded
+    everywhere.  The limit
     covers one lost upload: publishd gives an upload that tor never
     reports on 120 s before it retries that HSDir (publishd/README.md),
     and on a loaded 2-core machine with 28 tors that does happen."""
     deadline = time.time() + timeout
     while True:
         try:
-            doc, sv = ob.service_status()
-            descs = sv["descriptors"]
-            if doc["controlConnected"] and all(
+            doc = ob.status()
+            descs = all_descriptors(doc)
+            if doc["controlConnected"] and descs and all(
                     (obdaemon.parse_time(d["builtAt"]) or 0) >= t0 - 1 and
                     d["lastError"] is None and uploaded_everywhere(d)
                     for d in descs):
@@ -328,8 +446,8 @@ def wait_rebuilt(ob, t0, why, timeout=180):
             raise TestFailure(f"{why}: descriptors not rebuilt and uploaded "
                               f"within {timeout} s: {descs}")
         time.sleep(1)
-    check(True, f"{why}: both descriptors built (through keyd) and uploaded "
-          f"to every HSDir {time.time() - t0:.1f} s later")
+    check(True, f"{why}: the {len(descs)} descriptors built (through keyd) "
+          f"and uploaded to every HSDir {time.time() - t0:.1f} s later")
 
 
 def scenario_mgmt(net, ob, timings):
@@ -355,12 +473,12 @@ def scenario_mgmt(net, ob, timings):
                          idx > _first_index(new, "fetchd: [info] tor control "
                                                  "connection ready")
                          for idx, line in enumerate(new))
-        doc, sv = ob.service_status()
+        doc = ob.status()
         reuploaded = doc["controlConnected"] and all(
             uploaded_everywhere(d) and all(
                 (obdaemon.parse_time(h["lastResultAt"]) or 0) >= t_gone - 1
                 for h in d["hsdirs"])
-            for d in sv["descriptors"])
+            for d in all_descriptors(doc))
         if all(reconnected.values()) and fetch_seen and reuploaded:
             break
         if time.time() > deadline:
@@ -372,8 +490,8 @@ def scenario_mgmt(net, ob, timings):
     took = time.time() - t_up
     timings["mgmt_restart_to_republished"] = round(took, 1)
     check(True, f"after the mgmt restart (took {t_up - t0:.1f} s) fetchd and "
-          f"publishd reconnected, fetchd got descriptors again and both "
-          f"descriptors were uploaded again to every HSDir and confirmed by "
+          f"publishd reconnected, fetchd got descriptors again and every "
+          f"descriptor was uploaded again to every HSDir and confirmed by "
           f"HS_DESC events, {took:.1f} s after tor was back")
     net.client_newnym()
     r = fetch_frontend(net, ob)
@@ -474,9 +592,9 @@ def run(build_dir):
 
 
 def run_scenarios(net, ob, timings):
-    ob.configure()
-    note(f"frontend {ob.frontend}; switching the 3 backends to "
-         f"Onionbalance-instance mode")
+    ob.configure(services=2)
+    note(f"frontends {' and '.join(ob.frontends)}; switching the 3 backends "
+         f"to Onionbalance-instance mode")
     ob.switch_backends()
     ob.start()
     note(f"onionbalanced started (pid {ob.proc.pid})")
@@ -501,12 +619,14 @@ def check_key_memory(ob):
         note("key memory: not root, not scanned")
         return
     kids = ob.wait_children()
-    problems = test_key_memory.check(
-        ob.key_path, kids["keyd"], {"onionbalanced": ob.proc.pid,
-                                    "fetchd": kids["fetchd"],
-                                    "publishd": kids["publishd"]})
-    check(not problems, "the master key is in keyd's memory only" +
-          (": " + "; ".join(problems) if problems else ""))
+    for key_path in ob.key_paths:
+        problems = test_key_memory.check(
+            key_path, kids["keyd"], {"onionbalanced": ob.proc.pid,
+                                     "fetchd": kids["fetchd"],
+                                     "publishd": kids["publishd"]})
+        check(not problems, f"the master key {os.path.basename(key_path)} "
+              f"is in keyd's memory only" +
+              (": " + "; ".join(problems) if problems else ""))
 
 
 def run_checks(net, ob, ring, timings):
@@ -514,8 +634,9 @@ def run_checks(net, ob, ring, timings):
     boundary = next_boundary(time.time() + RING_MIN_BEFORE * RING_INTERVAL
                              + 3)
     rollover_done = False
-    for name, fn in (("backend", scenario_backend), ("kill", scenario_kill),
-                     ("mgmt", scenario_mgmt)):
+    for name, fn in (("sighup", scenario_sighup),
+                     ("backend", scenario_backend), ("kill", scenario_kill),
+                     ("keyd", scenario_keyd), ("mgmt", scenario_mgmt)):
         if not rollover_done and \
                 time.time() + ESTIMATE[name] > boundary - ROLLOVER_BEFORE:
             scenario_rollover(net, ob, boundary, timings)
@@ -530,6 +651,7 @@ def run_checks(net, ob, ring, timings):
     ring.stopping.set()
     ring.join(60)
     check_ring(ring, boundary)
+    reach_second(net, ob)
     check_key_memory(ob)
     code, text = ob.status_text()
     print(text, flush=True)

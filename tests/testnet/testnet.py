@@ -964,7 +964,8 @@ class Network:
 
     def set_backend_ob_mode(self, i, frontend, timeout=120):
         """Make backend i an Onionbalance instance of frontend (an onion
-        address, with or without .onion), or a plain service again if
+        address, with or without .onion, or a list of them: one
+        MasterOnionAddress line each), or a plain service again if
         frontend is None; restart it and wait for its new descriptor.
         The backend must have run once, so that its keys exist."""
         name = self.backend_names[i]
@@ -974,13 +975,15 @@ class Network:
             raise TestnetError(f"{name} has never run: no keys in {hs}")
         ob_config = os.path.join(hs, "ob_config")
         if frontend:
-            addr = frontend if frontend.endswith(".onion") \
-                else frontend + ".onion"
-            if not re.fullmatch(r"[a-z2-7]{56}\.onion", addr):
-                raise ValueError(f"not a v3 onion address: {frontend}")
+            addrs = [frontend] if isinstance(frontend, str) else frontend
+            addrs = [a if a.endswith(".onion") else a + ".onion"
+                     for a in addrs]
+            for addr in addrs:
+                if not re.fullmatch(r"[a-z2-7]{56}\.onion", addr):
+                    raise ValueError(f"not a v3 onion address: {addr}")
             with open(ob_config, "w") as f:
-                f.write(f"MasterOnionAddress {addr}\n")
-            node["ob_frontend"] = addr
+                f.write("".join(f"MasterOnionAddress {a}\n" for a in addrs))
+            node["ob_frontend"] = addrs[0]
         else:
             if os.path.exists(ob_config):
                 os.unlink(ob_config)
