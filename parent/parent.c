@@ -46,6 +46,7 @@ usage(FILE *out)
 	    " [--is-testnet]\n"
 	    "       onionbalanced status [-c config.yaml] [-s status-socket]"
 	    " [--json]\n"
+	    "                            [--watch[=SECONDS]]\n"
 	    "       onionbalanced --version | --help\n"
 	    "\n"
 	    "  -c, --config FILE     config file (default $ONIONBALANCE_CONFIG,"

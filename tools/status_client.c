@@ -10,6 +10,11 @@
  * The socket's content is untrusted text: status_json.c refuses a
  * malformed document with the byte where it went wrong, bounds nesting
  * and size, and makes every string printable.
+ *
+ * --watch[=SECONDS] shows it again every few seconds, like watch(1): on a
+ * terminal each frame replaces the last; a frame that fails (onionbalanced
+ * restarting) says why and the next one tries again; SIGINT or SIGTERM
+ * ends it with status 0.
  */
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -17,10 +22,12 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ob_config.h"
@@ -30,6 +37,10 @@
 
 #define STATUS_MAX		(4 * 1024 * 1024)
 #define STATUS_TIMEOUT_S	5
+#define WATCH_DEFAULT_S		2
+#define WATCH_MAX_S		3600
+
+static volatile sig_atomic_t watch_stop;
 
 #define T(n, key)	sj_text((n), (key), "?")
 
@@ -334,6 +345,95 @@ show(const char *path, bool raw)
 	return 0;
 }
 
+static void
+watch_signal(int sig)
+{
+	(void)sig;
+	watch_stop = 1;
+}
+
+/* SIGINT and SIGTERM end the watch; without SA_RESTART they cut the sleep. */
+static int
+watch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = watch_signal;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, &sa, NULL) == -1 ||
+	    sigaction(SIGTERM, &sa, NULL) == -1) {
+		fprintf(stderr, "onionbalanced status: sigaction: %s\n",
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+watch_frame_header(unsigned int every, const char *path)
+{
+	char when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(when, sizeof(when), "?");
+	printf("Every %u s: onionbalanced status -s %s    %s UTC\n\n", every,
+	    path, when);
+}
+
+/*
+ * Frames until a signal.  On a terminal each one clears the screen first;
+ * elsewhere (a pipe, --json into a script) they follow one another.
+ */
+static int
+watch(const char *path, bool raw, unsigned int every)
+{
+	bool tty = isatty(STDOUT_FILENO);
+	unsigned int left;
+
+	if (watch_signals() == -1)
+		return 1;
+	while (!watch_stop) {
+		if (tty)
+			fputs("\033[H\033[2J", stdout);
+		if (!raw)
+			watch_frame_header(every, path);
+		fflush(stdout);
+		(void)show(path, raw);
+		if (raw)
+			putchar('\n');
+		fflush(stdout);
+		for (left = every; left > 0 && !watch_stop; )
+			left = sleep(left);
+	}
+	return 0;
+}
+
+static int
+parse_watch(const char *arg, unsigned int *every)
+{
+	char *end;
+	unsigned long v;
+
+	if (arg == NULL) {
+		*every = WATCH_DEFAULT_S;
+		return 0;
+	}
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' ||
+	    v == 0 || v > WATCH_MAX_S) {
+		fprintf(stderr, "onionbalanced status: --watch=%.80s: not a "
+		    "number of seconds from 1 to %d\n", arg, WATCH_MAX_S);
+		return -1;
+	}
+	*every = (unsigned int)v;
+	return 0;
+}
+
 int
 status_client_main(int argc, char *argv[])
 {
@@ -341,9 +441,11 @@ status_client_main(int argc, char *argv[])
 		{ "config", required_argument, NULL, 'c' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "watch", optional_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *given = NULL, *config_path = NULL;
+	unsigned int every = 0;
 	bool raw = false;
 	char *path;
 	int ch, rv;
@@ -361,12 +463,17 @@ status_client_main(int argc, char *argv[])
 		case 'j':
 			raw = true;
 			break;
+		case 'w':
+			if (parse_watch(optarg, &every) == -1)
+				return 2;
+			break;
 		default:
 			fprintf(stderr, "onionbalanced status: %s \"%.80s\"\n",
 			    ch == ':' ? "a value is missing after" :
 			    "unknown option", argv[optind - 1]);
 			fprintf(stderr, "usage: onionbalanced status "
-			    "[-c config.yaml] [-s status-socket] [--json]\n");
+			    "[-c config.yaml] [-s status-socket] [--json] "
+			    "[--watch[=SECONDS]]\n");
 			return 2;
 		}
 	}
@@ -378,7 +485,7 @@ status_client_main(int argc, char *argv[])
 	/* A config without the socket's path is not a usage error. */
 	if ((path = status_path(given, config_path)) == NULL)
 		return 1;
-	rv = show(path, raw);
+	rv = every > 0 ? watch(path, raw, every) : show(path, raw);
 	free(path);
 	return rv;
 }

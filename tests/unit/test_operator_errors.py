@@ -740,7 +740,7 @@ def test_help_and_man_page_list_the_same_flags():
     helped = flags_in(r.stdout)
     for flag in ["-c", "--config", "-i", "--ip", "-p", "--port", "-s",
                  "--socket", "-v", "--verbosity", "--check", "--is-testnet",
-                 "--version", "-h", "--help", "--json"]:
+                 "--version", "-h", "--help", "--json", "--watch"]:
         assert flag in helped, (flag, r.stdout)
     for var in ENV_VARS:
         assert var in r.stdout, var
@@ -752,7 +752,7 @@ def test_help_and_man_page_list_the_same_flags():
                    "-p": "9051", "--port": "9051", "-s": "", "--socket": "",
                    "-v": "info", "--verbosity": "critical",
                    "--libexecdir": "/x", "--restart-backoff-ms": "50"}
-    for flag in sorted(helped - {"--json", "-h", "--help"}):
+    for flag in sorted(helped - {"--json", "--watch", "-h", "--help"}):
         argv = [flag] + ([takes_value[flag]] if flag in takes_value else [])
         r = pe.run_parent(*argv, "--version")
         assert r.returncode == 0 and r.stdout.startswith("onionbalanced "), \

@@ -22,7 +22,9 @@ import base64
 import hashlib
 import hmac
 import os
+import pty
 import re
+import select
 import shutil
 import signal
 import socket
@@ -777,6 +779,83 @@ def test_status_client():
         r = run_parent("status", "-s", os.path.join(d, "none"))
         assert r.returncode == 1 and "No such file" in r.stderr, r
     finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def serve_always(path, payload, stop):
+    """A status socket that writes payload to every client until stop is
+    set; it then removes its socket."""
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(4)
+    srv.settimeout(0.2)
+
+    def run():
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except socket.timeout:
+                continue
+            conn.sendall(payload)
+            conn.close()
+        srv.close()
+        os.unlink(path)
+    threading.Thread(target=run, daemon=True).start()
+
+
+def read_pty(fd, until, timeout):
+    """What the program behind the pty's master fd writes, until the text
+    matches until(text) or timeout; returns the text."""
+    out = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not until(out.decode(
+            errors="replace")):
+        r, _, _ = select.select([fd], [], [], 0.1)
+        if r:
+            try:
+                out += os.read(fd, 65536)
+            except OSError:        # EIO: the program closed the pty
+                break
+    return out.decode(errors="replace")
+
+
+def test_status_watch_in_a_terminal():
+    """status --watch in a pseudo-terminal: each frame clears the screen
+    and shows the document again; a frame without onionbalanced says why
+    and the next one tries again; SIGINT ends it with status 0."""
+    d = tempfile.mkdtemp(prefix="obwatch-")
+    stop = threading.Event()
+    master, slave = pty.openpty()
+    proc = None
+    try:
+        path = os.path.join(d, "status.sock")
+        serve_always(path, STATUS_DOC, stop)
+        proc = subprocess.Popen([PARENT, "status", "-s", path, "--watch=1"],
+                                stdin=slave, stdout=slave, stderr=slave)
+        os.close(slave)
+        slave = None
+        clear = "\033[H\033[2J"
+        text = read_pty(master, lambda t: t.count(clear) >= 2 and
+                        t.count("first descriptor") >= 2, 10)
+        assert text.count(clear) >= 2 and text.count(
+            f"Every 1 s: onionbalanced status -s {path}") >= 2, text
+        assert text.count("first descriptor") >= 2, text
+        stop.set()           # onionbalanced goes away: the watch goes on
+        text = read_pty(master, lambda t: "No such file" in t, 10)
+        assert "No such file" in text and proc.poll() is None, text
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=5) == 0
+        r = run_parent("status", "-s", path, "--watch=0")
+        assert r.returncode == 2 and "--watch=0: not a number of seconds" \
+            in r.stderr, r
+    finally:
+        stop.set()
+        if proc and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+        if slave is not None:
+            os.close(slave)
         shutil.rmtree(d, ignore_errors=True)
 
 
