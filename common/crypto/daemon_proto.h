@@ -83,6 +83,21 @@ enum parent_child_msg {
 	PC_SOCKS_FD,
 	/* parent -> fetchd: id(4) reason(string).  None could be made. */
 	PC_SOCKS_FAILED,
+	/*
+	 * parent -> publishd: fd, a listening metrics socket (unix stream or
+	 * loopback TCP; docs/metrics.md); at most PC_METRICS_FDS_MAX, each
+	 * once per publishd process.
+	 */
+	PC_METRICS_FD,
+	/*
+	 * parent -> publishd: what only the parent counts, for the metrics,
+	 * in publishd's handshake (after the fds, before the configuration)
+	 * and again on every change:
+	 *   keyd_restarts(4) fetchd_restarts(4) publishd_restarts(4)
+	 *   keyd_channel_drops(4)
+	 * Totals since the parent started.
+	 */
+	PC_COUNTERS,
 };
 
 #define PC_CONFIG_BEGIN_LEN	(4 + 4 + 4 + 4)
@@ -92,6 +107,8 @@ enum parent_child_msg {
 #define PC_SOCKS_REQUEST_LEN	4
 #define PC_SOCKS_FD_LEN		4
 #define PC_SOCKS_REASON_MAX	127	/* PC_SOCKS_FAILED's reason */
+#define PC_METRICS_FDS_MAX	2
+#define PC_COUNTERS_LEN		(4 * 4)
 
 /* What a liveness probe checks beyond the backend's tor (PC_PROBE). */
 enum probe_check {
