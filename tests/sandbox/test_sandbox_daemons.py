@@ -33,10 +33,12 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -329,6 +331,18 @@ def test_metrics_served_under_the_filter():
         assert got == want and len(want) == 2, (got, want)
         assert status(s.pid("publishd"))["Seccomp"] == "2"
         assert "lost child" not in s.log_text(), s.log_text()
+        # the parent's restart count reaches publishd's metrics
+        os.kill(s.pid("fetchd"), signal.SIGKILL)
+        s.wait_log(r"(?s)lost child fetchd.*fetchd ready")
+        want = {"keyd": 0, "fetchd": 1, "publishd": 0}
+        for _ in range(50):     # the parent's message may still be on its way
+            _, _, text = http_get(UnixHTTPConnection(msock), "/metrics")
+            restarts = {x.labels["child"]: x.value for x in parse_metrics(
+                text)["onionbalanced_child_restarts_total"]}
+            if restarts == want:
+                break
+            time.sleep(0.1)
+        assert restarts == want, restarts
         assert s.stop() == 0, s.log_text()
         assert not os.path.exists(msock), "metrics socket left behind"
         ok = True
