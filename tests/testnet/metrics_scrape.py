@@ -128,3 +128,23 @@ def check_restarts(samples, check_fn, children):
     check_fn(all(restarts.get((c,), 0) >= 1 for c in children),
              f"metrics: child_restarts_total counted the restarts "
              f"({restarts})")
+
+
+def in_descriptor(ob, frontend=None):
+    """{instance name: instance_in_descriptor} of one frontend."""
+    frontend = frontend or ob.frontend
+    return {name: v for (sv, name), v in _values(
+        scrape(socket_path(ob)), "instance_in_descriptor", "service",
+        "instance").items() if sv == frontend}
+
+
+def wait_in_descriptor(ob, want, check_fn, what, timeout=30):
+    """Poll until instance_in_descriptor is want ({name: 0 or 1})."""
+    deadline = time.time() + timeout
+    while True:
+        got = in_descriptor(ob)
+        if got == want or time.time() > deadline:
+            break
+        time.sleep(1)
+    check_fn(got == want, f"metrics: {what}: instance_in_descriptor {got} "
+             f"(sum {sum(got.values()):.0f})")
