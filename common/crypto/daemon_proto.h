@@ -10,13 +10,13 @@
  *   publishd <-> keyd      keyd_proto.h's request channel (PC_KEYD_FD)
  *
  * Start and restart use the same handshake (style.md 10): the parent sends
- * its fds (PC_CONTROL_FD, PC_PEER_FD, and for publishd PC_KEYD_FD and
- * PC_STATUS_FD), then the configuration (PC_CONFIG_BEGIN, PC_SERVICE and
- * PC_INSTANCE messages, PC_CONFIG_END); the child answers PC_READY with
- * the generation and only then starts work.  A reload (SIGHUP) is a new
- * PC_CONFIG_BEGIN..PC_CONFIG_END with a higher generation: the child
- * replaces its service/instance set (keeping the state of instances that
- * stay) and answers PC_READY again.
+ * its fds (PC_CONTROL_FD, PC_PEER_FD, and for publishd PC_KEYD_FD,
+ * PC_STATUS_FD, PC_METRICS_FD, then PC_COUNTERS), then the configuration
+ * (PC_CONFIG_BEGIN, PC_SERVICE and PC_INSTANCE messages, PC_CONFIG_END);
+ * the child answers PC_READY with the generation and only then starts
+ * work.  A reload (SIGHUP) is a new PC_CONFIG_BEGIN..PC_CONFIG_END with a
+ * higher generation: the child replaces its service/instance set
+ * (keeping the state of instances that stay) and answers PC_READY again.
  *
  * Any fd message may come again at any time: when a peer process is
  * restarted, or tor went away, the parent makes a new channel or
