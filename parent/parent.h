@@ -116,6 +116,8 @@ struct parent {
 	int			 metrics_fds[PC_METRICS_FDS_MAX];
 	int			 nmetrics_fds;
 	char			*metrics_path;	/* its unix socket; unlinked at exit */
+	char			*metrics_address;	/* its TCP listener's */
+	uint16_t		 metrics_port;
 	/* For publishd's metrics (PC_COUNTERS). */
 	uint32_t		 restarts[ROLE_COUNT];
 	uint32_t		 keyd_channel_drops;

@@ -74,8 +74,13 @@ metrics_open(struct parent *p)
 		    sizeof(err))) == -1) {
 			log_errorx("%s", err);
 			problems++;
-		} else
+		} else {
 			p->metrics_fds[p->nmetrics_fds++] = fd;
+			if ((p->metrics_address =
+			    strdup(cfg->metrics_address)) == NULL)
+				fatal("strdup");
+			p->metrics_port = cfg->metrics_port;
+		}
 	}
 	return problems;
 }
@@ -185,6 +190,7 @@ cleanup(struct parent *p)
 	for (int i = 0; i < p->nmetrics_fds; i++)
 		close(p->metrics_fds[i]);
 	free(p->metrics_path);
+	free(p->metrics_address);
 	for (int id = 0; id < LINK_COUNT; id++)
 		for (int side = 0; side < 2; side++)
 			if (p->links[id].pending[side] != -1)
@@ -296,9 +302,11 @@ parent_reload(struct parent *p, struct ob_config *next)
 	    strcmp(oldsock, newsock) != 0))
 		log_warnx("reload: status-socket-location changes only at a "
 		    "restart of onionbalanced");
-	if (!same_string(p->cfg->metrics_socket_path,
-	    next->metrics_socket_path) || !same_string(p->cfg->metrics_address,
-	    next->metrics_address) || p->cfg->metrics_port != next->metrics_port)
+	/* against what was opened at the start */
+	if (!same_string(p->metrics_path, next->metrics_socket_path) ||
+	    !same_string(p->metrics_address, next->metrics_address) ||
+	    (next->metrics_address != NULL &&
+	    p->metrics_port != next->metrics_port))
 		log_warnx("reload: metrics-location changes only at a "
 		    "restart of onionbalanced");
 	ob_config_free(p->cfg);

@@ -343,6 +343,13 @@ def test_metrics_served_under_the_filter():
                 break
             time.sleep(0.1)
         assert restarts == want, restarts
+        # a reload names a changed metrics-location and keeps the old one
+        s.write_config(2, extra=f"metrics-location: 127.0.0.1:{port}")
+        os.kill(s.proc.pid, signal.SIGHUP)
+        s.wait_log(r"reload: metrics-location changes only at a restart")
+        s.wait_log(r"publishd ready \(configuration 2\)")
+        code, _, _ = http_get(UnixHTTPConnection(msock), "/metrics")
+        assert code == 200, code
         assert s.stop() == 0, s.log_text()
         assert not os.path.exists(msock), "metrics socket left behind"
         ok = True
