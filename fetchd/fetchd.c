@@ -45,6 +45,8 @@ static const struct ipc_type parent_types[] = {
 	{ PC_SOCKS_REQUEST, "SOCKS_REQUEST", 0 },
 	{ PC_SOCKS_FD, "SOCKS_FD", IPC_TYPE_FD },
 	{ PC_SOCKS_FAILED, "SOCKS_FAILED", 0 },
+	{ PC_METRICS_FD, "METRICS_FD", IPC_TYPE_FD },
+	{ PC_COUNTERS, "COUNTERS", 0 },
 };
 
 struct fetchd_proc {
@@ -506,6 +508,8 @@ parent_dispatch(struct fetchd_proc *fp, const struct ipc_msg *msg)
 		break;
 	case PC_KEYD_FD:
 	case PC_STATUS_FD:
+	case PC_METRICS_FD:
+	case PC_COUNTERS:
 	case PC_CONTROL_REQUEST:
 	case PC_SOCKS_REQUEST:
 	case PC_READY:

@@ -112,6 +112,15 @@ struct parent {
 	struct link		 links[LINK_COUNT];
 	int			 status_fd;	/* listening; -1: none */
 	char			*status_path;	/* what we created; unlinked at exit */
+	/* The metrics listeners (docs/metrics.md), for publishd. */
+	int			 metrics_fds[PC_METRICS_FDS_MAX];
+	int			 nmetrics_fds;
+	char			*metrics_path;	/* its unix socket; unlinked at exit */
+	char			*metrics_address;	/* its TCP listener's */
+	uint16_t		 metrics_port;
+	/* For publishd's metrics (PC_COUNTERS). */
+	uint32_t		 restarts[ROLE_COUNT];
+	uint32_t		 keyd_channel_drops;
 	unsigned		 backoff_min_ms;
 	bool			 stopping;
 	int			 exit_status;
@@ -134,6 +143,12 @@ bool	parent_keys_changed(const struct parent *p,
 int	parent_send_config(struct child *c, const struct ob_config *cfg,
 	    uint32_t generation);
 int	parent_status_socket_open(const char *path, char *err, size_t errlen);
+/* A listening unix socket (0660) at path; what names it in messages. */
+int	parent_unix_socket_open(const char *what, const char *path, char *err,
+	    size_t errlen);
+/* A listening TCP socket at a numeric address (the metrics' loopback). */
+int	parent_tcp_listen(const char *what, const char *address, uint16_t port,
+	    char *err, size_t errlen);
 
 /* parent_run.c */
 int	parent_run(struct parent *p);
@@ -159,6 +174,8 @@ void	children_reap(struct parent *p);
 void	children_stop(struct parent *p, int exit_status);
 void	links_give(struct parent *p, enum child_role role);
 int	child_send_fd(struct child *c, uint32_t type, int fd);
+/* PC_COUNTERS to publishd, if it runs. */
+void	parent_send_counters(struct parent *p);
 void	child_control_connect(struct child *c);
 bool	children_all_down(const struct parent *p);
 

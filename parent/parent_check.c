@@ -128,8 +128,9 @@ check_tor(struct check *ck, const struct ob_config *cfg)
 	say(ck, CHECK_OK, "tor control: connected and authenticated");
 }
 
+/* what: "status socket" or "metrics socket". */
 static void
-check_status_dir(struct check *ck, const char *path)
+check_socket_dir(struct check *ck, const char *what, const char *path)
 {
 	char copy[4096];
 	const char *dir;
@@ -137,11 +138,10 @@ check_status_dir(struct check *ck, const char *path)
 	snprintf(copy, sizeof(copy), "%s", path);
 	dir = dirname(copy);
 	if (access(dir, W_OK | X_OK) == -1)
-		say(ck, CHECK_FAIL, "status socket %s: cannot create it in "
-		    "%s: %s", path, dir, strerror(errno));
+		say(ck, CHECK_FAIL, "%s %s: cannot create it in %s: %s", what,
+		    path, dir, strerror(errno));
 	else
-		say(ck, CHECK_OK, "status socket %s: directory writable",
-		    path);
+		say(ck, CHECK_OK, "%s %s: directory writable", what, path);
 }
 
 int
@@ -177,7 +177,11 @@ parent_check(struct parent *p)
 		check_keys(&ck, p);
 	check_tor(&ck, p->cfg);
 	if (p->cfg->status_socket_path != NULL)
-		check_status_dir(&ck, p->cfg->status_socket_path);
+		check_socket_dir(&ck, "status socket",
+		    p->cfg->status_socket_path);
+	if (p->cfg->metrics_socket_path != NULL)
+		check_socket_dir(&ck, "metrics socket",
+		    p->cfg->metrics_socket_path);
 	if (ck.problems > 0)
 		printf("onionbalanced --check: %d problem(s)\n", ck.problems);
 	else

@@ -43,6 +43,8 @@ static const struct ipc_type pc_types[] = {
 	{ PC_SOCKS_REQUEST, "SOCKS_REQUEST", 0 },
 	{ PC_SOCKS_FD, "SOCKS_FD", IPC_TYPE_FD },
 	{ PC_SOCKS_FAILED, "SOCKS_FAILED", 0 },
+	{ PC_METRICS_FD, "METRICS_FD", IPC_TYPE_FD },
+	{ PC_COUNTERS, "COUNTERS", 0 },
 };
 
 static void control_retry_cb(int, short, void *);
@@ -324,11 +326,34 @@ child_start(struct child *c)
 	links_give(p, c->role);
 	if (c->role == ROLE_PUBLISHD && p->status_fd != -1)
 		(void)child_send_fd(c, PC_STATUS_FD, p->status_fd);
+	for (int i = 0; c->role == ROLE_PUBLISHD && i < p->nmetrics_fds; i++)
+		(void)child_send_fd(c, PC_METRICS_FD, p->metrics_fds[i]);
+	/* before the configuration: PC_READY says publishd has them */
+	if (c->role == ROLE_PUBLISHD)
+		parent_send_counters(p);
 	if (parent_send_config(c, p->cfg, p->generation) == -1)
 		child_lost(c, "did not take its configuration");
 	else
 		log_info("%s started (pid %ld)", c->name, (long)c->pid);
 	return 0;
+}
+
+void
+parent_send_counters(struct parent *p)
+{
+	struct child *c = &p->children[ROLE_PUBLISHD];
+	struct ipc_builder b;
+
+	if (c->ch.fd == -1 || (c->state != CHILD_STARTING &&
+	    c->state != CHILD_RUNNING))
+		return;
+	ipc_builder_init(&b, c->buf, sizeof(c->buf), PC_COUNTERS, 0);
+	ipc_add_u32(&b, p->restarts[ROLE_KEYD]);
+	ipc_add_u32(&b, p->restarts[ROLE_FETCHD]);
+	ipc_add_u32(&b, p->restarts[ROLE_PUBLISHD]);
+	ipc_add_u32(&b, p->keyd_channel_drops);
+	if (ipc_builder_finish(&b) == -1 || ipc_send(&c->ch, &b, -1) == -1)
+		log_warn("publishd: sending COUNTERS");
 }
 
 /* keyd: spawn and key handshake (parent_keyd.c), then its link. */
@@ -357,9 +382,12 @@ child_restart_cb(int fd, short what, void *arg)
 
 	if (c->parent->stopping)
 		return;
+	c->parent->restarts[c->role]++;
 	rv = c->role == ROLE_KEYD ? keyd_restart(c) : child_start(c);
 	if (rv == -1)
 		child_crashed(c);	/* nothing to reap: count it here */
+	else if (c->role != ROLE_PUBLISHD)
+		parent_send_counters(c->parent);
 }
 
 static void
@@ -398,6 +426,8 @@ child_dispatch(struct child *c, const struct ipc_msg *msg)
 	case PC_PROBE:
 	case PC_SOCKS_FD:
 	case PC_SOCKS_FAILED:
+	case PC_METRICS_FD:
+	case PC_COUNTERS:
 		break;
 	}
 	child_lost(c, "sent a message only the parent sends, or a "

@@ -301,20 +301,21 @@ parent_send_config(struct child *c, const struct ob_config *cfg,
  * anything else there is the operator's and we refuse to start.
  */
 static int
-remove_stale_socket(const char *path, char *err, size_t errlen)
+remove_stale_socket(const char *what, const char *path, char *err,
+    size_t errlen)
 {
 	struct stat st;
 
 	if (lstat(path, &st) == -1)
 		return errno == ENOENT ? 0 : -1;
 	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(err, errlen, "status socket %s: a file that is not "
-		    "a socket is in the way", path);
+		snprintf(err, errlen, "%s %s: a file that is not "
+		    "a socket is in the way", what, path);
 		return -1;
 	}
 	if (unlink(path) == -1) {
-		snprintf(err, errlen, "status socket %s: cannot remove the "
-		    "old socket: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s %s: cannot remove the "
+		    "old socket: %s", what, path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -322,7 +323,8 @@ remove_stale_socket(const char *path, char *err, size_t errlen)
 
 /* Binds and listens; the socket is group-accessible (0660), no more. */
 int
-parent_status_socket_open(const char *path, char *err, size_t errlen)
+parent_unix_socket_open(const char *what, const char *path, char *err,
+    size_t errlen)
 {
 	struct sockaddr_un sun;
 	int fd;
@@ -330,30 +332,73 @@ parent_status_socket_open(const char *path, char *err, size_t errlen)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(err, errlen, "status socket %s: path too long", path);
+		snprintf(err, errlen, "%s %s: path too long", what, path);
 		return -1;
 	}
 	memcpy(sun.sun_path, path, strlen(path));
 	err[0] = '\0';
-	if (remove_stale_socket(path, err, errlen) == -1) {
+	if (remove_stale_socket(what, path, err, errlen) == -1) {
 		if (err[0] == '\0')
-			snprintf(err, errlen, "status socket %s: %s", path,
+			snprintf(err, errlen, "%s %s: %s", what, path,
 			    strerror(errno));
 		return -1;
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		snprintf(err, errlen, "status socket %s: %s", path,
+		snprintf(err, errlen, "%s %s: %s", what, path,
 		    strerror(errno));
 		if (fd != -1)
 			close(fd);
 		return -1;
 	}
 	if (chmod(path, 0660) == -1 || listen(fd, 16) == -1) {
-		snprintf(err, errlen, "status socket %s: %s", path,
+		snprintf(err, errlen, "%s %s: %s", what, path,
 		    strerror(errno));
 		(void)unlink(path);	/* ours: we just bound it */
 		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+parent_status_socket_open(const char *path, char *err, size_t errlen)
+{
+	return parent_unix_socket_open("status socket", path, err, errlen);
+}
+
+int
+parent_tcp_listen(const char *what, const char *address, uint16_t port,
+    char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len;
+	int fd, on = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, address, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		len = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, address, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		len = sizeof(*sin6);
+	} else {
+		snprintf(err, errlen, "%s %s port %u: not a numeric address",
+		    what, address, port);
+		return -1;
+	}
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    bind(fd, (struct sockaddr *)&ss, len) == -1 ||
+	    listen(fd, 16) == -1) {
+		snprintf(err, errlen, "%s %s port %u: %s", what, address, port,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
 		return -1;
 	}
 	return fd;

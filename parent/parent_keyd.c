@@ -273,6 +273,7 @@ keyd_dropped_channel(struct child *c, uint32_t id, uint32_t reason)
 {
 	struct child *pd = &c->parent->children[ROLE_PUBLISHD];
 
+	c->parent->keyd_channel_drops++;
 	log_warnx("keyd dropped its request channel: %s",
 	    reason == KEYD_DROP_MALFORMED ? "a malformed request" :
 	    reason == KEYD_DROP_NOT_READING ? "replies not read" :

@@ -48,6 +48,43 @@ check_key_modes(const struct ob_config *cfg, int report_open)
 	return problems;
 }
 
+/* The metrics listeners, made here and handed to publishd. */
+static int
+metrics_open(struct parent *p)
+{
+	const struct ob_config *cfg = p->cfg;
+	char err[1024];
+	int fd, problems = 0;
+
+	if (cfg->metrics_socket_path != NULL) {
+		if ((fd = parent_unix_socket_open("metrics socket",
+		    cfg->metrics_socket_path, err, sizeof(err))) == -1) {
+			log_errorx("%s", err);
+			problems++;
+		} else {
+			p->metrics_fds[p->nmetrics_fds++] = fd;
+			if ((p->metrics_path =
+			    strdup(cfg->metrics_socket_path)) == NULL)
+				fatal("strdup");
+		}
+	}
+	if (cfg->metrics_address != NULL) {
+		if ((fd = parent_tcp_listen("metrics listener",
+		    cfg->metrics_address, cfg->metrics_port, err,
+		    sizeof(err))) == -1) {
+			log_errorx("%s", err);
+			problems++;
+		} else {
+			p->metrics_fds[p->nmetrics_fds++] = fd;
+			if ((p->metrics_address =
+			    strdup(cfg->metrics_address)) == NULL)
+				fatal("strdup");
+			p->metrics_port = cfg->metrics_port;
+		}
+	}
+	return problems;
+}
+
 /*
  * What --check checks without tor: users, the children's binaries, the
  * keys (each read by keyd) and their modes, the status socket.  Every
@@ -85,6 +122,7 @@ preflight_local(struct parent *p)
 		    strdup(p->cfg->status_socket_path)) == NULL)
 			fatal("strdup");
 	}
+	problems += metrics_open(p);
 	return problems;
 }
 
@@ -146,6 +184,13 @@ cleanup(struct parent *p)
 		log_warn("%s", p->status_path);
 	if (p->status_fd != -1)
 		close(p->status_fd);
+	if (p->metrics_path != NULL && unlink(p->metrics_path) == -1 &&
+	    errno != ENOENT)
+		log_warn("%s", p->metrics_path);
+	for (int i = 0; i < p->nmetrics_fds; i++)
+		close(p->metrics_fds[i]);
+	free(p->metrics_path);
+	free(p->metrics_address);
 	for (int id = 0; id < LINK_COUNT; id++)
 		for (int side = 0; side < 2; side++)
 			if (p->links[id].pending[side] != -1)
@@ -235,6 +280,13 @@ carry_identities(struct parent *p, struct ob_config *next)
 	return 0;
 }
 
+static bool
+same_string(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL &&
+	    strcmp(a, b) == 0);
+}
+
 int
 parent_reload(struct parent *p, struct ob_config *next)
 {
@@ -249,6 +301,13 @@ parent_reload(struct parent *p, struct ob_config *next)
 	if ((oldsock == NULL) != (newsock == NULL) || (oldsock != NULL &&
 	    strcmp(oldsock, newsock) != 0))
 		log_warnx("reload: status-socket-location changes only at a "
+		    "restart of onionbalanced");
+	/* against what was opened at the start */
+	if (!same_string(p->metrics_path, next->metrics_socket_path) ||
+	    !same_string(p->metrics_address, next->metrics_address) ||
+	    (next->metrics_address != NULL &&
+	    p->metrics_port != next->metrics_port))
+		log_warnx("reload: metrics-location changes only at a "
 		    "restart of onionbalanced");
 	ob_config_free(p->cfg);
 	p->cfg = next;

@@ -176,18 +176,23 @@ exchange(struct keyd_client *kc, struct ipc_builder *b, uint32_t ok_type,
 
 	if (ipc_builder_finish(b) == -1)
 		fatalx("keyd: request does not fit");
-	if (kc->transact(kc, b, reply) == -1)
+	if (kc->transact(kc, b, reply) == -1) {
+		kc->refused[KEYD_ERR_INTERNAL]++;
 		return KEYD_ERR_INTERNAL;
+	}
 	if (reply->type == KEYD_R_ERROR) {
 		if (ipc_open_fixed(c, reply, KEYD_ERROR_LEN) == -1 ||
 		    ipc_get_u32(c, &code) == -1 || code == KEYD_ERR_NONE ||
 		    code >= KEYD_ERR_MAX_)
 			fatalx("keyd: malformed ERROR reply");
+		kc->refused[code]++;
 		return (enum keyd_error)code;
 	}
 	if (reply->type != ok_type || ipc_open_fixed(c, reply, len) == -1)
 		fatalx("keyd: unexpected reply type %u or size %zu",
 		    reply->type, reply->len);
+	if (ok_type == KEYD_R_CERTIFY_REPLY || ok_type == KEYD_R_SIGN_REPLY)
+		kc->signatures++;
 	return KEYD_ERR_NONE;
 }
 

@@ -34,6 +34,13 @@ struct keyd_client {
 	uint32_t	 next_id;
 	uint8_t		 qbuf[IPC_HDR_LEN + KEYD_REQUEST_CAP];
 	void		*arg;		/* for a test transport */
+	/*
+	 * For the metrics, as publishd saw them: CERTIFY and SIGN replies
+	 * (signatures keyd made), and refusals by error code (of any
+	 * request; KEYD_ERR_INTERNAL also counts no reply at all).
+	 */
+	uint64_t	 signatures;
+	uint64_t	 refused[KEYD_ERR_MAX_];
 };
 
 /* keyd's error code or KEYD_ERR_INTERNAL for a transport failure. */

@@ -1,7 +1,8 @@
 /*
  * The publishd process around the logic of publishd.h: its channels, its
- * control connection, its status socket and its timer.  Shared by
- * publishd.c, proc.c, control.c and status_socket.c only.
+ * control connection, its status socket, its metrics endpoint and its
+ * timer.  Shared by publishd.c, proc.c, control.c, status_socket.c and
+ * metrics_http.c only.
  */
 #ifndef OB_PUBLISHD_PROC_H
 #define OB_PUBLISHD_PROC_H
@@ -12,6 +13,7 @@
 
 #include "publishd.h"
 
+struct evhttp;
 struct torctl;
 
 struct pd_proc {
@@ -28,6 +30,8 @@ struct pd_proc {
 	bool			 consensus_again;	/* asked meanwhile */
 	int			 status_fd;
 	struct event		*status_ev;
+	struct evhttp		*metrics_http;	/* NULL: no metrics socket */
+	int			 metrics_nfds;
 	struct event		*timer;
 	/* the configuration being received */
 	struct pd_service	*cfg;
@@ -51,5 +55,9 @@ int	control_post(void *arg, struct pd *pd, struct pd_service *sv,
 /* status_socket.c */
 void	status_socket_set(struct pd_proc *p, int fd);
 void	status_socket_close(struct pd_proc *p);
+
+/* metrics_http.c */
+void	metrics_socket_add(struct pd_proc *p, int fd);
+void	metrics_close(struct pd_proc *p);
 
 #endif

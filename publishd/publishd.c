@@ -34,6 +34,8 @@ static const struct ipc_type parent_types[] = {
 	{ PC_INSTANCE, "INSTANCE", 0 },
 	{ PC_CONFIG_END, "CONFIG_END", 0 },
 	{ PC_READY, "READY", 0 },
+	{ PC_METRICS_FD, "METRICS_FD", IPC_TYPE_FD },
+	{ PC_COUNTERS, "COUNTERS", 0 },
 };
 
 /* --- fetchd -------------------------------------------------------------- */
@@ -248,6 +250,30 @@ parent_fd_msg(struct pd_proc *p, const struct ipc_msg *msg)
 }
 
 static void
+parent_metrics_fd(struct pd_proc *p, const struct ipc_msg *msg)
+{
+	if (msg->len != 0)
+		fatalx("parent: malformed METRICS_FD");
+	metrics_socket_add(p, msg->fd);
+}
+
+static void
+parent_counters(struct pd_proc *p, const struct ipc_msg *msg)
+{
+	struct ipc_cursor c;
+	struct pd *pd = &p->pd;
+
+	if (ipc_open_fixed(&c, msg, PC_COUNTERS_LEN) == -1 ||
+	    ipc_get_u32(&c, &pd->child_restarts[0]) == -1 ||
+	    ipc_get_u32(&c, &pd->child_restarts[1]) == -1 ||
+	    ipc_get_u32(&c, &pd->child_restarts[2]) == -1 ||
+	    ipc_get_u32(&c, &pd->keyd_channel_drops) == -1 ||
+	    ipc_cursor_end(&c) == -1)
+		fatalx("parent: malformed COUNTERS");
+	pd->have_parent_counters = 1;
+}
+
+static void
 parent_dispatch(struct pd_proc *p, const struct ipc_msg *msg)
 {
 	switch ((enum parent_child_msg)msg->type) {
@@ -272,6 +298,12 @@ parent_dispatch(struct pd_proc *p, const struct ipc_msg *msg)
 		break;
 	case PC_CONFIG_END:
 		parent_config_end(p, msg);
+		break;
+	case PC_METRICS_FD:
+		parent_metrics_fd(p, msg);
+		break;
+	case PC_COUNTERS:
+		parent_counters(p, msg);
 		break;
 	case PC_CONTROL_REQUEST:
 	case PC_READY:
@@ -347,6 +379,7 @@ teardown(struct pd_proc *p)
 {
 	control_free(p);
 	status_socket_close(p);
+	metrics_close(p);
 	peer_close(p);
 	keyd_client_close(&p->kc);
 	event_free(p->parent_ev);

@@ -159,6 +159,11 @@ struct pd_instance {
 	int			 in_last_set;
 	/* Dropped, but used: every instance is dead, the last set stays. */
 	int			 kept;
+	/*
+	 * For the metrics: fetchd's reports, [0] a descriptor, [state] a
+	 * PEER_INSTANCE_STATE (fetchd reports changes, not every fetch).
+	 */
+	uint64_t		 reports[PEER_STATE_EXPIRED + 1];
 };
 
 enum pd_target_state {
@@ -185,6 +190,10 @@ struct pd_target {
 	time_t			 last_result_at;
 	uint64_t		 uploaded_revision;
 	char			 reason[40];	/* of the last failure */
+	/* For the metrics: outcomes at this HSDir, and the last success. */
+	uint64_t		 uploads_ok;
+	uint64_t		 uploads_failed;
+	time_t			 last_success;
 };
 
 /* Why a descriptor is (re)built; also the status document's words. */
@@ -254,6 +263,9 @@ struct pd_service {
 	int			 drop_pending;	/* a dead instance must leave */
 	int			 all_dead;	/* every usable instance dropped */
 	time_t			 all_dead_since;
+	/* For the metrics: upload outcomes of both descriptors, every HSDir. */
+	uint64_t		 uploads_ok;
+	uint64_t		 uploads_failed;
 };
 
 struct pd;
@@ -288,6 +300,10 @@ struct pd {
 	char			 control_lost_reason[160];
 	struct pd_ops		 ops;
 	time_t			 consensus_at;	/* when we accepted it */
+	/* What only the parent counts (PC_COUNTERS), for the metrics. */
+	int			 have_parent_counters;
+	uint32_t		 child_restarts[3];	/* keyd, fetchd, publishd */
+	uint32_t		 keyd_channel_drops;
 };
 
 /* state.c */
@@ -434,5 +450,16 @@ int	pd_build_slot(void *arg, struct pd *pd, struct pd_service *sv,
 /* status.c */
 /* The status document, NUL-terminated (malloc); NULL on allocation failure. */
 char   *pd_status_json(const struct pd *pd, time_t now, size_t *len);
+/* An instance's state as the status document and the metrics name it. */
+const char *pd_instance_state_str(const struct pd_instance *in, time_t now);
+
+/* metrics.c */
+/*
+ * The Prometheus text exposition (version 0.0.4; docs/metrics.md) of
+ * pd and of what kc saw from keyd, NUL-terminated (malloc); NULL on
+ * allocation failure.
+ */
+char   *pd_metrics_text(const struct pd *pd, const struct keyd_client *kc,
+	    const char *version, time_t now, size_t *len);
 
 #endif

@@ -99,6 +99,8 @@ service_keep(struct pd_service *to, struct pd_service *old)
 	to->inflight = old->inflight;
 	to->ninflight = old->ninflight;
 	to->inflight_cap = old->inflight_cap;
+	to->uploads_ok = old->uploads_ok;
+	to->uploads_failed = old->uploads_failed;
 	old->inflight = NULL;
 	old->ninflight = old->inflight_cap = 0;
 	/* The instance set may differ: let the schedule compare afresh. */
@@ -283,6 +285,7 @@ pd_instance_desc(struct pd *pd, uint32_t service, uint32_t instance,
 	if (desc->n_intro > HSDESC_MAX_INTRO_POINTS)
 		return -1;
 	intro_digest(desc->intro, desc->n_intro, digest);
+	in->reports[0]++;
 	if (!in->has_desc || memcmp(digest, in->intro_digest, 32) != 0)
 		in->intro_modified = now;
 	memcpy(in->intro_digest, digest, 32);
@@ -310,6 +313,8 @@ pd_instance_state(struct pd *pd, uint32_t service, uint32_t instance,
 
 	if ((in = pd_instance_lookup(pd, service, instance, key)) == NULL)
 		return -1;
+	if (state >= PEER_STATE_NO_DESCRIPTOR && state <= PEER_STATE_EXPIRED)
+		in->reports[state]++;
 	/*
 	 * NO_DESCRIPTOR only says that fetchd has not fetched one yet: a
 	 * fetchd that just started, or was restarted, says it of every

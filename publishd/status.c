@@ -142,8 +142,8 @@ kv_time(struct jbuf *b, int *first, const char *key, time_t t)
 	jb_string(b, s);
 }
 
-static const char *
-instance_state_str(const struct pd_instance *in, time_t now)
+const char *
+pd_instance_state_str(const struct pd_instance *in, time_t now)
 {
 	if (in->has_desc)
 		return pd_instance_usable(in, now) ? "live" : "expired";
@@ -177,7 +177,7 @@ instance_json(struct jbuf *b, const struct pd_instance *in, time_t now)
 	kv_time(b, &first, "descriptorReceived", received);
 	kv_time(b, &first, "introSetModified", in->intro_modified);
 	kv_uint(b, &first, "introPointsNum", in->n_intro);
-	kv_str(b, &first, "state", instance_state_str(in, now));
+	kv_str(b, &first, "state", pd_instance_state_str(in, now));
 	kv_str(b, &first, "stateDetail", in->detail[0] ? in->detail : NULL);
 	kv_time(b, &first, "stateSince", in->state_since);
 	if (in->has_desc) {

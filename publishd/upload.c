@@ -105,6 +105,23 @@ inflight_add(struct pd_service *sv, const char *fpr, int k,
 	f->deadline = now + PD_UPLOAD_TIMEOUT_S;
 }
 
+/* The metrics' counters of one outcome (t NULL: its HSDir is gone). */
+static void
+count_result(struct pd_service *sv, struct pd_target *t, int ok, time_t now)
+{
+	if (ok)
+		sv->uploads_ok++;
+	else
+		sv->uploads_failed++;
+	if (t == NULL)
+		return;
+	if (ok) {
+		t->uploads_ok++;
+		t->last_success = now;
+	} else
+		t->uploads_failed++;
+}
+
 static void
 target_failed(struct pd *pd, struct pd_target *t, const char *reason,
     time_t now)
@@ -142,6 +159,7 @@ slot_send(struct pd *pd, struct pd_service *sv, int k, time_t now,
 		t->last_attempt = now;
 		t->gen = slot->gen;
 		if (pd->ops.post(pd->ops.post_arg, pd, sv, k, t->fpr) == -1) {
+			count_result(sv, t, 0, now);
 			target_failed(pd, t, "HSPOST not sent", now);
 			if (*wake == 0 || t->next_try < *wake)
 				*wake = t->next_try;
@@ -193,6 +211,7 @@ pd_upload_result(struct pd *pd, struct pd_service *sv, const char *fpr,
 	*f = sv->inflight[--sv->ninflight];
 	if (done.slot >= 0)
 		t = target_find(&sv->slot[done.slot], fpr);
+	count_result(sv, t, ok, now);
 	if (t == NULL)
 		return;		/* the slot or HSDir is gone meanwhile */
 	log_info("%s: upload of revision %llu to $%s: %s%s%s", sv->address,

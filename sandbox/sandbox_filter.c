@@ -76,6 +76,9 @@ static const int fetchd_allow[] = {
 /*
  * publishd: fetchd's, the status socket's connections, and the poll() with
  * which its keyd client waits for each reply (publishd/keyd_client.c).
+ * The metrics endpoint (libevent's evhttp, publishd/metrics_http.c)
+ * accepts with accept4 too, and ends each connection with
+ * shutdown(SHUT_WR) before close.
  */
 static const int publishd_allow[] = {
 	SCMP_SYS(poll),
@@ -86,6 +89,7 @@ static const int publishd_allow[] = {
 	SCMP_SYS(readv),
 	SCMP_SYS(writev),
 	SCMP_SYS(accept4),
+	SCMP_SYS(shutdown),
 };
 
 #if OB_SANDBOX_SANITIZER_COMPAT

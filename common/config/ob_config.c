@@ -891,6 +891,132 @@ parse_services(struct config_parser *p, yaml_node_t *node, void *field,
 	return 0;
 }
 
+/*
+ * One metrics-location item is TCP when it ends in ":PORT" and has no
+ * '/' (a path with a colon in its last part would need a "./"): the
+ * docs say so.
+ */
+static int
+metrics_item_is_tcp(const char *v, size_t len)
+{
+	const char *colon = strrchr(v, ':');
+
+	if (colon == NULL || memchr(v, '/', len) != NULL || colon[1] == '\0')
+		return 0;
+	return strspn(colon + 1, "0123456789") == strlen(colon + 1);
+}
+
+/*
+ * ADDRESS:PORT of the metrics listener.  Only loopback: the metrics are
+ * served without TLS or authentication, and what they show (backends,
+ * HSDirs, timings) is for the operator alone.
+ */
+static int
+parse_metrics_tcp(struct config_parser *p, yaml_node_t *node, const char *v,
+    const char *keypath)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	char addr[INET6_ADDRSTRLEN + 2], quoted[QUOTED_MAX];
+	const char *colon = strrchr(v, ':');
+	size_t alen = (size_t)(colon - v);
+	unsigned long port;
+	int loopback;
+
+	quote_value(quoted, v, strlen(v));
+	port = strtoul(colon + 1, NULL, 10);
+	if (strlen(colon + 1) > 5 || port == 0 || port > 65535)
+		return config_error(p, node, keypath, "\"%s\": the port is "
+		    "not in 1..65535", quoted);
+	if (alen >= sizeof(addr))
+		return config_error(p, node, keypath, "\"%s\" is not "
+		    "ADDRESS:PORT with a numeric address", quoted);
+	memcpy(addr, v, alen);
+	addr[alen] = '\0';
+	if (alen >= 2 && addr[0] == '[' && addr[alen - 1] == ']') {
+		addr[alen - 1] = '\0';
+		memmove(addr, addr + 1, alen - 1);
+		if (inet_pton(AF_INET6, addr, &a6) != 1)
+			return config_error(p, node, keypath, "\"%s\" is not "
+			    "ADDRESS:PORT with a numeric address", quoted);
+		loopback = IN6_IS_ADDR_LOOPBACK(&a6);
+	} else if (inet_pton(AF_INET, addr, &a4) == 1)
+		loopback = (ntohl(a4.s_addr) >> 24) == 127;
+	else
+		return config_error(p, node, keypath, "\"%s\" is not "
+		    "ADDRESS:PORT with a numeric address (an IPv6 address in "
+		    "brackets)", quoted);
+	if (!loopback)
+		return config_error(p, node, keypath, "\"%s\" is not a "
+		    "loopback address (127.0.0.0/8 or [::1]): the metrics "
+		    "have no TLS or authentication; put a reverse proxy with "
+		    "TLS and authentication in front of a loopback listener",
+		    quoted);
+	if (p->cfg->metrics_address != NULL)
+		return config_error(p, node, keypath, "more than one TCP "
+		    "listener");
+	if (set_string(p, node, &p->cfg->metrics_address, addr,
+	    keypath) == -1)
+		return -1;
+	p->cfg->metrics_port = (uint16_t)port;
+	return 0;
+}
+
+static int
+parse_metrics_item(struct config_parser *p, yaml_node_t *node,
+    const char *keypath)
+{
+	const char *v;
+	size_t len;
+
+	if ((v = scalar_string(p, node, keypath, &len)) == NULL)
+		return -1;
+	if (len == 0)
+		return config_error(p, node, keypath, "an empty location");
+	if (metrics_item_is_tcp(v, len))
+		return parse_metrics_tcp(p, node, v, keypath);
+	if (p->cfg->metrics_socket_path != NULL)
+		return config_error(p, node, keypath, "more than one unix "
+		    "socket");
+	if (len >= PATH_MAX)
+		return config_error(p, node, keypath,
+		    "path longer than %d bytes", PATH_MAX - 1);
+	return set_string(p, node, &p->cfg->metrics_socket_path, v, keypath);
+}
+
+/*
+ * metrics-location: a unix socket path and/or a loopback ADDRESS:PORT,
+ * one value or a list of at most two; nothing (null) is off.
+ */
+static int
+parse_metrics_location(struct config_parser *p, yaml_node_t *node,
+    void *field, const char *keypath)
+{
+	char itempath[KEYPATH_MAX];
+	yaml_node_t *item;
+	size_t n, i;
+
+	(void)field;
+	free(p->cfg->metrics_socket_path);
+	free(p->cfg->metrics_address);
+	p->cfg->metrics_socket_path = p->cfg->metrics_address = NULL;
+	p->cfg->metrics_port = 0;
+	if (node_is_null(node))
+		return 0;
+	if (node->type != YAML_SEQUENCE_NODE)
+		return parse_metrics_item(p, node, keypath);
+	if ((n = check_list(p, node, keypath, 2, "locations")) == 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((item = list_item(p, node, i)) == NULL)
+			return config_error(p, node, keypath, "broken list");
+		snprintf(itempath, sizeof(itempath), "%s[%zu]", keypath, i);
+		if (parse_metrics_item(p, item, itempath) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 static const struct config_key top_keys[] = {
 	/* Onionbalance's. */
 	{ "services", parse_services, 0,
@@ -898,6 +1024,7 @@ static const struct config_key top_keys[] = {
 	{ "status-socket-location", parse_optional_path,
 	    offsetof(struct ob_config, status_socket_path), NULL },
 	/* Ours. */
+	{ "metrics-location", parse_metrics_location, 0, NULL },
 	{ "log-level", parse_log_level,
 	    offsetof(struct ob_config, log_level), NULL },
 	{ "tor-control-socket", parse_optional_path,
@@ -973,6 +1100,8 @@ ob_config_free(struct ob_config *cfg)
 	}
 	free(cfg->path);
 	free(cfg->status_socket_path);
+	free(cfg->metrics_socket_path);
+	free(cfg->metrics_address);
 	free(cfg->control_socket);
 	free(cfg->control_address);
 	free(cfg->keyd_user);
@@ -1243,12 +1372,13 @@ nomem:
 static int
 absolute_socket_paths(struct ob_config *cfg, char *err, size_t errlen)
 {
-	char **fields[2], *abs;
+	char **fields[3], *abs;
 	size_t i;
 
 	fields[0] = &cfg->status_socket_path;
 	fields[1] = &cfg->control_socket;
-	for (i = 0; i < 2; i++) {
+	fields[2] = &cfg->metrics_socket_path;
+	for (i = 0; i < 3; i++) {
 		if (*fields[i] == NULL || (*fields[i])[0] == '/')
 			continue;
 		if ((abs = absolute_path(*fields[i])) == NULL) {

@@ -114,6 +114,14 @@ struct ob_config {
 	size_t		 nservices;
 
 	char		*status_socket_path;	/* NULL: no status socket */
+	/*
+	 * metrics-location (docs/metrics.md): a unix socket and/or a
+	 * loopback TCP listener; NULL: none of that kind.  The address is
+	 * numeric, without brackets, in 127.0.0.0/8 or ::1.
+	 */
+	char		*metrics_socket_path;
+	char		*metrics_address;
+	uint16_t	 metrics_port;
 	enum log_level	 log_level;
 
 	/* Tried in this order, as Onionbalance does: socket, then TCP. */

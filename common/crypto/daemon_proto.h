@@ -10,13 +10,13 @@
  *   publishd <-> keyd      keyd_proto.h's request channel (PC_KEYD_FD)
  *
  * Start and restart use the same handshake (style.md 10): the parent sends
- * its fds (PC_CONTROL_FD, PC_PEER_FD, and for publishd PC_KEYD_FD and
- * PC_STATUS_FD), then the configuration (PC_CONFIG_BEGIN, PC_SERVICE and
- * PC_INSTANCE messages, PC_CONFIG_END); the child answers PC_READY with
- * the generation and only then starts work.  A reload (SIGHUP) is a new
- * PC_CONFIG_BEGIN..PC_CONFIG_END with a higher generation: the child
- * replaces its service/instance set (keeping the state of instances that
- * stay) and answers PC_READY again.
+ * its fds (PC_CONTROL_FD, PC_PEER_FD, and for publishd PC_KEYD_FD,
+ * PC_STATUS_FD, PC_METRICS_FD, then PC_COUNTERS), then the configuration
+ * (PC_CONFIG_BEGIN, PC_SERVICE and PC_INSTANCE messages, PC_CONFIG_END);
+ * the child answers PC_READY with the generation and only then starts
+ * work.  A reload (SIGHUP) is a new PC_CONFIG_BEGIN..PC_CONFIG_END with a
+ * higher generation: the child replaces its service/instance set
+ * (keeping the state of instances that stay) and answers PC_READY again.
  *
  * Any fd message may come again at any time: when a peer process is
  * restarted, or tor went away, the parent makes a new channel or
@@ -83,6 +83,21 @@ enum parent_child_msg {
 	PC_SOCKS_FD,
 	/* parent -> fetchd: id(4) reason(string).  None could be made. */
 	PC_SOCKS_FAILED,
+	/*
+	 * parent -> publishd: fd, a listening metrics socket (unix stream or
+	 * loopback TCP; docs/metrics.md); at most PC_METRICS_FDS_MAX, each
+	 * once per publishd process.
+	 */
+	PC_METRICS_FD,
+	/*
+	 * parent -> publishd: what only the parent counts, for the metrics,
+	 * in publishd's handshake (after the fds, before the configuration)
+	 * and again on every change:
+	 *   keyd_restarts(4) fetchd_restarts(4) publishd_restarts(4)
+	 *   keyd_channel_drops(4)
+	 * Totals since the parent started.
+	 */
+	PC_COUNTERS,
 };
 
 #define PC_CONFIG_BEGIN_LEN	(4 + 4 + 4 + 4)
@@ -92,6 +107,8 @@ enum parent_child_msg {
 #define PC_SOCKS_REQUEST_LEN	4
 #define PC_SOCKS_FD_LEN		4
 #define PC_SOCKS_REASON_MAX	127	/* PC_SOCKS_FAILED's reason */
+#define PC_METRICS_FDS_MAX	2
+#define PC_COUNTERS_LEN		(4 * 4)
 
 /* What a liveness probe checks beyond the backend's tor (PC_PROBE). */
 enum probe_check {

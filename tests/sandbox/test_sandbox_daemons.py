@@ -7,6 +7,10 @@ the scripted fake tor of tests/unit/test_parent_exec.py (no network):
   docs/sandbox.md lists, in its own sets and in its bounding set;
 - the master key's secret bytes are in keyd's memory and in no other
   process's (tests/testnet/test_key_memory.py; keyd is the control);
+- publishd serves the metrics (docs/metrics.md) under its filter, on a
+  unix socket and a 127.0.0.1 port the parent made: GET /metrics answers
+  text that prometheus_client's parser reads whole, other paths 404,
+  and the instances' intro-point gauges equal the status socket's;
 - in a build with -Dsandbox_test_violation=true: fetchd, then publishd,
   made to call socket() once sandboxed, is killed by SIGSYS, and the
   parent says so and starts it again;
@@ -24,14 +28,17 @@ OB_SYSUSERS_CONF (the source tree's sysusers.d file).
 """
 
 import ctypes
+import http.client
 import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -251,6 +258,105 @@ def test_children_sandboxed_parent_reduced():
         s.close(ok)
 
 
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path):
+        super().__init__("localhost", timeout=10)
+        self.unix_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(10)
+        self.sock.connect(self.unix_path)
+
+
+def http_get(conn, path):
+    try:
+        conn.request("GET", path)
+        r = conn.getresponse()
+        return r.status, r.getheader("Content-Type"), r.read().decode()
+    finally:
+        conn.close()
+
+
+def free_port():
+    with socket.socket() as t:
+        t.bind(("127.0.0.1", 0))
+        return t.getsockname()[1]
+
+
+def parse_metrics(text):
+    """Every line through prometheus_client's parser; {name: samples}."""
+    from prometheus_client.parser import text_string_to_metric_families
+    samples = {}
+    for fam in text_string_to_metric_families(text):
+        for smp in fam.samples:
+            samples.setdefault(smp.name, []).append(smp)
+    return samples
+
+
+def test_metrics_served_under_the_filter():
+    s = DaemonSetup()
+    ok = False
+    try:
+        msock = os.path.join(s.dir, "metrics.sock")
+        port = free_port()
+        s.write_config(2, extra=f"metrics-location: [{msock}, "
+                       f"127.0.0.1:{port}]")
+        start_and_wait(s)
+        texts = []
+        for conn in (UnixHTTPConnection(msock),
+                     http.client.HTTPConnection("127.0.0.1", port,
+                                                timeout=10)):
+            code, ctype, text = http_get(conn, "/metrics")
+            assert code == 200, (code, text)
+            assert ctype == "text/plain; version=0.0.4; charset=utf-8", ctype
+            texts.append(text)
+        code, _, _ = http_get(UnixHTTPConnection(msock), "/other")
+        assert code == 404, code
+        for text in texts:
+            m = parse_metrics(text)
+            assert m["onionbalanced_build_info"][0].value == 1, text
+            restarts = {x.labels["child"]: x.value
+                        for x in m["onionbalanced_child_restarts_total"]}
+            assert restarts == {"keyd": 0, "fetchd": 0, "publishd": 0}, \
+                restarts
+        with socket.socket(socket.AF_UNIX) as c:
+            c.settimeout(10)
+            c.connect(s.status)
+            doc = json.loads(b"".join(iter(lambda: c.recv(65536), b"")))
+        want = {i["name"]: i["introPointsNum"]
+                for sv in doc["services"] for i in sv["instances"]}
+        got = {x.labels["instance"]: x.value for x in
+               parse_metrics(texts[-1])["onionbalanced_instance_intro_points"]}
+        assert got == want and len(want) == 2, (got, want)
+        assert status(s.pid("publishd"))["Seccomp"] == "2"
+        assert "lost child" not in s.log_text(), s.log_text()
+        # the parent's restart count reaches publishd's metrics
+        os.kill(s.pid("fetchd"), signal.SIGKILL)
+        s.wait_log(r"(?s)lost child fetchd.*fetchd ready")
+        want = {"keyd": 0, "fetchd": 1, "publishd": 0}
+        for _ in range(50):     # the parent's message may still be on its way
+            _, _, text = http_get(UnixHTTPConnection(msock), "/metrics")
+            restarts = {x.labels["child"]: x.value for x in parse_metrics(
+                text)["onionbalanced_child_restarts_total"]}
+            if restarts == want:
+                break
+            time.sleep(0.1)
+        assert restarts == want, restarts
+        # a reload names a changed metrics-location and keeps the old one
+        s.write_config(2, extra=f"metrics-location: 127.0.0.1:{port}")
+        os.kill(s.proc.pid, signal.SIGHUP)
+        s.wait_log(r"reload: metrics-location changes only at a restart")
+        s.wait_log(r"publishd ready \(configuration 2\)")
+        code, _, _ = http_get(UnixHTTPConnection(msock), "/metrics")
+        assert code == 200, code
+        assert s.stop() == 0, s.log_text()
+        assert not os.path.exists(msock), "metrics socket left behind"
+        ok = True
+    finally:
+        s.close(ok)
+
+
 def test_key_only_in_keyd():
     if not ROOT:
         print("skip: reading other processes' memory needs root")
@@ -293,7 +399,8 @@ def test_violation_publishd():
 
 
 def main():
-    tests = [test_children_sandboxed_parent_reduced, test_key_only_in_keyd]
+    tests = [test_children_sandboxed_parent_reduced,
+             test_metrics_served_under_the_filter, test_key_only_in_keyd]
     if ROOT and shutil.which("systemd-sysusers"):
         tests += [test_missing_service_user_names_the_command,
                   test_users_from_sysusers_file]

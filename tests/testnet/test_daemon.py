@@ -38,6 +38,12 @@ on that one network:
             frontend stays reachable, fetched afresh (NEWNYM) every ~11 s,
             because the second descriptor for the new period was already
             on its HSDirs;
+  metrics   after the first publication and at the end, GET /metrics on
+            the metrics socket (tests/testnet/metrics_scrape.py): every
+            line parses (prometheus_client), the intro-point gauges equal
+            the status socket's, uploads are counted and the count rose
+            (unless publishd restarted between), and the parent's
+            child_restarts_total counted each child killed;
   ring      all along, in a thread: the client tor is asked again and
             again to HSFETCH the frontend, with SIGNAL NEWNYM before each
             try so that it forgets which HSDirs it asked; every HSDir it
@@ -70,6 +76,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import metrics_scrape  # noqa: E402
 import obdaemon  # noqa: E402
 import test_key_memory  # noqa: E402
 import testnet  # noqa: E402
@@ -592,7 +599,8 @@ def run(build_dir):
 
 
 def run_scenarios(net, ob, timings):
-    ob.configure(services=2)
+    ob.configure(services=2, top={
+        "metrics-location": metrics_scrape.socket_path(ob)})
     note(f"frontends {' and '.join(ob.frontends)}; switching the 3 backends "
          f"to Onionbalance-instance mode")
     ob.switch_backends()
@@ -600,11 +608,14 @@ def run_scenarios(net, ob, timings):
     note(f"onionbalanced started (pid {ob.proc.pid})")
     scenario_reach(net, ob, timings)
     wait_rebuilt(ob, ob.started_at, "first publication")
+    first_scrape = metrics_scrape.check(ob, check)
 
     ring = RingChecker(net, ob.frontend)
     ring.start()
     try:
         run_checks(net, ob, ring, timings)
+        last = metrics_scrape.check(ob, check, before=first_scrape)
+        metrics_scrape.check_restarts(last, check, obdaemon.CHILDREN)
     finally:
         ring.stopping.set()
         print(f"ring: HSFETCH results (time period, HSDir, result): "
@@ -672,6 +683,7 @@ def main(run_fn=run, errors=()):
     try:
         run_fn(build_dir)
     except (TestFailure, testnet.TestnetError, obdaemon.DaemonError, OSError,
+            metrics_scrape.MetricsError,
             torcontrol.ControlError, testnet.socksfetch.FetchError) + \
             tuple(errors) as e:
         print(f"FAIL: {e}", flush=True)

@@ -25,11 +25,14 @@ other intro points, comes into use.  "Back" is any of its intro points
 in the frontend again.  Baseline: all three backends in the frontend,
 no "unknown key" warning for the settings above, every instance
 `liveness` alive with lastProbe, lastProbeOutcome, livenessSince and
-droppedReason null, the service's `unreachable` null.  Then, in order:
+droppedReason null, the service's `unreachable` null, and the metrics'
+instance_in_descriptor 1 for each (docs/metrics.md; scraped on the unix
+socket of metrics-location).  Then, in order:
 
   a  kill       SIGKILL be0's tor: within 90 s be0 is gone; the status
-                says node1 is dead (with a droppedReason) and a warning
-                says "dropped"; then 10 requests through the frontend,
+                says node1 is dead (with a droppedReason), a warning
+                says "dropped", and the metrics' instance_in_descriptor
+                falls to 0 for node1 (1 for the others); then 10 requests through the frontend,
                 NEWNYM before each (a fresh descriptor, fresh circuits),
                 are all answered by be1 or be2.  (These pass against a
                 daemon that keeps the dead intro points too: the intro
@@ -79,6 +82,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import hsdesc  # noqa: E402
+import metrics_scrape  # noqa: E402
 import obdaemon  # noqa: E402
 import test_daemon  # noqa: E402
 from test_daemon import TestFailure, note  # noqa: E402
@@ -310,6 +314,9 @@ class Failover:
                    "; ".join(f"{inst['name']} "
                              f"{inst.get('lastProbeOutcome')!r}"
                              for inst in insts))
+        metrics_scrape.wait_in_descriptor(
+            self.ob, {node(i): 1 for i in range(len(self.net.backend_names))},
+            self.check, "every instance in the descriptor")
         self.check("unreachable" in sv and sv["unreachable"] is None,
                    f"status: the service's unreachable is null "
                    f"({sv.get('unreachable', 'missing')!r})")
@@ -325,6 +332,11 @@ class Failover:
                    f"be0's intro points left the frontend descriptor {shown}"
                    f" s after its tor was killed (bound {DROP_LIMIT} s)")
         self.check_dropped(0, log_from)
+        # the instance gauge falls with it
+        metrics_scrape.wait_in_descriptor(
+            self.ob, {node(i): int(i != 0)
+                      for i in range(len(self.net.backend_names))},
+            self.check, "be0 (node1) dropped")
         answered = []
         for n in range(REQUESTS):
             self.net.client_newnym()
@@ -505,8 +517,9 @@ def run(build_dir):
         print(f"onionbalanced log: {ob.log_path}", flush=True)
         fo = None
         try:
-            ob.configure(top=CONFIG_TOP, service=CONFIG_SERVICE,
-                         instances=CONFIG_INSTANCES)
+            ob.configure(top=dict(CONFIG_TOP, **{
+                "metrics-location": metrics_scrape.socket_path(ob)}),
+                service=CONFIG_SERVICE, instances=CONFIG_INSTANCES)
             note(f"frontend {ob.frontend}; switching the 3 backends to "
                  f"Onionbalance-instance mode")
             ob.switch_backends()

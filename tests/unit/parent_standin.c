@@ -51,6 +51,8 @@ static const struct ipc_type pc_types[] = {
 	{ PC_SOCKS_REQUEST, "SOCKS_REQUEST", 0 },
 	{ PC_SOCKS_FD, "SOCKS_FD", IPC_TYPE_FD },
 	{ PC_SOCKS_FAILED, "SOCKS_FAILED", 0 },
+	{ PC_METRICS_FD, "METRICS_FD", IPC_TYPE_FD },
+	{ PC_COUNTERS, "COUNTERS", 0 },
 };
 
 struct standin {
@@ -215,6 +217,9 @@ handle(struct standin *s, const struct ipc_msg *msg)
 		s->statuses++;
 		replace_fd(&s->other_fds[2], msg->fd);
 		break;
+	case PC_METRICS_FD:
+		close(msg->fd);
+		break;
 	case PC_CONFIG_BEGIN:
 		s->services = s->instances = 0;
 		break;
@@ -225,6 +230,7 @@ handle(struct standin *s, const struct ipc_msg *msg)
 		s->instances++;
 		break;
 	case PC_PROBE:		/* fetchd's: how to probe the instance */
+	case PC_COUNTERS:	/* publishd's: for its metrics */
 		break;
 	case PC_CONFIG_END:
 		ready(s, msg);

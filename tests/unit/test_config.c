@@ -288,7 +288,100 @@ test_relative_socket_paths(void)
 	CHECK_STR_EQ(cfg->status_socket_path, want);
 	snprintf(want, sizeof(want), "%s/control", cwd);
 	CHECK_STR_EQ(cfg->control_socket, want);
+	snprintf(want, sizeof(want), "%s/run/metrics.sock", cwd);
+	CHECK_STR_EQ(cfg->metrics_socket_path, want);
+	CHECK(cfg->metrics_address == NULL);
 	ob_config_free(cfg);
+}
+
+#define MINIMAL_SERVICES "services:\n- key: frontend.key\n" \
+	"  instances:\n  - address: " ADDR_B "\n"
+
+/* metrics-location: a path and/or a loopback ADDRESS:PORT, off unless set. */
+static void
+test_metrics_location(void)
+{
+	static const struct {
+		const char *value, *path, *address;
+		unsigned port;
+	} ok[] = {
+		{ "", NULL, NULL, 0 },
+		{ "metrics.sock", "metrics.sock", NULL, 0 },
+		{ "/run/ob/m.sock", "/run/ob/m.sock", NULL, 0 },
+		{ "127.0.0.1:9100", NULL, "127.0.0.1", 9100 },
+		{ "127.1.2.3:1", NULL, "127.1.2.3", 1 },
+		{ "'[::1]:65535'", NULL, "::1", 65535 },
+		{ "[m.sock, 127.0.0.1:9100]", "m.sock", "127.0.0.1", 9100 },
+		{ "['[::1]:9100', ./a:1]", "./a:1", "::1", 9100 },
+	};
+	static const struct {
+		const char *value, *why;
+	} bad[] = {
+		{ "0.0.0.0:9100", "\"0.0.0.0:9100\" is not a loopback address "
+		    "(127.0.0.0/8 or [::1]): the metrics have no TLS or "
+		    "authentication; put a reverse proxy with TLS and "
+		    "authentication in front of a loopback listener" },
+		{ "192.168.1.2:9100", "\"192.168.1.2:9100\" is not a loopback" },
+		{ "'[::]:9100'", "\"[::]:9100\" is not a loopback" },
+		{ "localhost:9100", "\"localhost:9100\" is not ADDRESS:PORT "
+		    "with a numeric address" },
+		{ "127.0.0.1:0", "\"127.0.0.1:0\": the port is not in "
+		    "1..65535" },
+		{ "127.0.0.1:70000", "\"127.0.0.1:70000\": the port is not" },
+		{ "[a.sock, b.sock]", "more than one unix socket" },
+		{ "[127.0.0.1:1, 127.0.0.1:2]", "more than one TCP listener" },
+		{ "[a, 127.0.0.1:1, b]", "3 locations, more than the 2 allowed" },
+		{ "[]", "the list is empty" },
+		{ "{a: b}", "expected a value, found a mapping" },
+	};
+	struct ob_config *cfg;
+	char text[512], err[512], want[400];
+	size_t i;
+	int n;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		n = snprintf(text, sizeof(text), MINIMAL_SERVICES
+		    "metrics-location: %s\n", ok[i].value);
+		if (ob_config_parse_buffer(text, (size_t)n, "m.yaml", &cfg,
+		    err, sizeof(err)) == -1) {
+			fprintf(stderr, "%s: unexpected error: %s\n",
+			    ok[i].value, err);
+			test_failures++;
+			continue;
+		}
+		if (ok[i].path == NULL)
+			CHECK(cfg->metrics_socket_path == NULL);
+		else
+			CHECK_STR_EQ(cfg->metrics_socket_path, ok[i].path);
+		if (ok[i].address == NULL)
+			CHECK(cfg->metrics_address == NULL);
+		else
+			CHECK_STR_EQ(cfg->metrics_address, ok[i].address);
+		CHECK_INT_EQ(cfg->metrics_port, ok[i].port);
+		ob_config_free(cfg);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		n = snprintf(text, sizeof(text), MINIMAL_SERVICES
+		    "metrics-location: %s\n", bad[i].value);
+		CHECK_INT_EQ(ob_config_parse_buffer(text, (size_t)n, "m.yaml",
+		    &cfg, err, sizeof(err)), -1);
+		/* line 5, the value's column; in a list the item's key */
+		snprintf(want, sizeof(want), "m.yaml:5:");
+		CHECK(strncmp(err, want, strlen(want)) == 0);
+		CHECK(strstr(err, ": metrics-location") != NULL);
+		if (strstr(err, bad[i].why) == NULL) {
+			fprintf(stderr, "%s: got \"%s\"\n", bad[i].value, err);
+			test_failures++;
+		}
+	}
+	/* the full message of the first */
+	n = snprintf(text, sizeof(text), MINIMAL_SERVICES
+	    "metrics-location: 0.0.0.0:9100\n");
+	(void)ob_config_parse_buffer(text, (size_t)n, "m.yaml", &cfg, err,
+	    sizeof(err));
+	snprintf(want, sizeof(want), "m.yaml:5:19: metrics-location: %s",
+	    bad[0].why);
+	CHECK_STR_EQ(err, want);
 }
 
 /* From a buffer: no file system, no environment, paths as written. */
@@ -828,6 +921,7 @@ TEST_MAIN(
 	TEST_CASE(test_relative_and_absolute_config_path),
 	TEST_CASE(test_relative_socket_paths),
 	TEST_CASE(test_parse_buffer),
+	TEST_CASE(test_metrics_location),
 	TEST_CASE(test_probe_settings),
 	TEST_CASE(test_unknown_keys_warn_with_line),
 	TEST_CASE(test_no_warnings_for_onionbalance_files),

@@ -43,6 +43,8 @@ static const struct ipc_type pc_types[] = {
 	{ PC_SOCKS_REQUEST, "SOCKS_REQUEST", 0 },
 	{ PC_SOCKS_FD, "SOCKS_FD", IPC_TYPE_FD },
 	{ PC_SOCKS_FAILED, "SOCKS_FAILED", 0 },
+	{ PC_METRICS_FD, "METRICS_FD", IPC_TYPE_FD },
+	{ PC_COUNTERS, "COUNTERS", 0 },
 };
 
 static struct ipc_channel parent, peer;

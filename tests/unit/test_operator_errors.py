@@ -566,6 +566,32 @@ def test_socket_paths_that_are_no_socket(s):
     assert time.monotonic() - t0 < 15
 
 
+@with_setup
+def test_metrics_location_problems(s):
+    """metrics-location (docs/metrics.md): a non-loopback address is a
+    config error that says why; a socket directory that is missing and a
+    port in use are named by --check and by the start."""
+    line = write_config(s, pe.INSTANCES[:1],
+                        ["metrics-location: 0.0.0.0:9120"])
+    msg = (f"{s.config}:{line}:19: metrics-location: \"0.0.0.0:9120\" is "
+           "not a loopback address (127.0.0.0/8 or [::1]): the metrics "
+           "have no TLS or authentication; put a reverse proxy with TLS "
+           "and authentication in front of a loopback listener")
+    only_failure(check(s), msg)
+    missing = os.path.join(s.dir, "no-such-dir", "m.sock")
+    write_config(s, pe.INSTANCES[:1], [f"metrics-location: {missing}"])
+    only_failure(check(s), f"metrics socket {missing}: cannot create it "
+                 f"in {os.path.dirname(missing)}: No such file or directory")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        write_config(s, pe.INSTANCES[:1],
+                     [f"metrics-location: 127.0.0.1:{port}"])
+        logged_error(start_and_fail(s), f"metrics listener 127.0.0.1 port "
+                     f"{port}: Address already in use")
+
+
 # -- Onionbalance's files and environment ------------------------------------
 
 

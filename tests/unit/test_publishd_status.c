@@ -2,7 +2,9 @@
  * The status document: well-formed JSON (checked by a small strict
  * validator here, and by python's json module in the publishd_status_json
  * test, which runs this program with --dump), carrying Onionbalance's
- * fields and ours, with strings escaped.
+ * fields and ours, with strings escaped.  The metrics of the same state:
+ * Prometheus' text format, line by line (and by prometheus_client's
+ * parser in publishd_metrics_parse, with --metrics).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -258,7 +260,222 @@ test_status_empty(void)
 	pd_clear(&pd);
 }
 
+/* --- the metrics (Prometheus text format 0.0.4) --------------------------- */
+
+static int
+is_name(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || isdigit((unsigned char)s[0]))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != ':')
+			return 0;
+	return 1;
+}
+
+/* {k="v",...}: returns the end, or NULL. */
+static const char *
+metrics_labels(const char *p)
+{
+	const char *k;
+
+	if (*p != '{')
+		return p;
+	p++;
+	for (;;) {
+		for (k = p; isalnum((unsigned char)*p) || *p == '_'; p++)
+			;
+		if (!is_name(k, (size_t)(p - k)) || *p++ != '=' || *p++ != '"')
+			return NULL;
+		for (; *p != '"'; p++) {
+			if (*p == '\\' && strchr("\\\"n", p[1]) != NULL &&
+			    p[1] != '\0')
+				p++;
+			else if (*p == '\\' || *p == '\n' || *p == '\0')
+				return NULL;
+		}
+		p++;
+		if (*p == '}')
+			return p + 1;
+		if (*p++ != ',')
+			return NULL;
+	}
+}
+
+/*
+ * The text, line by line: "# HELP", then "# TYPE" of the same family,
+ * once each per family, then only that family's samples, each
+ * "name{labels} integer".  Returns how many samples, or -1.
+ */
+static int
+metrics_valid(const char *text)
+{
+	char fam[128] = "", seen[8192] = " ";
+	const char *p = text, *eol, *q;
+	int samples = 0, have_type = 0;
+	size_t n;
+
+	for (; *p != '\0'; p = eol + 1) {
+		if ((eol = strchr(p, '\n')) == NULL)
+			return -1;	/* every line ends in \n */
+		if (strncmp(p, "# HELP ", 7) == 0) {
+			for (q = p + 7; *q != ' ' && q < eol; q++)
+				;
+			n = (size_t)(q - p - 7);
+			if (!is_name(p + 7, n) || n >= sizeof(fam) - 2)
+				return -1;
+			snprintf(fam, sizeof(fam), " %.*s ", (int)n, p + 7);
+			if (strstr(seen, fam) != NULL)
+				return -1;	/* a family twice */
+			if (strlen(seen) + strlen(fam) >= sizeof(seen))
+				return -1;
+			strcat(seen, fam + 1);
+			have_type = 0;
+			continue;
+		}
+		if (strncmp(p, "# TYPE ", 7) == 0) {
+			n = strlen(fam) - 2;
+			if (have_type || fam[0] == '\0' ||
+			    strncmp(p + 7, fam + 1, n) != 0 || p[7 + n] != ' ')
+				return -1;
+			q = p + 8 + n;
+			if ((size_t)(eol - q) != strlen("counter") &&
+			    (size_t)(eol - q) != strlen("gauge"))
+				return -1;
+			if (strncmp(q, "counter\n", 8) != 0 &&
+			    strncmp(q, "gauge\n", 6) != 0)
+				return -1;
+			have_type = 1;
+			continue;
+		}
+		/* a sample of the current family */
+		n = strlen(fam) - 2;
+		if (!have_type || strncmp(p, fam + 1, n) != 0 ||
+		    (p[n] != '{' && p[n] != ' '))
+			return -1;
+		if ((q = metrics_labels(p + n)) == NULL || *q++ != ' ')
+			return -1;
+		if (*q == '-')
+			q++;
+		if (!isdigit((unsigned char)*q))
+			return -1;
+		while (isdigit((unsigned char)*q))
+			q++;
+		if (q != eol)
+			return -1;
+		samples++;
+	}
+	return samples;
+}
+
+static char *
+metrics_doc(struct pd *pd, struct keyd_client *kc, time_t t)
+{
+	char *doc = status_doc(pd, t);
+	size_t len;
+	char *text;
+
+	free(doc);
+	memset(kc, 0, sizeof(*kc));
+	kc->signatures = 7;
+	kc->refused[KEYD_ERR_REVISION] = 2;
+	pd->have_parent_counters = 1;
+	pd->child_restarts[1] = 3;
+	pd->keyd_channel_drops = 1;
+	if ((text = pd_metrics_text(pd, kc, "0.1.0\"x", t + 2, &len)) == NULL)
+		abort();
+	CHECK_INT_EQ(strlen(text), len);
+	return text;
+}
+
+static void
+test_metrics_format(void)
+{
+	struct keyd_client kc;
+	struct pd pd;
+	char *text = metrics_doc(&pd, &kc, TPD_VA + 60);
+
+	CHECK(metrics_valid(text) > 50);
+	/* the checker does refuse broken texts */
+	CHECK(metrics_valid("# HELP a x\n# TYPE a gauge\na 1\n") == 1);
+	CHECK(metrics_valid("# HELP a x\n# TYPE a gauge\na 1") == -1);
+	CHECK(metrics_valid("# HELP a x\n# TYPE a gauge\nb 1\n") == -1);
+	CHECK(metrics_valid("# HELP a x\n# TYPE a gauge\n# HELP a x\n") ==
+	    -1);
+	CHECK(metrics_valid("# HELP a x\n# TYPE a gauge\na{l=\"\n\"} 1\n") ==
+	    -1);
+	CHECK(metrics_valid("# HELP a x\n# TYPE a gauge\na{l=\"\\q\"} 1\n") ==
+	    -1);
+	CHECK(metrics_valid("# HELP a x\n# TYPE a summary\na 1\n") == -1);
+	free(text);
+	pd_clear(&pd);
+}
+
+static void
+test_metrics_samples(void)
+{
+	static const char *const samples[] = {
+		"onionbalanced_build_info{version=\"0.1.0\\\"x\"} 1\n",
+		"onionbalanced_child_restarts_total{child=\"fetchd\"} 3\n",
+		"onionbalanced_keyd_request_channel_drops_total 1\n",
+		"onionbalanced_keyd_signatures_seen_by_publishd_total 7\n",
+		"_refusals_seen_by_publishd_total{error=\"revision\"} 2\n",
+		"onionbalanced_control_connected 1\n",
+		"\",result=\"succeeded\"} 1\n", "\",result=\"failed\"} 1\n",
+		"onionbalanced_descriptor_revision{service=\"",
+		"\",descriptor=\"first\",time_period=\"19674\"} 42\n",
+		"onionbalanced_descriptor_age_seconds{",
+		"onionbalanced_descriptor_hsdirs_uploaded{",
+		"onionbalanced_hsdir_uploads_total{service=\"",
+		"onionbalanced_hsdir_last_success_timestamp_seconds{",
+		/* the instance name 'backend "0"\n', escaped */
+		",instance=\"backend \\\"0\\\"\\n\",address=\"",
+		"\",state=\"invalid\"} 1\n", "\",liveness=\"dead\"} 1\n",
+		"onionbalanced_instance_intro_points{",
+		"onionbalanced_instance_descriptor_age_seconds{",
+		"\",outcome=\"invalid\"} 1\n",
+		"# TYPE onionbalanced_uploads_total counter\n",
+		"# TYPE onionbalanced_instance_state gauge\n",
+	};
+	struct keyd_client kc;
+	struct pd pd;
+	char *text = metrics_doc(&pd, &kc, TPD_VA + 60);
+	size_t i;
+
+	for (i = 0; i < sizeof(samples) / sizeof(samples[0]); i++)
+		if (strstr(text, samples[i]) == NULL) {
+			fprintf(stderr, "missing: %s\n", samples[i]);
+			test_failures++;
+		}
+	/* the second descriptor never built: no revision, no age */
+	CHECK(strstr(text, "descriptor=\"second\",time_period=\"19675\"} 0\n"
+	    "# HELP onionbalanced_descriptor_built") == NULL);
+	free(text);
+	pd_clear(&pd);
+}
+
+static void
+test_metrics_empty(void)
+{
+	static const struct pd_ops ops = { fake_build, fake_post, NULL, NULL };
+	struct pd pd;
+	size_t len;
+	char *text;
+
+	pd_init(&pd, &ops);
+	text = pd_metrics_text(&pd, NULL, "v", TPD_VA, &len);
+	CHECK(text != NULL && metrics_valid(text) > 0);
+	CHECK(text != NULL && strstr(text, "child_restarts") == NULL);
+	free(text);
+	pd_clear(&pd);
+}
+
 static const struct test_case cases[] = {
+	TEST_CASE(test_metrics_format),
+	TEST_CASE(test_metrics_samples),
+	TEST_CASE(test_metrics_empty),
 	TEST_CASE(test_status_valid_json),
 	TEST_CASE(test_status_fields),
 	TEST_CASE(test_status_empty),
@@ -270,6 +487,15 @@ main(int argc, char *argv[])
 	struct pd pd;
 	char *doc;
 
+	if (argc == 2 && strcmp(argv[1], "--metrics") == 0) {
+		struct keyd_client kc;
+
+		doc = metrics_doc(&pd, &kc, TPD_VA + 60);
+		fputs(doc, stdout);
+		free(doc);
+		pd_clear(&pd);
+		return 0;
+	}
 	if (argc == 2 && strcmp(argv[1], "--dump") == 0) {
 		doc = status_doc(&pd, TPD_VA + 60);
 		fputs(doc, stdout);
