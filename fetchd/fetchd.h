@@ -189,8 +189,8 @@ struct fetchd_hsdir_use {
 };
 
 /*
- * The last descriptor an instance verified, by the SHA3-256 digest of its
- * bytes, with what decoding it gave (fetchd_events.c).
+ * The last descriptor an instance verified, by the BLAKE2b-256 digest of
+ * its bytes, with what decoding it gave (fetchd_events.c).
  */
 struct fetchd_verified {
 	uint8_t		 digest[32];

@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "digest.h"
+#include <sodium.h>
+
 #include "fetchd_private.h"
 #include "log.h"
 #include "torctl_events.h"
@@ -184,7 +185,7 @@ handle_descriptor(struct fetchd *fd, struct fetchd_instance *in,
 	struct hsdesc_diag diag;
 	enum hsdesc_error err;
 	uint64_t tp, tp_out = 0;
-	uint8_t digest[SHA3_256_LEN];
+	uint8_t digest[32];
 	size_t max_size;
 
 	if (!fd->have_consensus) {
@@ -194,7 +195,9 @@ handle_descriptor(struct fetchd *fd, struct fetchd_instance *in,
 	}
 	tp = hs_time_period_num(&fd->period, fd->consensus.valid_after);
 	max_size = fd->consensus.max_desc_size;
-	sha3_256(digest, body, len);
+	/* BLAKE2b-256: the same collision resistance at 1/3 of SHA3's cost. */
+	crypto_generichash(digest, sizeof(digest), (const unsigned char *)body,
+	    len, NULL, 0);
 	if ((desc = verified_lookup(in, digest, tp, fd->period.length_min,
 	    max_size, now, &tp_out)) != NULL)
 		log_debug("%s: the descriptor verified before, not decoded "
