@@ -44,8 +44,7 @@ sandbox_role_name(enum sandbox_role role)
  * Libraries that read files on first use do it now, while the file system
  * is still there.  OpenSSL 3 reads its config file (and maybe provider
  * modules) the first time an algorithm is fetched, so everything
- * common/digest.c uses is fetched (digest_init() keeps the fetched
- * objects for the process, and each primitive is run once); glibc reads /etc/localtime once
+ * common/digest.c uses is fetched; glibc reads /etc/localtime once
  * (timegm() asks for it), so tzset() reads it here.
  */
 static void
@@ -58,7 +57,7 @@ preload_libraries(void)
 
 	if (OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL) != 1)
 		fatalx("sandbox: OPENSSL_init_crypto failed");
-	digest_init();
+	digest_init();		/* kept for the process, see digest.c */
 	sha3_256(out, part.ptr, part.len);
 	shake256_parts(out, sizeof(out), &part, 1);
 	aes256_ctr(text, part.ptr, sizeof(text), key, iv);
