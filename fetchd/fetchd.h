@@ -188,6 +188,21 @@ struct fetchd_hsdir_use {
 	bool		 failed;	/* its last answer was a failure */
 };
 
+/*
+ * The last descriptor an instance verified, by the BLAKE2b-256 digest of
+ * its bytes, with what decoding it gave (fetchd_events.c).
+ */
+struct fetchd_verified {
+	uint8_t		 digest[32];
+	uint8_t		 key[32];	/* the identity it was verified under */
+	uint64_t	 tp;		/* the period asked for, */
+	uint64_t	 tp_out;	/* and the one that matched */
+	uint64_t	 tp_len_min;
+	size_t		 max_size;
+	time_t		 valid_until;	/* the last second all its certs hold */
+	struct hsdesc	 desc;
+};
+
 struct fetchd_instance {
 	uint32_t	 service;
 	uint32_t	 instance;
@@ -218,6 +233,10 @@ struct fetchd_instance {
 	char		 hsdir[FETCHD_HSDIR_ID_LEN + 1];
 	struct fetchd_hsdir_use hsdir_used[FETCHD_HSDIR_HISTORY];
 	bool		 hsdir_requested;	/* tor said HS_DESC REQUESTED */
+
+	/* The same bytes again are not decoded again (NULL: none yet). */
+	struct fetchd_verified *verified;
+	unsigned long	 verified_hits;
 };
 
 struct fetchd_config_service {

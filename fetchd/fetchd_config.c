@@ -27,8 +27,10 @@ free_instances(struct fetchd_instance *inst, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n && inst != NULL; i++)
+	for (i = 0; i < n && inst != NULL; i++) {
 		free(inst[i].desc);
+		free(inst[i].verified);
+	}
 	free(inst);
 }
 

@@ -902,28 +902,23 @@ decode_layers(struct hsdesc *desc, const struct hsdesc_outer *outer,
 }
 
 static enum hsdesc_error
-decode_with_blinded(const char *text, size_t len,
+decode_parsed(struct hsdesc_outer *outer, const char *text,
     const uint8_t identity[32], const uint8_t blinded[32], time_t now,
-    size_t max_size, const uint8_t *client_sk, struct hsdesc **out,
-    struct hsdesc_diag *diag)
+    const uint8_t *client_sk, struct hsdesc **out, struct hsdesc_diag *diag)
 {
-	struct hsdesc_outer outer;
 	struct hsdesc *desc;
 	uint8_t subcred[32];
 	enum hsdesc_error err;
 
-	if ((err = hsdesc_outer_parse(&outer, text, len, max_size, 0, diag)) !=
-	    HSDESC_OK)
-		return err;
 	if ((desc = calloc(1, sizeof(*desc))) == NULL) {
-		hsdesc_outer_clear(&outer);
+		hsdesc_outer_clear(outer);
 		return HSDESC_ERR_NOMEM;
 	}
 	hs_subcredential(subcred, identity, blinded);
-	err = verify_outer(desc, &outer, text, blinded, now, diag);
+	err = verify_outer(desc, outer, text, blinded, now, diag);
 	if (err == HSDESC_OK)
-		err = decode_layers(desc, &outer, subcred, client_sk, now, diag);
-	hsdesc_outer_clear(&outer);
+		err = decode_layers(desc, outer, subcred, client_sk, now, diag);
+	hsdesc_outer_clear(outer);
 	sodium_memzero(subcred, sizeof(subcred));
 	if (err != HSDESC_OK) {
 		hsdesc_free(desc);
@@ -933,11 +928,72 @@ decode_with_blinded(const char *text, size_t len,
 	return HSDESC_OK;
 }
 
+/* The outer layer parsed, then everything decode_parsed() checks. */
+static enum hsdesc_error
+decode_with_blinded(const char *text, size_t len,
+    const uint8_t identity[32], const uint8_t blinded[32], time_t now,
+    size_t max_size, const uint8_t *client_sk, struct hsdesc **out,
+    struct hsdesc_diag *diag)
+{
+	struct hsdesc_outer outer;
+	enum hsdesc_error err;
+
+	if ((err = hsdesc_outer_parse(&outer, text, len, max_size, 0, diag)) !=
+	    HSDESC_OK)
+		return err;
+	return decode_parsed(&outer, text, identity, blinded, now, client_sk,
+	    out, diag);
+}
+
 static void
 diag_init(struct hsdesc_diag *diag)
 {
 	if (diag != NULL)
 		memset(diag, 0, sizeof(*diag));
+}
+
+/*
+ * The blinded keys derived last: fetchd decodes the descriptors of the
+ * same few instances in the same time periods over and over, and a
+ * blinding is a scalar multiplication (about 10 % of a decode).  Public
+ * keys only (identity, period, blinded key), so plain memory is fine;
+ * only successful derivations are kept.  Processes are single-threaded.
+ */
+#define BLIND_CACHE_SIZE	8
+
+static struct blind_cache_entry {
+	uint8_t		 identity[32];
+	uint64_t	 tp, tp_len_min;
+	uint8_t		 blinded[32];
+	int		 used;
+} blind_cache[BLIND_CACHE_SIZE];
+static size_t	blind_cache_next;
+
+static int
+blind_pubkey_cached(uint8_t out[32], const uint8_t identity[32], uint64_t tp,
+    uint64_t tp_len_min)
+{
+	struct blind_cache_entry *e;
+	size_t i;
+
+	for (i = 0; i < BLIND_CACHE_SIZE; i++) {
+		e = &blind_cache[i];
+		if (e->used && e->tp == tp && e->tp_len_min == tp_len_min &&
+		    memcmp(e->identity, identity, 32) == 0) {
+			memcpy(out, e->blinded, 32);
+			return 0;
+		}
+	}
+	if (hs_blind_pubkey(out, identity, tp, tp_len_min) != 0)
+		return -1;
+	e = &blind_cache[blind_cache_next];
+	blind_cache_next = (blind_cache_next + 1) % BLIND_CACHE_SIZE;
+	memcpy(e->identity, identity, 32);
+	e->tp = tp;
+	e->tp_len_min = tp_len_min;
+	memcpy(e->blinded, out, 32);
+	e->used = 1;
+	return 0;
 }
 
 enum hsdesc_error
@@ -952,7 +1008,7 @@ hsdesc_decode(const char *text, size_t len, const uint8_t identity_pubkey[32],
 	*out = NULL;
 	if (text == NULL || identity_pubkey == NULL)
 		return HSDESC_ERR_INVALID_ARGUMENT;
-	if (hs_blind_pubkey(blinded, identity_pubkey, tp, tp_len_min) != 0)
+	if (blind_pubkey_cached(blinded, identity_pubkey, tp, tp_len_min) != 0)
 		return HSDESC_ERR_INVALID_ARGUMENT;
 	return decode_with_blinded(text, len, identity_pubkey, blinded, now,
 	    max_size, client_x25519_sk, out, diag);
@@ -960,19 +1016,14 @@ hsdesc_decode(const char *text, size_t len, const uint8_t identity_pubkey[32],
 
 /* The signer in the signing-key cert, read without trusting it. */
 static enum hsdesc_error
-claimed_blinded_key(const char *text, size_t len, size_t max_size,
-    uint8_t signer[32], struct hsdesc_diag *diag)
+claimed_blinded_key(const struct hsdesc_outer *outer, uint8_t signer[32],
+    struct hsdesc_diag *diag)
 {
-	struct hsdesc_outer outer;
 	struct torcert cert;
 	enum torcert_error cerr;
-	enum hsdesc_error err;
 
-	if ((err = hsdesc_outer_parse(&outer, text, len, max_size, 0, diag)) !=
-	    HSDESC_OK)
-		return err;
-	cerr = torcert_parse(&cert, outer.signing_cert, outer.signing_cert_len);
-	hsdesc_outer_clear(&outer);
+	cerr = torcert_parse(&cert, outer->signing_cert,
+	    outer->signing_cert_len);
 	if (cerr == TORCERT_OK && !cert.has_signer)
 		cerr = TORCERT_ERR_NO_SIGNER;
 	if (cerr != TORCERT_OK) {
@@ -992,6 +1043,7 @@ hsdesc_decode_near(const char *text, size_t len,
     uint64_t *tp_out, struct hsdesc **out, struct hsdesc_diag *diag)
 {
 	const uint64_t candidates[3] = { tp, tp - 1, tp + 1 };
+	struct hsdesc_outer outer;
 	uint8_t signer[32], blinded[32];
 	enum hsdesc_error err;
 	size_t i;
@@ -1001,20 +1053,28 @@ hsdesc_decode_near(const char *text, size_t len,
 	if (text == NULL || identity_pubkey == NULL || tp == 0 ||
 	    tp == UINT64_MAX)
 		return HSDESC_ERR_INVALID_ARGUMENT;
-	err = claimed_blinded_key(text, len, max_size, signer, diag);
-	if (err != HSDESC_OK)
+	/* Parsed once: read for the claimed signer, then verified. */
+	if ((err = hsdesc_outer_parse(&outer, text, len, max_size, 0, diag)) !=
+	    HSDESC_OK)
 		return err;
+	if ((err = claimed_blinded_key(&outer, signer, diag)) != HSDESC_OK) {
+		hsdesc_outer_clear(&outer);
+		return err;
+	}
 	for (i = 0; i < 3; i++) {
-		if (hs_blind_pubkey(blinded, identity_pubkey, candidates[i],
-		    tp_len_min) != 0)
+		if (blind_pubkey_cached(blinded, identity_pubkey,
+		    candidates[i], tp_len_min) != 0) {
+			hsdesc_outer_clear(&outer);
 			return HSDESC_ERR_INVALID_ARGUMENT;
+		}
 		if (memcmp(blinded, signer, 32) != 0)
 			continue;
 		if (tp_out != NULL)
 			*tp_out = candidates[i];
-		return decode_with_blinded(text, len, identity_pubkey, blinded,
-		    now, max_size, client_x25519_sk, out, diag);
+		return decode_parsed(&outer, text, identity_pubkey, blinded,
+		    now, client_x25519_sk, out, diag);
 	}
+	hsdesc_outer_clear(&outer);
 	return fail(diag, HSDESC_LAYER_OUTER, "descriptor-signing-key-cert",
 	    HSDESC_ERR_BLINDED_KEY_MISMATCH);
 }

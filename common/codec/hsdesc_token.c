@@ -159,7 +159,9 @@ decode_object_body(struct hsdesc_token *t, const char *body, size_t len)
 		return HSDESC_ERR_OBJECT_TOO_LARGE;
 	if ((t->obj = malloc(max)) == NULL)
 		return HSDESC_ERR_NOMEM;
-	n = base64_decode(t->obj, max, body, len, BASE64_MULTILINE);
+	/* Descriptor text is public: the table-driven decoder. */
+	n = base64_decode(t->obj, max, body, len,
+	    BASE64_MULTILINE | BASE64_PUBLIC);
 	if (n < 0)
 		return HSDESC_ERR_OBJECT_BASE64;
 	t->obj_len = (size_t)n;

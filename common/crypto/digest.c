@@ -4,6 +4,41 @@
 #include "digest.h"
 #include "log.h"
 
+/*
+ * The algorithms, fetched from OpenSSL's default library context once per
+ * process.  EVP_sha3_256() and friends are legacy handles: OpenSSL 3 looks
+ * the provider's implementation up again (EVP_CIPHER_fetch, a locked
+ * property query) on every Init that is given one, which was nearly all of
+ * aes256_ctr()'s cost.  The fetched objects are public algorithm
+ * descriptions, no key material; they live as long as the process (the
+ * pointers stay reachable, so LeakSanitizer does not report them).
+ *
+ * The first fetch reads OpenSSL's config file, so each process calls
+ * digest_init() before its sandbox's filter is loaded (sandbox.c's
+ * preload_libraries() does); the lazy fetch below only serves programs
+ * that never enter a sandbox (tests, benchmarks, tools).
+ */
+static struct {
+	EVP_MD		*sha3_256;
+	EVP_MD		*shake256;
+	EVP_MD		*sha256;
+	EVP_CIPHER	*aes256_ctr;
+} algs;
+
+void
+digest_init(void)
+{
+	if (algs.aes256_ctr != NULL)
+		return;
+	if ((algs.sha3_256 = EVP_MD_fetch(NULL, "SHA3-256", NULL)) == NULL ||
+	    (algs.shake256 = EVP_MD_fetch(NULL, "SHAKE-256", NULL)) == NULL ||
+	    (algs.sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL)) == NULL ||
+	    (algs.aes256_ctr = EVP_CIPHER_fetch(NULL, "AES-256-CTR",
+	    NULL)) == NULL)
+		fatalx("%s: OpenSSL has no SHA3-256, SHAKE-256, SHA2-256 or "
+		    "AES-256-CTR", __func__);
+}
+
 static void
 digest_parts(const EVP_MD *md, uint8_t *out, size_t outlen, int xof,
     const struct bytes_ref *parts, size_t nparts)
@@ -33,21 +68,24 @@ sha3_256(uint8_t out[SHA3_256_LEN], const void *in, size_t len)
 {
 	struct bytes_ref part = { in, len };
 
-	digest_parts(EVP_sha3_256(), out, SHA3_256_LEN, 0, &part, 1);
+	digest_init();
+	digest_parts(algs.sha3_256, out, SHA3_256_LEN, 0, &part, 1);
 }
 
 void
 sha3_256_parts(uint8_t out[SHA3_256_LEN], const struct bytes_ref *parts,
     size_t nparts)
 {
-	digest_parts(EVP_sha3_256(), out, SHA3_256_LEN, 0, parts, nparts);
+	digest_init();
+	digest_parts(algs.sha3_256, out, SHA3_256_LEN, 0, parts, nparts);
 }
 
 void
 shake256_parts(uint8_t *out, size_t outlen, const struct bytes_ref *parts,
     size_t nparts)
 {
-	digest_parts(EVP_shake256(), out, outlen, 1, parts, nparts);
+	digest_init();
+	digest_parts(algs.shake256, out, outlen, 1, parts, nparts);
 }
 
 void
@@ -59,9 +97,10 @@ aes256_ctr(uint8_t *out, const uint8_t *in, size_t len,
 
 	if (len > INT32_MAX)
 		fatalx("%s: %zu bytes is too long", __func__, len);
+	digest_init();
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
 		fatalx("%s: EVP_CIPHER_CTX_new failed", __func__);
-	ok = EVP_EncryptInit_ex(ctx, EVP_aes_256_ctr(), NULL, key, iv) &&
+	ok = EVP_EncryptInit_ex(ctx, algs.aes256_ctr, NULL, key, iv) &&
 	    EVP_EncryptUpdate(ctx, out, &outl, in, (int)len) &&
 	    (size_t)outl == len;
 	EVP_CIPHER_CTX_free(ctx);
@@ -75,8 +114,9 @@ hmac_sha256(uint8_t out[32], const void *key, size_t keylen, const void *msg,
 {
 	unsigned int outlen = 0;
 
+	digest_init();
 	if (keylen > INT32_MAX ||
-	    HMAC(EVP_sha256(), key, (int)keylen, msg, msglen, out,
+	    HMAC(algs.sha256, key, (int)keylen, msg, msglen, out,
 	    &outlen) == NULL || outlen != 32)
 		fatalx("%s: OpenSSL HMAC failed", __func__);
 }

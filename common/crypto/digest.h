@@ -29,6 +29,14 @@ struct bytes_ref {
 #define BYTES_STR(s)	((struct bytes_ref){ (s), sizeof(s) - 1 })
 #define BYTES_OF(x)	((struct bytes_ref){ &(x), sizeof(x) })
 
+/*
+ * Fetches the algorithms from OpenSSL once for the process (the first
+ * fetch reads OpenSSL's config file).  Every function below calls it, so
+ * it is needed only before a sandbox that forbids opening files; calling
+ * it again does nothing.
+ */
+void	digest_init(void);
+
 void	sha3_256(uint8_t out[SHA3_256_LEN], const void *in, size_t len);
 void	sha3_256_parts(uint8_t out[SHA3_256_LEN], const struct bytes_ref *parts,
 	    size_t nparts);

@@ -35,6 +35,13 @@ ssize_t	base32_decode(uint8_t *out, size_t outsz, const char *in, size_t inlen);
 /* base64 (standard alphabet). */
 #define BASE64_PAD		0x01	/* emit '=' padding */
 #define BASE64_MULTILINE	0x02	/* 64-char lines, each (also the last) ends in '\n' */
+/*
+ * Decoding only: the input is public (a descriptor, not a key file), so a
+ * table-driven decoder may be used, whose memory accesses depend on the
+ * text.  It accepts and rejects exactly what the constant-time decoder
+ * does and writes the same bytes.
+ */
+#define BASE64_PUBLIC		0x04
 
 size_t	base64_encoded_len(size_t len, int flags);	/* no NUL */
 /* Writes base64_encoded_len(len, flags) chars and a NUL; -1 if outsz is too small. */

@@ -77,6 +77,14 @@ fuzz_base64(const char *in, size_t len, int flags)
 	int pad;
 
 	n = base64_decode(decoded, sizeof(decoded), in, len, flags);
+	/* The table-driven decoder: the same result, the same bytes. */
+	check(base64_decode(redecoded, sizeof(redecoded), in, len,
+	    flags | BASE64_PUBLIC) == n);
+	check(n < 0 || memcmp(redecoded, decoded, (size_t)n) == 0);
+	/* Also when the output is too small by one byte. */
+	if (n > 0)
+		check(base64_decode(redecoded, (size_t)n - 1, in, len,
+		    flags | BASE64_PUBLIC) == -1);
 	if (n < 0)
 		return;
 	textlen = (flags & BASE64_MULTILINE) ? strip_newlines(in, len) : len;

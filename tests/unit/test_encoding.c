@@ -37,10 +37,29 @@ b32dec(uint8_t *out, size_t outsz, const char *s)
 	return base32_decode(out, outsz, s, strlen(s));
 }
 
+/*
+ * Both decoders, the constant-time one and the table-driven one
+ * (BASE64_PUBLIC), must return the same and write the same bytes.
+ */
+static ssize_t
+b64dec_len(uint8_t *out, size_t outsz, const char *s, size_t len, int flags)
+{
+	uint8_t pub[512];
+	ssize_t n, m;
+
+	CHECK(outsz <= sizeof(pub));
+	m = base64_decode(pub, outsz, s, len, flags | BASE64_PUBLIC);
+	n = base64_decode(out, outsz, s, len, flags);
+	CHECK_INT_EQ(m, n);
+	if (n > 0)
+		CHECK(memcmp(out, pub, (size_t)n) == 0);
+	return n;
+}
+
 static ssize_t
 b64dec(uint8_t *out, size_t outsz, const char *s, int flags)
 {
-	return base64_decode(out, outsz, s, strlen(s), flags);
+	return b64dec_len(out, outsz, s, strlen(s), flags);
 }
 
 static void
@@ -97,7 +116,7 @@ test_every_character(void)
 		in[1] = 'a';
 		CHECK_INT_EQ(base32_decode(out, 4, in, 2), b32ok ? 1 : -1);
 		in[1] = in[2] = in[3] = 'A';
-		CHECK_INT_EQ(base64_decode(out, 4, in, 4, 0), b64ok ? 3 : -1);
+		CHECK_INT_EQ(b64dec_len(out, 4, in, 4, 0), b64ok ? 3 : -1);
 	}
 }
 
@@ -113,7 +132,7 @@ test_every_value(void)
 		in[0] = (uint8_t)(v << 2);
 		CHECK_INT_EQ(base64_encode(text, sizeof(text), in, 3, 0), 4);
 		CHECK_INT_EQ(text[0], b64_alphabet[v]);
-		CHECK_INT_EQ(base64_decode(out, 3, text, 4, 0), 3);
+		CHECK_INT_EQ(b64dec_len(out, 3, text, 4, 0), 3);
 		CHECK_INT_EQ(out[0], v << 2);
 	}
 	for (v = 0; v < 32; v++) {
@@ -291,7 +310,7 @@ test_base64_bad_characters(void)
 	CHECK_INT_EQ(b64dec(out, sizeof(out), "-_-_", 0), -1);
 	CHECK_INT_EQ(b64dec(out, sizeof(out), "+/+/", 0), 3);
 	CHECK_INT_EQ(b64dec(out, sizeof(out), "Zm9v.", 0), -1);
-	CHECK_INT_EQ(base64_decode(out, sizeof(out), "Zm\0v", 4, 0), -1);
+	CHECK_INT_EQ(b64dec_len(out, sizeof(out), "Zm\0v", 4, 0), -1);
 	CHECK_INT_EQ(b64dec(out, sizeof(out), "Zm9\xc3\xa9", 0), -1);
 }
 
@@ -432,6 +451,60 @@ test_decoded_maxlen(void)
 	CHECK(base64_encoded_len(SIZE_MAX, BASE64_MULTILINE) == SIZE_MAX);
 }
 
+/*
+ * The table-driven decoder against the constant-time one on every string
+ * of a small alphabet (the characters where the two could differ: group
+ * and line boundaries, '\n', '=', invalid ones, trailing bits), each
+ * with every output size up to what it needs.
+ */
+static void
+test_base64_public_same(void)
+{
+	static const char alpha[] = "AQgw/+=\n*";	/* values 0,16,32,48,63,62 */
+	char s[16];
+	uint8_t out[16];
+	size_t len, i, idx, total, outsz, nalpha = sizeof(alpha) - 1;
+	int f;
+
+	for (len = 0; len <= 6; len++) {
+		for (total = 1, i = 0; i < len; i++)
+			total *= nalpha;
+		for (idx = 0; idx < total; idx++) {
+			size_t x = idx;
+
+			for (i = 0; i < len; i++, x /= nalpha)
+				s[i] = alpha[x % nalpha];
+			for (f = 0; f < 2; f++)
+				for (outsz = 0; outsz <= 5; outsz++)
+					(void)b64dec_len(out, outsz, s, len,
+					    f ? BASE64_MULTILINE : 0);
+		}
+	}
+	/* Long multiline text: groups decoded four characters at a time. */
+	{
+		uint8_t in[300], back[300];
+		char text[500];
+		ssize_t n;
+
+		for (i = 0; i < sizeof(in); i++)
+			in[i] = (uint8_t)(i * 97 + 5);
+		for (len = 250; len <= 300; len++) {
+			n = base64_encode(text, sizeof(text), in, len,
+			    BASE64_PAD | BASE64_MULTILINE);
+			CHECK(n > 0);
+			CHECK_INT_EQ(base64_decode(back, len, text, (size_t)n,
+			    BASE64_MULTILINE | BASE64_PUBLIC), len);
+			CHECK(memcmp(back, in, len) == 0);
+			for (outsz = len - 4; outsz <= len; outsz++)
+				(void)b64dec_len(back, outsz, text, (size_t)n,
+				    BASE64_MULTILINE);
+			text[n / 2] = '*';
+			CHECK_INT_EQ(b64dec_len(back, len, text, (size_t)n,
+			    BASE64_MULTILINE), -1);
+		}
+	}
+}
+
 TEST_MAIN(
 	TEST_CASE(test_hex),
 	TEST_CASE(test_every_character),
@@ -447,4 +520,5 @@ TEST_MAIN(
 	TEST_CASE(test_base64_multiline_edges),
 	TEST_CASE(test_base64_round_trips),
 	TEST_CASE(test_decoded_maxlen),
+	TEST_CASE(test_base64_public_same),
 )

@@ -147,6 +147,55 @@ test_forged_descriptor(void)
 	fetchd_free(fd);
 }
 
+/*
+ * The same bytes again are recognised by their digest and not decoded
+ * again; other bytes, and the same bytes once a certificate in them has
+ * expired, are.
+ */
+static void
+test_verified_again(void)
+{
+	struct fake f;
+	time_t now = util_capture_time();
+	struct fetchd *fd = ready_fetchd(&f, now);
+	struct fetchd_instance *in = &fd->inst[0];
+	size_t len1, len2, before = f.nsent;
+	char *be1 = test_read_data(TESTNET "backend-descriptor.txt", &len1);
+	char *be2 = test_read_data(TESTNET "backend-be2-descriptor.txt", &len2);
+	char *ev1 = util_content_event(BE1, be1, len1);
+	char *ev2 = util_content_event(BE1, be2, len2);
+	time_t until;
+
+	util_feed_events(fd, ev1, strlen(ev1), now);
+	CHECK_INT_EQ(f.nsent, before + 1);		/* the news */
+	CHECK(in->desc != NULL && in->verified != NULL);
+	CHECK_INT_EQ(in->verified_hits, 0);
+	until = in->verified->valid_until;
+	CHECK(until > now);
+	CHECK(until <= (time_t)in->verified->desc.signing_cert_exp_hours * 3600);
+	/* Served again, by another HSDir: no decode, and not news. */
+	util_feed_events(fd, ev1, strlen(ev1), now + 1);
+	CHECK_INT_EQ(in->verified_hits, 1);
+	CHECK_INT_EQ(f.nsent, before + 1);
+	CHECK_INT_EQ(in->state, 0);
+	/* be2's descriptor as be1's: other bytes, decoded and refused. */
+	util_feed_events(fd, ev2, strlen(ev2), now + 2);
+	CHECK_INT_EQ(in->verified_hits, 1);
+	CHECK(in->desc != NULL);
+	/* be1's again: still remembered (only successes are stored). */
+	util_feed_events(fd, ev1, strlen(ev1), until);
+	CHECK_INT_EQ(in->verified_hits, 2);
+	/* A second after a certificate expired: decoded, and refused. */
+	util_feed_events(fd, ev1, strlen(ev1), until + 1);
+	CHECK_INT_EQ(in->verified_hits, 2);
+	free(ev1);
+	free(ev2);
+	free(be1);
+	free(be2);
+	util_fake_clear(&f);
+	fetchd_free(fd);
+}
+
 static void
 test_empty_content_is_fetch_failed(void)
 {
@@ -243,6 +292,7 @@ test_consensus_header(void)
 TEST_MAIN(
 	TEST_CASE(test_captured_events),
 	TEST_CASE(test_forged_descriptor),
+	TEST_CASE(test_verified_again),
 	TEST_CASE(test_empty_content_is_fetch_failed),
 	TEST_CASE(test_events_of_others_ignored),
 	TEST_CASE(test_consensus_header),
