@@ -389,7 +389,7 @@ cb_sign(void *arg, const uint8_t *msg, size_t len, uint8_t sig[64])
 {
 	struct encode_work *w = arg;
 
-	w->err = kc_sign(w->kc, 0, w->begun.signing_key, msg, len, sig);
+	w->err = kc_sign(w->kc, 0, w->begun.signing_key, 0, msg, len, sig);
 	return w->err == KEYD_ERR_NONE ? 0 : -1;
 }
 

@@ -52,7 +52,7 @@ enum keyd_req_msg {
 	KEYD_R_CERTIFY_REPLY,		/* cert */
 	KEYD_R_REVISION,		/* service(4) signing key */
 	KEYD_R_REVISION_REPLY,		/* revision(8) */
-	KEYD_R_SIGN,			/* service(4) signing key, body_len(4) body */
+	KEYD_R_SIGN,			/* service(4) signing key, variant(4) body_len(4) body */
 	KEYD_R_SIGN_REPLY,		/* signature(64) */
 };
 
@@ -67,7 +67,7 @@ enum keyd_req_msg {
 #define KEYD_BEGIN_REPLY_LEN	(32 + 32 + 4 + 140)
 #define KEYD_CERTIFY_LEN	(4 + 32 + 1 + 4 + 32)
 #define KEYD_REVISION_LEN	(4 + 32)
-#define KEYD_SIGN_HDR_LEN	(4 + 32 + 4)
+#define KEYD_SIGN_HDR_LEN	(4 + 32 + 4 + 4)
 
 /* Why keyd refused: the code of an ERROR reply.  Refusals are policy. */
 enum keyd_error {

@@ -528,22 +528,24 @@ check_sign(const struct keyd_period *kp, const uint8_t *body, size_t len,
 
 /* One line per signature, so that every signature keyd made is on record. */
 static void
-audit_signature(uint32_t service, const struct keyd_period *kp,
-    uint64_t rev, const uint8_t *body, size_t len)
+audit_signature(uint32_t service, uint32_t variant,
+    const struct keyd_period *kp, uint64_t rev, const uint8_t *body,
+    size_t len)
 {
 	uint8_t digest[SHA3_256_LEN];
 	char hex[2 * SHA3_256_LEN + 1];
 
 	sha3_256(digest, body, len);
 	hex_encode(hex, digest, sizeof(digest));
-	log_info("audit: signed descriptor service %u tp %llu "
+	log_info("audit: signed descriptor service %u tp %llu variant %u "
 	    "revision-counter %llu body-sha3-256 %s", service,
-	    (unsigned long long)kp->tp, (unsigned long long)rev, hex);
+	    (unsigned long long)kp->tp, variant, (unsigned long long)rev, hex);
 }
 
 static enum keyd_error
-sign_body(uint32_t service, struct keyd_period *kp, const uint8_t *body,
-    size_t len, time_t now, uint8_t sig[ED25519_SIG_LEN], uint32_t *line)
+sign_body(uint32_t service, uint32_t variant, struct keyd_period *kp,
+    const uint8_t *body, size_t len, time_t now,
+    uint8_t sig[ED25519_SIG_LEN], uint32_t *line)
 {
 	struct bytes_ref parts[2];
 	enum keyd_error err;
@@ -559,7 +561,7 @@ sign_body(uint32_t service, struct keyd_period *kp, const uint8_t *body,
 		return KEYD_ERR_INTERNAL;
 	kp->has_signed = 1;
 	kp->last_revision = rev;
-	audit_signature(service, kp, rev, body, len);
+	audit_signature(service, variant, kp, rev, body, len);
 	return KEYD_ERR_NONE;
 }
 
@@ -572,12 +574,13 @@ handle_sign(struct keyd *kd, const struct ipc_msg *req,
 	struct keyd_period *kp;
 	const uint8_t *signing_pub, *body;
 	uint8_t sig[ED25519_SIG_LEN];
-	uint32_t service, body_len, line = 0;
+	uint32_t service, variant, body_len, line = 0;
 	enum keyd_error err;
 
 	ipc_cursor_init(&c, req);
 	if (ipc_get_u32(&c, &service) == -1 ||
 	    ipc_get_ref(&c, &signing_pub, ED25519_PUBKEY_LEN) == -1 ||
+	    ipc_get_u32(&c, &variant) == -1 ||
 	    ipc_get_u32(&c, &body_len) == -1 ||
 	    ipc_get_ref(&c, &body, body_len) == -1 ||
 	    ipc_cursor_end(&c) == -1)
@@ -587,8 +590,8 @@ handle_sign(struct keyd *kd, const struct ipc_msg *req,
 	else if ((kp = find_period(svc, signing_pub)) == NULL)
 		err = KEYD_ERR_SIGNING_KEY;
 	else
-		err = sign_body(service, kp, body, body_len, kd->now(), sig,
-		    &line);
+		err = sign_body(service, variant, kp, body, body_len,
+		    kd->now(), sig, &line);
 	if (err == KEYD_ERR_REVISION)
 		log_warnx("audit: refused SIGN service %u: revision counter "
 		    "%s", service, line == KEYD_REVISION_NOT_NOW ?

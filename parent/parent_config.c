@@ -251,6 +251,15 @@ send_service(struct child *c, const struct ob_config *cfg, uint32_t i,
 		return -1;
 	if (send_msg(c, &b) == -1)
 		return -1;
+	if (c->role == ROLE_PUBLISHD) {
+		ipc_builder_init(&b, c->buf, sizeof(c->buf), PC_PUBLISH, 0);
+		ipc_add_u32(&b, i);
+		ipc_add_u32(&b, s->shared_only ? 1 : 0);
+		ipc_add_u32(&b, s->per_descriptor ? s->per_descriptor :
+		    OB_CONFIG_MAX_PER_DESCRIPTOR);
+		if (ipc_builder_finish(&b) == -1 || send_msg(c, &b) == -1)
+			return -1;
+	}
 	for (size_t j = 0; j < s->ninstances; j++) {
 		const struct ob_config_instance *in = &s->instances[j];
 

@@ -1,13 +1,13 @@
 /*
- * Building one superdescriptor through keyd:
+ * Building one superdescriptor (one variant of a slot) through keyd:
  *
  *   BEGIN     a descriptor-signing key and its cert for the slot's period
  *             (once per period, again when keyd lost it or the cert nears
  *             its end); the reply is checked against the blinded key we
  *             computed ourselves
- *   choose    intro points (intro.c); their cert expiries clamped to the
- *             signing cert's, which keyd requires (a client would not
- *             accept them past it anyway)
+ *   points    the variant's planned intro points (plan.c, intro.c);
+ *             their cert expiries clamped to the signing cert's, which
+ *             keyd requires (a client would not accept them past it)
  *   REVISION  the counter for now
  *   encode    hsdesc_encode(), whose certify and sign callbacks are keyd's
  *             CERTIFY and SIGN
@@ -22,6 +22,7 @@
 struct build_ctx {
 	struct keyd_client	*kc;
 	uint32_t		 service;
+	uint32_t		 variant;	/* for keyd's audit line */
 	const uint8_t		*signing_key;
 	enum keyd_error		 err;
 };
@@ -42,8 +43,8 @@ cb_sign(void *arg, const uint8_t *msg, size_t len, uint8_t sig[64])
 {
 	struct build_ctx *ctx = arg;
 
-	ctx->err = kc_sign(ctx->kc, ctx->service, ctx->signing_key, msg, len,
-	    sig);
+	ctx->err = kc_sign(ctx->kc, ctx->service, ctx->signing_key,
+	    ctx->variant, msg, len, sig);
 	return ctx->err == KEYD_ERR_NONE ? 0 : -1;
 }
 
@@ -120,7 +121,7 @@ forget_period_if_lost(struct pd_slot *slot, enum keyd_error err)
 
 static int
 encode(struct build_ctx *ctx, const struct pd *pd,
-    const struct pd_service *sv, struct pd_slot *slot,
+    const struct pd_service *sv, struct pd_slot *slot, struct pd_variant *va,
     struct hsdesc_encode_params *p, char *why, size_t whylen)
 {
 	struct hsdesc_encode_report rep;
@@ -140,24 +141,41 @@ encode(struct build_ctx *ctx, const struct pd *pd,
 		log_warnx("%s: %zu intro points dropped to stay below %zu "
 		    "bytes", sv->address, rep.n_dropped_size,
 		    pd->net.max_desc_size);
-	free(slot->desc);
-	slot->desc = out;
-	slot->desc_len = outlen;
-	slot->revision = p->revision_counter;
-	slot->n_intro = rep.n_intro_used;
-	slot->flow_control = p->flow_control != NULL;
+	free(va->desc);
+	va->desc = out;
+	va->desc_len = outlen;
+	va->revision = p->revision_counter;
+	va->n_intro = rep.n_intro_used;
+	va->flow_control = p->flow_control != NULL;
 	return 0;
 }
 
+/* The variant's picks as intro points, and the instance of each. */
+static size_t
+picked_points(const struct pd_service *sv, const struct pd_variant *va,
+    struct hsdesc_intro_point *ip, uint32_t *from)
+{
+	size_t i;
+
+	for (i = 0; i < va->npicks; i++) {
+		ip[i] = sv->instances[va->picks[i].instance].intro[
+		    va->picks[i].point];
+		from[i] = va->picks[i].instance;
+	}
+	return va->npicks;
+}
+
 int
-pd_build_slot(void *arg, struct pd *pd, struct pd_service *sv, int k,
-    time_t now, char *why, size_t whylen)
+pd_build_variant(void *arg, struct pd *pd, struct pd_service *sv, int k,
+    size_t v, time_t now, char *why, size_t whylen)
 {
 	struct pd_builder *bld = arg;
 	struct pd_slot *slot = &sv->slot[k];
+	struct pd_variant *va = &slot->variant[v];
 	struct hsdesc_intro_point ip[HSDESC_MAX_INTRO_POINTS];
 	uint32_t from[HSDESC_MAX_INTRO_POINTS];
-	struct build_ctx ctx = { bld->kc, sv->index, NULL, KEYD_ERR_NONE };
+	struct build_ctx ctx = { bld->kc, sv->index, (uint32_t)v, NULL,
+	    KEYD_ERR_NONE };
 	struct hsdesc_encode_params p;
 	uint8_t subcred[32];
 	enum keyd_error err;
@@ -165,8 +183,7 @@ pd_build_slot(void *arg, struct pd *pd, struct pd_service *sv, int k,
 
 	if (ensure_begun(bld->kc, pd, sv, slot, now, why, whylen) == -1)
 		return -1;
-	n = pd_choose_intro(sv, now, HSDESC_MAX_INTRO_POINTS, ip, from);
-	if (n == 0) {
+	if ((n = picked_points(sv, va, ip, from)) == 0) {
 		snprintf(why, whylen, "no usable intro point");
 		return -1;
 	}
@@ -193,5 +210,5 @@ pd_build_slot(void *arg, struct pd *pd, struct pd_service *sv, int k,
 	p.certify = cb_certify;
 	p.sign = cb_sign;
 	p.cb_arg = &ctx;
-	return encode(&ctx, pd, sv, slot, &p, why, whylen);
+	return encode(&ctx, pd, sv, slot, va, &p, why, whylen);
 }

@@ -104,14 +104,14 @@ hspost_done(struct torctl *ctl, enum torctl_status status,
 
 int
 control_post(void *arg, struct pd *pd, struct pd_service *sv, int slot,
-    const char *fpr)
+    size_t variant, const char *fpr)
 {
 	struct pd_proc *p = arg;
+	const struct pd_variant *va = &sv->slot[slot].variant[variant];
 	struct hspost_arg *ha;
 	const char *servers[1];
 
-	if (p->ctl == NULL || !torctl_is_ready(p->ctl) ||
-	    sv->slot[slot].desc == NULL)
+	if (p->ctl == NULL || !torctl_is_ready(p->ctl) || va->desc == NULL)
 		return -1;
 	if ((ha = calloc(1, sizeof(*ha))) == NULL)
 		fatal("%s", __func__);
@@ -119,8 +119,8 @@ control_post(void *arg, struct pd *pd, struct pd_service *sv, int slot,
 	snprintf(ha->address, sizeof(ha->address), "%s", sv->address);
 	snprintf(ha->fpr, sizeof(ha->fpr), "%s", fpr);
 	servers[0] = ha->fpr;
-	if (torctl_hspost(p->ctl, servers, 1, sv->address, sv->slot[slot].desc,
-	    sv->slot[slot].desc_len, hspost_done, ha) == -1) {
+	if (torctl_hspost(p->ctl, servers, 1, sv->address, va->desc,
+	    va->desc_len, hspost_done, ha) == -1) {
 		free(ha);
 		return -1;
 	}

@@ -33,30 +33,12 @@ shuffle_u32(uint32_t *v, size_t n)
 	}
 }
 
-static void
-shuffle_points(struct hsdesc_intro_point *ip, uint32_t *from, size_t n)
-{
-	struct hsdesc_intro_point t;
-	uint32_t tf;
-	size_t i, j;
-
-	for (i = n; i > 1; i--) {
-		j = randombytes_uniform((uint32_t)i);
-		t = ip[i - 1];
-		ip[i - 1] = ip[j];
-		ip[j] = t;
-		tf = from[i - 1];
-		from[i - 1] = from[j];
-		from[j] = tf;
-	}
-}
-
 /*
  * An intro point whose certs have expired would make keyd refuse the
  * cert we ask for (and a client refuse the point): leave it out.
  */
-static int
-intro_usable(const struct hsdesc_intro_point *ip, time_t now)
+int
+pd_intro_usable(const struct hsdesc_intro_point *ip, time_t now)
 {
 	uint64_t now_h = (uint64_t)now / 3600;
 
@@ -77,18 +59,30 @@ live_instances(const struct pd_service *sv, time_t now, uint32_t *idx)
 	return n;
 }
 
-size_t
-pd_choose_intro(const struct pd_service *sv, time_t now, size_t max,
-    struct hsdesc_intro_point *out, uint32_t *from)
+void
+pd_shuffle_picks(struct pd_pick *picks, size_t n)
 {
-	uint32_t *idx, from_buf[HSDESC_MAX_INTRO_POINTS];
+	struct pd_pick t;
+	size_t i, j;
+
+	for (i = n; i > 1; i--) {
+		j = randombytes_uniform((uint32_t)i);
+		t = picks[i - 1];
+		picks[i - 1] = picks[j];
+		picks[j] = t;
+	}
+}
+
+size_t
+pd_choose_picks(const struct pd_service *sv, time_t now, size_t max,
+    struct pd_pick *out)
+{
+	uint32_t *idx;
 	size_t *pos, ninst, i, n = 0;
 	int progress;
 
 	if (max > HSDESC_MAX_INTRO_POINTS)
 		max = HSDESC_MAX_INTRO_POINTS;
-	if (from == NULL)
-		from = from_buf;
 	if (sv->ninstances == 0 ||
 	    (idx = calloc(sv->ninstances, sizeof(*idx))) == NULL)
 		return 0;
@@ -104,18 +98,34 @@ pd_choose_intro(const struct pd_service *sv, time_t now, size_t max,
 
 			/* this instance's next usable point, if any */
 			while (pos[i] < in->n_intro &&
-			    !intro_usable(&in->intro[pos[i]], now))
+			    !pd_intro_usable(&in->intro[pos[i]], now))
 				pos[i]++;
 			if (pos[i] == in->n_intro)
 				continue;
-			out[n] = in->intro[pos[i]++];
-			from[n++] = idx[i];
+			out[n].instance = idx[i];
+			out[n++].point = (uint32_t)pos[i]++;
 			progress = 1;
 		}
 	} while (progress && n < max);
 	free(pos);
 	free(idx);
-	shuffle_points(out, from, n);
+	pd_shuffle_picks(out, n);
+	return n;
+}
+
+size_t
+pd_choose_intro(const struct pd_service *sv, time_t now, size_t max,
+    struct hsdesc_intro_point *out, uint32_t *from)
+{
+	struct pd_pick picks[HSDESC_MAX_INTRO_POINTS];
+	size_t i, n;
+
+	n = pd_choose_picks(sv, now, max, picks);
+	for (i = 0; i < n; i++) {
+		out[i] = sv->instances[picks[i].instance].intro[picks[i].point];
+		if (from != NULL)
+			from[i] = picks[i].instance;
+	}
 	return n;
 }
 

@@ -270,8 +270,8 @@ kc_revision(struct keyd_client *kc, uint32_t service,
 
 enum keyd_error
 kc_sign(struct keyd_client *kc, uint32_t service,
-    const uint8_t signing_key[32], const uint8_t *body, size_t len,
-    uint8_t sig[64])
+    const uint8_t signing_key[32], uint32_t variant, const uint8_t *body,
+    size_t len, uint8_t sig[64])
 {
 	struct ipc_builder b;
 	struct ipc_msg reply;
@@ -283,6 +283,7 @@ kc_sign(struct keyd_client *kc, uint32_t service,
 	request(kc, &b, KEYD_R_SIGN);
 	ipc_add_u32(&b, service);
 	ipc_add_bytes(&b, signing_key, 32);
+	ipc_add_u32(&b, variant);
 	ipc_add_u32(&b, (uint32_t)len);
 	ipc_add_bytes(&b, body, len);
 	err = exchange(kc, &b, KEYD_R_SIGN_REPLY, KEYD_SIG_LEN, &reply, &c);

@@ -67,9 +67,10 @@ enum keyd_error kc_certify(struct keyd_client *kc, uint32_t service,
 	    uint8_t cert[TORCERT_LEN]);
 enum keyd_error kc_revision(struct keyd_client *kc, uint32_t service,
 	    const uint8_t signing_key[32], uint64_t *revision);
+/* variant: which of the period's descriptors (plan.c), for keyd's audit line. */
 enum keyd_error kc_sign(struct keyd_client *kc, uint32_t service,
-	    const uint8_t signing_key[32], const uint8_t *body, size_t len,
-	    uint8_t sig[64]);
+	    const uint8_t signing_key[32], uint32_t variant,
+	    const uint8_t *body, size_t len, uint8_t sig[64]);
 const char *kc_strerror(enum keyd_error err);
 
 #endif

@@ -251,6 +251,7 @@ enum slot_value {
 	SV_SIZE,
 	SV_HSDIRS,
 	SV_HSDIRS_UPLOADED,
+	SV_VARIANTS,
 };
 
 static const struct {
@@ -259,19 +260,21 @@ static const struct {
 	int		 built_only;
 } slot_families[] = {
 	[SV_REVISION] = { "descriptor_revision", "Revision counter of the "
-	    "descriptor being uploaded.", 1 },
+	    "descriptor being uploaded (the highest, when distinct).", 1 },
 	[SV_BUILT] = { "descriptor_built_timestamp_seconds", "When the "
 	    "descriptor was last built.", 1 },
 	[SV_AGE] = { "descriptor_age_seconds", "Seconds since the "
 	    "descriptor was last built.", 1 },
-	[SV_INTRO] = { "descriptor_intro_points", "Intro points in the "
-	    "descriptor (at most 20).", 1 },
-	[SV_SIZE] = { "descriptor_size_bytes", "Length of the descriptor.",
-	    1 },
+	[SV_INTRO] = { "descriptor_intro_points", "Intro points published "
+	    "(at most 20 per descriptor).", 1 },
+	[SV_SIZE] = { "descriptor_size_bytes", "Length of the descriptor "
+	    "(the longest, when distinct).", 1 },
 	[SV_HSDIRS] = { "descriptor_hsdirs", "HSDirs responsible for the "
 	    "descriptor.", 0 },
 	[SV_HSDIRS_UPLOADED] = { "descriptor_hsdirs_uploaded", "HSDirs that "
 	    "hold the current descriptor.", 0 },
+	[SV_VARIANTS] = { "descriptor_variants", "Distinct descriptors "
+	    "published for the period (1: every HSDir gets the same).", 1 },
 };
 
 static int64_t
@@ -282,21 +285,23 @@ slot_value(const struct mout *m, const struct pd_slot *s, enum slot_value v)
 
 	switch (v) {
 	case SV_REVISION:
-		return (int64_t)s->revision;
+		return (int64_t)pd_slot_revision(s);
 	case SV_BUILT:
 		return (int64_t)s->built_at;
 	case SV_AGE:
 		return m->now > s->built_at ? (int64_t)(m->now - s->built_at) : 0;
 	case SV_INTRO:
-		return (int64_t)s->n_intro;
+		return (int64_t)pd_slot_intro_published(s);
 	case SV_SIZE:
-		return (int64_t)s->desc_len;
+		return (int64_t)pd_slot_size(s);
 	case SV_HSDIRS:
 		return (int64_t)s->ntargets;
 	case SV_HSDIRS_UPLOADED:
 		for (i = 0; i < s->ntargets; i++)
 			n += s->targets[i].state == PD_T_UPLOADED;
 		return n;
+	case SV_VARIANTS:
+		return (int64_t)pd_slot_nvariants(s);
 	}
 	return 0;
 }

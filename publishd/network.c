@@ -17,7 +17,10 @@
 void
 pd_slot_clear(struct pd_slot *slot)
 {
-	free(slot->desc);
+	size_t v;
+
+	for (v = 0; v < PD_VARIANTS_MAX; v++)
+		free(slot->variant[v].desc);
 	free(slot->targets);
 	sodium_memzero(slot, sizeof(*slot));
 }
@@ -110,52 +113,225 @@ target_find(struct pd_slot *slot, const char *fpr)
 	return NULL;
 }
 
-static size_t
-ring_capacity(const struct pd_net *net)
+/* The responsible HSDirs for one spread, with their replicas. */
+struct hsdir_list {
+	size_t		  n;
+	char		(*fpr)[PD_FPR_LEN + 1];
+	unsigned	 *replica;
+};
+
+static void
+hsdir_list_query(const struct pd *pd, const struct pd_slot *slot,
+    unsigned spread, struct hsdir_list *l)
 {
-	return (size_t)net->n_replicas * net->spread_store;
+	struct pd_ring_query q;
+	size_t max = (size_t)pd->net.n_replicas * spread;
+
+	memset(l, 0, sizeof(*l));
+	if (max == 0)
+		return;
+	if ((l->fpr = calloc(max, sizeof(*l->fpr))) == NULL ||
+	    (l->replica = calloc(max, sizeof(*l->replica))) == NULL)
+		fatal("%s", __func__);
+	q = (struct pd_ring_query){ slot->blinded_key, slot->tp,
+	    slot->params.length_min, slot->srv, pd->net.n_replicas, spread,
+	    l->replica };
+	l->n = pd->ring.responsible(pd->ring.impl, &q, l->fpr, max);
+}
+
+static void
+hsdir_list_free(struct hsdir_list *l)
+{
+	free(l->fpr);
+	free(l->replica);
+	memset(l, 0, sizeof(*l));
+}
+
+static long
+hsdir_list_find(const struct hsdir_list *l, const char *fpr)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->fpr[i], fpr) == 0)
+			return (long)i;
+	return -1;
 }
 
 /*
- * The HSDirs of the slot's descriptor.  One that stays keeps its upload
- * state; a new one is pending for the current descriptor ("HSDir set
- * changed": it gets the descriptor we have, no rebuild needed).
+ * One variant per fetch HSDir (at most PD_VARIANTS_MAX), of its replica.
+ * Returns 1 if that differs from the slot's layout: the plan starts over.
+ */
+static int
+slot_layout(struct pd_slot *slot, const struct hsdir_list *fetch)
+{
+	size_t v, n = fetch->n < PD_VARIANTS_MAX ? fetch->n : PD_VARIANTS_MAX;
+	int changed = n != slot->nvariants;
+
+	for (v = 0; v < n; v++)
+		if (slot->variant[v].replica != fetch->replica[v])
+			changed = 1;
+	if (!changed)
+		return 0;
+	for (v = 0; v < PD_VARIANTS_MAX; v++) {
+		slot->variant[v].replica = v < n ? fetch->replica[v] : 0;
+		slot->variant[v].nshares = 0;
+		memset(slot->variant[v].built_digest, 0, 32);
+	}
+	slot->nvariants = n;
+	return 1;
+}
+
+/* The nth variant of replica r (cyclically), or -1 if it has none. */
+static long
+nth_variant(const struct pd_slot *slot, unsigned r, size_t nth)
+{
+	size_t v, k = 0;
+
+	for (v = 0; v < slot->nvariants; v++)
+		k += slot->variant[v].replica == r;
+	if (k == 0)
+		return -1;
+	nth %= k;
+	for (v = 0; v < slot->nvariants; v++)
+		if (slot->variant[v].replica == r && nth-- == 0)
+			return (long)v;
+	return -1;
+}
+
+/* A variant of replica r that no fetch HSDir holds, or -1. */
+static long
+unheld_variant(const struct pd_slot *slot, const int *held, unsigned r)
+{
+	size_t v;
+
+	for (v = 0; v < slot->nvariants; v++)
+		if (slot->variant[v].replica == r && !held[v])
+			return (long)v;
+	return -1;
+}
+
+/*
+ * Which variant each HSDir gets.  One that keeps its replica keeps its
+ * variant (its descriptor need not change); a new fetch HSDir takes a
+ * variant of its replica no fetch HSDir holds (the one of the HSDir it
+ * replaced); a store-only HSDir, a fallback, one of its replica's.
+ */
+static void
+assign_variants(struct pd_slot *slot, struct pd_target *tset, size_t n,
+    int *kept)
+{
+	int held[PD_VARIANTS_MAX];
+	size_t i, nth = 0;
+	long v;
+
+	memset(held, 0, sizeof(held));
+	for (i = 0; i < n; i++) {
+		if (!kept[i] || tset[i].variant >= slot->nvariants ||
+		    slot->variant[tset[i].variant].replica != tset[i].replica ||
+		    (tset[i].fetch && held[tset[i].variant]))
+			kept[i] = 0;
+		else if (tset[i].fetch)
+			held[tset[i].variant] = 1;
+	}
+	for (i = 0; i < n; i++) {
+		if (kept[i])
+			continue;
+		v = tset[i].fetch ? unheld_variant(slot, held,
+		    tset[i].replica) : -1;
+		if (v == -1)
+			v = nth_variant(slot, tset[i].replica, nth++);
+		if (v == -1)
+			v = slot->nvariants > 0 ? (long)(nth++ %
+			    slot->nvariants) : 0;
+		if (tset[i].fetch)
+			held[v] = 1;
+		if (tset[i].variant != (size_t)v && slot->distinct) {
+			/* another descriptor for this HSDir */
+			tset[i].state = PD_T_PENDING;
+			tset[i].gen = 0;
+		}
+		tset[i].variant = (size_t)v;
+	}
+}
+
+static struct pd_target *
+target_add(struct pd_slot *slot, struct pd_target *tset, size_t *n,
+    int *kept, const char *fpr, unsigned replica, int fetch, time_t now)
+{
+	struct pd_target *t = &tset[*n], *old;
+
+	if ((old = target_find(slot, fpr)) != NULL) {
+		*t = *old;
+		kept[*n] = 1;
+	} else {
+		memset(t, 0, sizeof(*t));
+		memcpy(t->fpr, fpr, sizeof(t->fpr));
+		t->state = PD_T_PENDING;
+		t->next_try = now;
+		kept[*n] = 0;
+	}
+	t->fetch = fetch;
+	if (kept[*n] && t->replica != replica)
+		kept[*n] = 0;
+	t->replica = replica;
+	(*n)++;
+	return t;
+}
+
+/*
+ * The HSDirs of the slot's descriptors: the store HSDirs and (normally
+ * among them) the fetch HSDirs.  One that stays keeps its upload state; a
+ * new one is pending for the current descriptor ("HSDir set changed": it
+ * gets a descriptor we have, no rebuild needed).
  */
 size_t
 pd_slot_update_hsdirs(struct pd *pd, struct pd_slot *slot, time_t now)
 {
-	struct pd_ring_query q;
-	char (*fprs)[PD_FPR_LEN + 1];
-	struct pd_target *targets, *old;
-	size_t i, n, added = 0, max = ring_capacity(&pd->net);
+	struct hsdir_list store, fetch;
+	struct pd_target *tset;
+	size_t i, n = 0, added = 0;
+	int *kept, relayout;
+	long f;
 
-	if (!slot->active || pd->ring.responsible == NULL || max == 0)
+	if (!slot->active || pd->ring.responsible == NULL ||
+	    pd->net.n_replicas == 0 || pd->net.spread_store == 0)
 		return 0;
-	if ((fprs = calloc(max, sizeof(*fprs))) == NULL)
+	hsdir_list_query(pd, slot, pd->net.spread_store, &store);
+	hsdir_list_query(pd, slot, pd->net.spread_fetch ?
+	    pd->net.spread_fetch : PD_SPREAD_FETCH_DEFAULT, &fetch);
+	if ((tset = calloc(store.n + fetch.n + 1, sizeof(*tset))) == NULL ||
+	    (kept = calloc(store.n + fetch.n + 1, sizeof(*kept))) == NULL)
 		fatal("%s", __func__);
-	q = (struct pd_ring_query){ slot->blinded_key, slot->tp,
-	    slot->params.length_min, slot->srv, pd->net.n_replicas,
-	    pd->net.spread_store };
-	n = pd->ring.responsible(pd->ring.impl, &q, fprs, max);
-	if ((targets = calloc(n ? n : 1, sizeof(*targets))) == NULL)
-		fatal("%s", __func__);
-	for (i = 0; i < n; i++) {
-		if ((old = target_find(slot, fprs[i])) != NULL) {
-			targets[i] = *old;
-			continue;
-		}
-		memcpy(targets[i].fpr, fprs[i], sizeof(targets[i].fpr));
-		targets[i].state = PD_T_PENDING;
-		targets[i].gen = slot->gen;
-		targets[i].next_try = now;
-		added++;
+	relayout = slot_layout(slot, &fetch);
+	for (i = 0; i < store.n; i++) {
+		f = hsdir_list_find(&fetch, store.fpr[i]);
+		target_add(slot, tset, &n, kept, store.fpr[i], f == -1 ?
+		    store.replica[i] : fetch.replica[f], f != -1, now);
 	}
-	free(fprs);
+	/* a fetch HSDir that is not a store one (tor's walks differ) */
+	for (i = 0; i < fetch.n; i++)
+		if (hsdir_list_find(&store, fetch.fpr[i]) == -1)
+			target_add(slot, tset, &n, kept, fetch.fpr[i],
+			    fetch.replica[i], 1, now);
+	for (i = 0; i < n; i++) {
+		if (relayout)
+			kept[i] = 0;
+		if (target_find(slot, tset[i].fpr) == NULL)
+			added++;
+	}
+	assign_variants(slot, tset, n, kept);
+	if (relayout && slot->distinct)
+		slot->pending = PD_R_REFRESH;
+	hsdir_list_free(&store);
+	hsdir_list_free(&fetch);
+	free(kept);
 	if (n != slot->ntargets || added > 0)
-		log_info("%s: period %llu: %zu HSDirs, %zu new", __func__,
-		    (unsigned long long)slot->tp, n, added);
+		log_info("%s: period %llu: %zu HSDirs, %zu new, %zu "
+		    "descriptors", __func__, (unsigned long long)slot->tp, n,
+		    added, pd_slot_nvariants(slot));
 	free(slot->targets);
-	slot->targets = targets;
+	slot->targets = tset;
 	slot->ntargets = n;
 	slot->hsdirs_known = 1;
 	return added;
@@ -181,8 +357,7 @@ slot_activate(struct pd_slot *slot, const struct pd_service *sv,
 static int
 had_descriptor(const struct pd_service *sv)
 {
-	return sv->slot[PD_FIRST].desc != NULL ||
-	    sv->slot[PD_SECOND].desc != NULL;
+	return sv->slot[PD_FIRST].built || sv->slot[PD_SECOND].built;
 }
 
 /*

@@ -50,7 +50,7 @@ void	proc_send_parent(struct pd_proc *p, enum parent_child_msg type,
 void	control_adopt(struct pd_proc *p, int fd);
 void	control_free(struct pd_proc *p);
 int	control_post(void *arg, struct pd *pd, struct pd_service *sv,
-	    int slot, const char *fpr);
+	    int slot, size_t variant, const char *fpr);
 
 /* status_socket.c */
 void	status_socket_set(struct pd_proc *p, int fd);

@@ -36,6 +36,7 @@ static const struct ipc_type parent_types[] = {
 	{ PC_READY, "READY", 0 },
 	{ PC_METRICS_FD, "METRICS_FD", IPC_TYPE_FD },
 	{ PC_COUNTERS, "COUNTERS", 0 },
+	{ PC_PUBLISH, "PUBLISH", 0 },
 };
 
 /* --- fetchd -------------------------------------------------------------- */
@@ -164,6 +165,27 @@ parent_service(struct pd_proc *p, const struct ipc_msg *msg)
 		fatal("config");
 	sv->index = service;
 	sv->ninstances = n;
+}
+
+static void
+parent_publish(struct pd_proc *p, const struct ipc_msg *msg)
+{
+	struct ipc_cursor c;
+	struct pd_service *sv;
+	uint32_t service, shared_only, per_descriptor;
+
+	if (ipc_open_fixed(&c, msg, PC_PUBLISH_LEN) == -1 ||
+	    ipc_get_u32(&c, &service) == -1 ||
+	    ipc_get_u32(&c, &shared_only) == -1 ||
+	    ipc_get_u32(&c, &per_descriptor) == -1 ||
+	    ipc_cursor_end(&c) == -1 || !p->cfg_pending ||
+	    service >= p->cfg_n || p->cfg[service].instances == NULL ||
+	    shared_only > 1 || per_descriptor < 1 ||
+	    per_descriptor > HSDESC_MAX_INTRO_POINTS)
+		fatalx("parent: malformed or unexpected PUBLISH");
+	sv = &p->cfg[service];
+	sv->shared_only = (int)shared_only;
+	sv->per_descriptor = per_descriptor;
 }
 
 static void
@@ -296,6 +318,9 @@ parent_dispatch(struct pd_proc *p, const struct ipc_msg *msg)
 	case PC_INSTANCE:
 		parent_instance(p, msg);
 		break;
+	case PC_PUBLISH:
+		parent_publish(p, msg);
+		break;
 	case PC_CONFIG_END:
 		parent_config_end(p, msg);
 		break;
@@ -350,7 +375,7 @@ static void
 setup(struct pd_proc *p, int parent_fd)
 {
 	struct pd_ops ops = {
-		.build = pd_build_slot,
+		.build = pd_build_variant,
 		.post = control_post,
 	};
 

@@ -11,7 +11,8 @@
  * Files:
  *   state.c        services, instances, fetchd's messages, what is "live"
  *   peer.c         fetchd's messages
- *   intro.c        which intro points go into a descriptor
+ *   intro.c        which intro points go into a shared descriptor
+ *   plan.c         one descriptor, or a distinct one per fetch HSDir
  *   network.c      the consensus as publishd needs it; which time period
  *                  and SRV each descriptor uses (digest 3.3)
  *   ring.c         the real HSDir ring (common/codec/consensus.h, hashring.h)
@@ -85,6 +86,13 @@
 #define PD_N_REPLICAS_MAX	16
 #define PD_SPREAD_STORE_DEFAULT	4
 #define PD_SPREAD_STORE_MAX	128
+#define PD_SPREAD_FETCH_DEFAULT	3
+/*
+ * Distinct descriptors (plan.c): at most this many per period.  The live
+ * network has 2 replicas x 3 fetch HSDirs = 6; a consensus that asks for
+ * more fetch HSDirs than this gets some variants twice.
+ */
+#define PD_VARIANTS_MAX		16
 
 /* The network, as far as publishd needs it, from one consensus. */
 struct pd_net {
@@ -96,6 +104,7 @@ struct pd_net {
 	struct hs_period_params	 params;
 	unsigned		 n_replicas;		/* hsdir_n_replicas */
 	unsigned		 spread_store;		/* hsdir_spread_store */
+	unsigned		 spread_fetch;		/* hsdir_spread_fetch */
 	unsigned		 cc_sendme_inc;
 	size_t			 max_desc_size;	/* HSV3MaxDescriptorSize */
 	int			 has_srv_cur;
@@ -106,11 +115,13 @@ struct pd_net {
 
 /*
  * The HSDir hash ring, narrowed to the one question publishd asks: which
- * relays store the descriptor of blinded key A' for period tp of
+ * relays store (spread = hsdir_spread_store) or serve to clients (spread =
+ * hsdir_spread_fetch) the descriptor of blinded key A' for period tp of
  * length_min minutes with this SRV.  It writes at most max fingerprints
- * (40 upper-case hex and a NUL each) in ring order, distinct, and returns
- * how many.  The real one is network.c's, over common/codec/hashring.h; tests
- * use a stub.
+ * (40 upper-case hex and a NUL each) in the order tor chooses them,
+ * distinct, and the replica (1-based) that chose each to replica[] unless
+ * that is NULL; it returns how many.  The real one is ring.c's, over
+ * common/codec/hashring.h; tests use a stub.
  */
 struct pd_ring_query {
 	const uint8_t	*blinded_key;
@@ -119,6 +130,7 @@ struct pd_ring_query {
 	const uint8_t	*srv;
 	unsigned	 n_replicas;
 	unsigned	 spread;
+	unsigned	*replica;	/* out, max entries; may be NULL */
 };
 
 struct pd_ring {
@@ -181,6 +193,9 @@ enum pd_result {
 /* One responsible HSDir of one descriptor. */
 struct pd_target {
 	char			 fpr[PD_FPR_LEN + 1];
+	unsigned		 replica;	/* 1-based: the replica that chose it */
+	int			 fetch;		/* a client may fetch from it */
+	size_t			 variant;	/* its descriptor when distinct */
 	enum pd_target_state	 state;
 	uint32_t		 gen;		/* descriptor generation it is for */
 	unsigned		 attempts;	/* failures in a row */
@@ -188,7 +203,9 @@ struct pd_target {
 	time_t			 last_attempt;
 	enum pd_result		 last_result;
 	time_t			 last_result_at;
-	uint64_t		 uploaded_revision;
+	uint64_t		 uploaded_revision;	/* the highest it took */
+	size_t			 uploaded_variant;	/* of the last success */
+	uint32_t		 uploaded_gen;
 	char			 reason[40];	/* of the last failure */
 	/* For the metrics: outcomes at this HSDir, and the last success. */
 	uint64_t		 uploads_ok;
@@ -206,6 +223,42 @@ enum pd_reason {
 	PD_R_RETRY,		/* the last build failed */
 };
 
+/* One intro point of a variant: instance index, point index in it. */
+struct pd_pick {
+	uint32_t		 instance;
+	uint32_t		 point;
+};
+
+/* How many of an instance's points a variant holds (by key: survives reloads). */
+struct pd_share {
+	uint8_t			 key[32];
+	unsigned		 count;
+};
+
+/*
+ * One descriptor of a slot.  A slot has one (every HSDir gets the same
+ * descriptor) or, when its live intro points exceed what one descriptor
+ * holds, one per fetch HSDir (plan.c).
+ */
+struct pd_variant {
+	unsigned		 replica;	/* its HSDirs' replica; 0: shared */
+	/* the plan: what it should hold now */
+	struct pd_pick		 picks[HSDESC_MAX_INTRO_POINTS];
+	size_t			 npicks;
+	struct pd_share		 shares[HSDESC_MAX_INTRO_POINTS];
+	size_t			 nshares;
+	uint8_t			 plan_digest[32];	/* of the picks' auth keys */
+	/* the descriptor built from it */
+	char			*desc;
+	size_t			 desc_len;
+	uint8_t			 built_digest[32];
+	uint32_t		 gen;		/* bumped by every build */
+	uint64_t		 revision;
+	time_t			 built_at;
+	size_t			 n_intro;
+	int			 flow_control;	/* the descriptor carries it */
+};
+
 /* The first or the second descriptor of a service. */
 struct pd_slot {
 	int			 active;	/* tp and srv known */
@@ -218,16 +271,17 @@ struct pd_slot {
 	uint8_t			 blinded_key[32];
 	uint8_t			 signing_cert[TORCERT_LEN];
 	uint32_t		 signing_cert_exp_hours;
-	/* the current descriptor */
-	char			*desc;
-	size_t			 desc_len;
-	uint32_t		 gen;		/* bumped by every build */
-	uint64_t		 revision;
-	time_t			 built_at;
+	/*
+	 * The descriptors: variant[0] alone when shared, one per fetch
+	 * HSDir (nvariants) when distinct.
+	 */
+	int			 distinct;
+	struct pd_variant	 variant[PD_VARIANTS_MAX];
+	size_t			 nvariants;	/* the distinct layout */
+	int			 built;		/* every variant has a descriptor */
+	time_t			 built_at;	/* last build */
 	time_t			 last_attempt;	/* last build attempt */
 	enum pd_reason		 last_reason;
-	size_t			 n_intro;
-	int			 flow_control;	/* the descriptor carries it */
 	uint8_t			 intro_digest[32];	/* live set it was built from */
 	enum pd_reason		 pending;	/* rebuild asked for */
 	unsigned		 build_failures;
@@ -243,6 +297,7 @@ struct pd_slot {
 struct pd_inflight {
 	char			 fpr[PD_FPR_LEN + 1];
 	int			 slot;
+	size_t			 variant;
 	uint32_t		 gen;
 	uint64_t		 revision;
 	time_t			 deadline;
@@ -263,6 +318,9 @@ struct pd_service {
 	int			 drop_pending;	/* a dead instance must leave */
 	int			 all_dead;	/* every usable instance dropped */
 	time_t			 all_dead_since;
+	/* From the configuration (PC_SERVICE_PUBLISH). */
+	int			 shared_only;	/* never distinct descriptors */
+	unsigned		 per_descriptor;	/* intro points, 1..20 */
 	/* For the metrics: upload outcomes of both descriptors, every HSDir. */
 	uint64_t		 uploads_ok;
 	uint64_t		 uploads_failed;
@@ -271,17 +329,19 @@ struct pd_service {
 struct pd;
 
 /*
- * What the schedule calls out to.  build makes slot's descriptor (fills
- * slot->desc, desc_len, revision, n_intro, flow_control, and the BEGIN
- * fields) or fails with a reason in why; post sends one HSPOST and returns
- * 0 if it was sent (the outcome comes back through pd_upload_result() or
+ * What the schedule calls out to.  build makes one variant's descriptor
+ * from its picks (fills its desc, desc_len, revision, n_intro,
+ * flow_control, and the slot's BEGIN fields) or fails with a reason in
+ * why; post sends one variant's descriptor by HSPOST and returns 0 if it
+ * was sent (the outcome comes back through pd_upload_result() or
  * pd_hs_desc_event()).
  */
 struct pd_ops {
 	int	(*build)(void *arg, struct pd *pd, struct pd_service *sv,
-		    int slot, time_t now, char *why, size_t whylen);
+		    int slot, size_t variant, time_t now, char *why,
+		    size_t whylen);
 	int	(*post)(void *arg, struct pd *pd, struct pd_service *sv,
-		    int slot, const char *fpr);
+		    int slot, size_t variant, const char *fpr);
 	void	*build_arg;
 	void	*post_arg;
 };
@@ -348,12 +408,21 @@ void	pd_keyd_reset(struct pd *pd);
 void	pd_peer_message(struct pd *pd, const struct ipc_msg *msg, time_t now);
 
 /* intro.c */
+/* Its certs have not expired at now (keyd and clients would refuse it). */
+int	pd_intro_usable(const struct hsdesc_intro_point *ip, time_t now);
 /*
  * Chooses up to max (<= HSDESC_MAX_INTRO_POINTS) intro points from the
  * live instances of sv: round-robin over the instances (in a random
  * order), so that their shares differ by at most one, then shuffled.
- * Intro points whose own certs have expired are skipped.  Writes the
- * instance index of each to from[] (may be NULL).
+ * Intro points whose own certs have expired are skipped.
+ */
+size_t	pd_choose_picks(const struct pd_service *sv, time_t now, size_t max,
+	    struct pd_pick *out);
+/* Fisher-Yates, with libsodium's randomness. */
+void	pd_shuffle_picks(struct pd_pick *picks, size_t n);
+/*
+ * pd_choose_picks() as the points themselves; writes the instance index
+ * of each to from[] (may be NULL).
  */
 size_t	pd_choose_intro(const struct pd_service *sv, time_t now, size_t max,
 	    struct hsdesc_intro_point *out, uint32_t *from);
@@ -365,6 +434,44 @@ size_t	pd_choose_intro(const struct pd_service *sv, time_t now, size_t max,
  */
 const char *pd_choose_flow_control(const struct pd_service *sv,
 	    const uint32_t *from, size_t n, unsigned cc_sendme_inc);
+
+/* plan.c */
+/*
+ * One replica's share-out (plan.c): n instances with npoints[i] usable
+ * points over k variants of at most cap points each.  count[i * k + v]
+ * holds the previous plan on entry (0 for a new instance) and the new one
+ * on return; rank[i] orders the instances (0 first) when not all get the
+ * same.  Every instance gets an equal number of points, give or take one
+ * (fewer only if it has too few), spread over as many variants as that
+ * allows; the variants are filled evenly; what the previous plan had is
+ * kept where it still fits.
+ */
+void	pd_plan_group(const unsigned *npoints, const size_t *rank, size_t n,
+	    size_t k, unsigned cap, unsigned *count);
+/*
+ * Plans slot k's descriptors for the live set at now: sets slot->distinct
+ * and each variant's picks, shares and plan digest.  Shared (one
+ * descriptor, pd_choose_picks()) unless the live points exceed the
+ * service's per-descriptor limit, the service allows distinct ones and
+ * the slot has at least two fetch HSDirs.
+ */
+void	pd_plan_slot(const struct pd *pd, struct pd_service *sv, int k,
+	    time_t now);
+/* The variant an HSDir gets now. */
+size_t	pd_target_variant(const struct pd_slot *slot,
+	    const struct pd_target *t);
+/* The variants in use: 1 when shared. */
+size_t	pd_slot_nvariants(const struct pd_slot *slot);
+/* Over the variants in use: the highest counter, the largest size. */
+uint64_t pd_slot_revision(const struct pd_slot *slot);
+size_t	pd_slot_size(const struct pd_slot *slot);
+/* Some variant carries a flow-control line. */
+int	pd_slot_flow_control(const struct pd_slot *slot);
+/* The distinct intro points the slot's descriptors publish. */
+size_t	pd_slot_intro_published(const struct pd_slot *slot);
+/* After a reload: the picks follow their instances to the new numbers. */
+void	pd_slot_remap_picks(struct pd_slot *slot,
+	    const struct pd_service *from, const struct pd_service *to);
 
 /* network.c */
 /* Frees what a descriptor slot holds and wipes it. */
@@ -418,8 +525,9 @@ const char *pd_reason_str(enum pd_reason r);
 void	pd_republish(struct pd *pd);
 
 /* upload.c */
-/* Marks every target of slot pending for the slot's new descriptor. */
-void	pd_slot_targets_reset(struct pd_slot *slot, time_t now);
+/* Marks the targets of a variant pending for its new descriptor. */
+void	pd_variant_targets_reset(struct pd_slot *slot, size_t variant,
+	    time_t now);
 /* Sends what may be sent now; returns the earliest time something is due. */
 time_t	pd_uploads_run(struct pd *pd, struct pd_service *sv, time_t now);
 /* An HSPOST's outcome, from its reply or its event. */
@@ -444,8 +552,8 @@ struct pd_builder {
 	struct keyd_client	*kc;
 };
 /* A pd_ops.build that goes through keyd; arg is a struct pd_builder. */
-int	pd_build_slot(void *arg, struct pd *pd, struct pd_service *sv,
-	    int slot, time_t now, char *why, size_t whylen);
+int	pd_build_variant(void *arg, struct pd *pd, struct pd_service *sv,
+	    int slot, size_t variant, time_t now, char *why, size_t whylen);
 
 /* status.c */
 /* The status document, NUL-terminated (malloc); NULL on allocation failure. */

@@ -56,6 +56,7 @@ hashring_impl_responsible(void *impl, const struct pd_ring_query *q,
 {
 	struct pd_hashring *hr = impl;
 	const struct hashring *r;
+	struct hashring walk;
 	enum hashring_error err;
 	size_t i, n;
 
@@ -64,14 +65,21 @@ hashring_impl_responsible(void *impl, const struct pd_ring_query *q,
 		    (unsigned long long)q->tp);
 		return 0;
 	}
-	err = hashring_responsible(r, q->blinded_key, hr->out,
+	/* the same ring, walked for this query's spread (store or fetch) */
+	walk = *r;
+	walk.n_replicas = q->n_replicas;
+	walk.spread = q->spread;
+	err = hashring_responsible(&walk, q->blinded_key, hr->out,
 	    HASHRING_MAX_RESPONSIBLE, &n);
 	if (err != HASHRING_OK) {
 		log_warnx("HSDir ring: %s", hashring_strerror(err));
 		return 0;
 	}
-	for (i = 0; i < n && i < max; i++)
+	for (i = 0; i < n && i < max; i++) {
 		snprintf(fprs[i], PD_FPR_LEN + 1, "%s", hr->out[i].fingerprint);
+		if (q->replica != NULL)
+			q->replica[i] = hr->out[i].replica;
+	}
 	return i;
 }
 
@@ -87,6 +95,7 @@ net_from_consensus(struct pd_net *net, const struct consensus *c)
 	net->params = c->period;
 	net->n_replicas = (unsigned)c->params.hsdir_n_replicas;
 	net->spread_store = (unsigned)c->params.hsdir_spread_store;
+	net->spread_fetch = (unsigned)c->params.hsdir_spread_fetch;
 	net->cc_sendme_inc = (unsigned)c->params.cc_sendme_inc;
 	net->max_desc_size = (size_t)c->params.hsv3_max_descriptor_size;
 	net->has_srv_cur = c->has_srv_current;

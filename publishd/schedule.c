@@ -12,8 +12,10 @@
  *                  when the signing cert nears its end
  *   retry          the last build failed: backoff
  *
- * A changed HSDir set needs no build: the new HSDirs get the descriptor
- * we have (network.c), and uploads are upload.c's.  Nothing happens
+ * A build plans the slot's descriptors (plan.c: one, or one per fetch
+ * HSDir) and makes those that need it.  A changed HSDir set needs no
+ * build: the new HSDirs get a descriptor we have (network.c), and uploads
+ * are upload.c's.  Nothing happens
  * without a reasonably live consensus.
  */
 #include <stdio.h>
@@ -73,12 +75,25 @@ all_reported(const struct pd_service *sv)
 	return 1;
 }
 
-/* When the slot's descriptor is due for a refresh. */
+/* The build time of the slot's oldest descriptor in use. */
+static time_t
+oldest_build(const struct pd_slot *slot)
+{
+	time_t t = slot->built_at;
+	size_t v;
+
+	for (v = 0; v < pd_slot_nvariants(slot); v++)
+		if (slot->variant[v].built_at < t)
+			t = slot->variant[v].built_at;
+	return t;
+}
+
+/* When the slot's descriptors are due for a refresh. */
 static time_t
 refresh_due(const struct pd *pd, const struct pd_slot *slot)
 {
 	time_t interval = pd_net_refresh_interval(&pd->net);
-	time_t t = slot->built_at + interval;
+	time_t t = oldest_build(slot) + interval;
 	time_t cert_end = (time_t)slot->signing_cert_exp_hours * 3600;
 
 	/* build.c begins afresh when the cert has less than this left */
@@ -104,12 +119,12 @@ pd_slot_due(const struct pd *pd, const struct pd_service *sv,
 		wake_at(wake, slot->build_retry_at);
 		return PD_R_NONE;
 	}
-	if (slot->desc == NULL && !all_reported(sv) &&
+	if (!slot->built && !all_reported(sv) &&
 	    now < pd->started + PD_STARTUP_GRACE_S) {
 		wake_at(wake, pd->started + PD_STARTUP_GRACE_S);
 		return PD_R_NONE;
 	}
-	if (slot->desc == NULL)
+	if (!slot->built)
 		return slot->pending == PD_R_ROLLOVER ? PD_R_ROLLOVER :
 		    PD_R_FIRST;
 	if (slot->pending != PD_R_NONE)
@@ -131,37 +146,86 @@ pd_slot_due(const struct pd *pd, const struct pd_service *sv,
 	return PD_R_NONE;
 }
 
+/*
+ * Which variants a build makes: every one, except when only the live set
+ * changed -- then those whose planned points changed (a change at one
+ * backend is a new upload only where that backend is).
+ */
+static int
+variant_needed(const struct pd_variant *va, enum pd_reason why)
+{
+	if (why != PD_R_INTRO_CHANGED || va->desc == NULL)
+		return 1;
+	return memcmp(va->plan_digest, va->built_digest, 32) != 0;
+}
+
+static int
+variant_build(struct pd *pd, struct pd_service *sv, int k, size_t v,
+    time_t now, char *err, size_t errlen)
+{
+	struct pd_slot *slot = &sv->slot[k];
+	struct pd_variant *va = &slot->variant[v];
+
+	if (va->npicks == 0) {
+		snprintf(err, errlen, "no usable intro point");
+		return -1;
+	}
+	if (pd->ops.build(pd->ops.build_arg, pd, sv, k, v, now, err,
+	    errlen) == -1)
+		return -1;
+	va->gen++;
+	va->built_at = now;
+	memcpy(va->built_digest, va->plan_digest, 32);
+	pd_variant_targets_reset(slot, v, now);
+	log_info("%s: built %s descriptor %zu/%zu for period %llu: %zu "
+	    "intro points, revision %llu, %zu bytes", sv->address,
+	    k == PD_FIRST ? "first" : "second", v + 1,
+	    pd_slot_nvariants(slot), (unsigned long long)slot->tp,
+	    va->n_intro, (unsigned long long)va->revision, va->desc_len);
+	return 0;
+}
+
 static void
 slot_build(struct pd *pd, struct pd_service *sv, int k, enum pd_reason why,
     time_t now)
 {
 	struct pd_slot *slot = &sv->slot[k];
 	char err[sizeof(slot->last_error)] = "";
+	size_t v, nbuilt = 0;
 
 	slot->last_attempt = now;
-	if (pd->ops.build(pd->ops.build_arg, pd, sv, k, now, err, sizeof(err)) == -1) {
-		slot->build_failures++;
-		slot->build_retry_at = now + pd_backoff(pd,
-		    slot->build_failures);
-		snprintf(slot->last_error, sizeof(slot->last_error), "%s", err);
-		log_warnx("%s: %s descriptor for period %llu (%s): %s",
-		    sv->address, k == PD_FIRST ? "first" : "second",
-		    (unsigned long long)slot->tp, pd_reason_str(why), err);
-		return;
+	pd_plan_slot(pd, sv, k, now);
+	for (v = 0; v < pd_slot_nvariants(slot); v++) {
+		if (!variant_needed(&slot->variant[v], why))
+			continue;
+		if (variant_build(pd, sv, k, v, now, err, sizeof(err)) == -1) {
+			slot->build_failures++;
+			slot->build_retry_at = now + pd_backoff(pd,
+			    slot->build_failures);
+			snprintf(slot->last_error, sizeof(slot->last_error),
+			    "%s", err);
+			log_warnx("%s: %s descriptor for period %llu (%s): %s",
+			    sv->address, k == PD_FIRST ? "first" : "second",
+			    (unsigned long long)slot->tp, pd_reason_str(why),
+			    err);
+			return;
+		}
+		nbuilt++;
 	}
-	slot->gen++;
-	slot->built_at = now;
+	slot->built = 1;
+	if (nbuilt > 0)
+		slot->built_at = now;
 	slot->last_reason = why;
 	slot->pending = PD_R_NONE;
 	slot->build_failures = 0;
 	slot->last_error[0] = '\0';
 	memcpy(slot->intro_digest, sv->live_digest, 32);
-	log_info("%s: built %s descriptor for period %llu (%s): %zu intro "
-	    "points, revision %llu, %zu bytes", sv->address,
-	    k == PD_FIRST ? "first" : "second", (unsigned long long)slot->tp,
-	    pd_reason_str(why), slot->n_intro,
-	    (unsigned long long)slot->revision, slot->desc_len);
-	pd_slot_targets_reset(slot, now);
+	if (pd_slot_nvariants(slot) > 1)
+		log_info("%s: %s descriptor for period %llu (%s): %zu of %zu "
+		    "distinct descriptors built", sv->address,
+		    k == PD_FIRST ? "first" : "second",
+		    (unsigned long long)slot->tp, pd_reason_str(why), nbuilt,
+		    pd_slot_nvariants(slot));
 }
 
 /* Every active slot was built without the dropped instances. */
@@ -171,7 +235,7 @@ drop_published(const struct pd_service *sv)
 	int k;
 
 	for (k = 0; k < PD_SLOTS; k++)
-		if (sv->slot[k].active && sv->slot[k].desc != NULL &&
+		if (sv->slot[k].active && sv->slot[k].built &&
 		    memcmp(sv->slot[k].intro_digest, sv->live_digest, 32) != 0)
 			return 0;
 	return 1;
@@ -244,7 +308,7 @@ pd_republish(struct pd *pd)
 	for (i = 0; i < pd->nservices; i++)
 		for (k = 0; k < PD_SLOTS; k++) {
 			slot = &pd->services[i].slot[k];
-			if (slot->desc != NULL && slot->pending == PD_R_NONE)
+			if (slot->built && slot->pending == PD_R_NONE)
 				slot->pending = PD_R_REFRESH;
 		}
 }

@@ -94,8 +94,17 @@ service_keep(struct pd_service *to, struct pd_service *old)
 
 	for (i = 0; i < to->ninstances; i++)
 		instance_keep(&to->instances[i], old);
+	for (i = 0; i < PD_SLOTS; i++)
+		pd_slot_remap_picks(&old->slot[i], old, to);
 	memcpy(to->slot, old->slot, sizeof(to->slot));
 	memset(old->slot, 0, sizeof(old->slot));
+	/* another way to publish: the descriptors are planned again */
+	if (to->shared_only != old->shared_only ||
+	    to->per_descriptor != old->per_descriptor)
+		for (i = 0; i < PD_SLOTS; i++)
+			if (to->slot[i].built &&
+			    to->slot[i].pending == PD_R_NONE)
+				to->slot[i].pending = PD_R_REFRESH;
 	to->inflight = old->inflight;
 	to->ninflight = old->ninflight;
 	to->inflight_cap = old->inflight_cap;

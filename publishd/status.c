@@ -201,13 +201,21 @@ instance_json(struct jbuf *b, const struct pd_instance *in, time_t now)
 }
 
 static void
-target_json(struct jbuf *b, const struct pd_target *t)
+target_json(struct jbuf *b, const struct pd_slot *slot,
+    const struct pd_target *t)
 {
 	static const char *const res[] = { NULL, "UPLOADED", "FAILED" };
+	const struct pd_variant *va = &slot->variant[pd_target_variant(slot,
+	    t)];
 	int first = 1;
 
 	jb_raw(b, "{", 1);
 	kv_str(b, &first, "fingerprint", t->fpr);
+	kv_uint(b, &first, "replica", t->replica);
+	kv_bool(b, &first, "fetch", t->fetch);
+	kv_uint(b, &first, "variant", pd_target_variant(slot, t));
+	kv_uint(b, &first, "revisionCounter", va->desc ? va->revision : 0);
+	kv_time(b, &first, "builtAt", va->desc ? va->built_at : 0);
 	kv_str(b, &first, "state", pd_target_state_str(t->state));
 	kv_str(b, &first, "lastResult", res[t->last_result]);
 	kv_time(b, &first, "lastResultAt", t->last_result_at);
@@ -220,9 +228,60 @@ target_json(struct jbuf *b, const struct pd_target *t)
 	jb_raw(b, "}", 1);
 }
 
+/* The instances a variant holds points of, with how many each. */
 static void
-slot_json(struct jbuf *b, const struct pd_slot *slot, int k)
+variant_instances_json(struct jbuf *b, const struct pd_service *sv,
+    const struct pd_variant *va)
 {
+	char addr[ONION_ADDRESS_LEN + 7];
+	const struct pd_instance *in;
+	size_t i, j, n, shown = 0;
+	int first;
+
+	jb_raw(b, "[", 1);
+	for (i = 0; i < sv->ninstances; i++) {
+		for (j = 0, n = 0; j < va->npicks; j++)
+			n += va->picks[j].instance == i;
+		if (n == 0)
+			continue;
+		in = &sv->instances[i];
+		snprintf(addr, sizeof(addr), "%s.onion", in->address);
+		if (shown++ > 0)
+			jb_raw(b, ",", 1);
+		jb_raw(b, "{", 1);
+		first = 1;
+		kv_str(b, &first, "name", in->name);
+		kv_str(b, &first, "onionAddress", addr);
+		kv_uint(b, &first, "introPointsNum", n);
+		jb_raw(b, "}", 1);
+	}
+	jb_raw(b, "]", 1);
+}
+
+static void
+variant_json(struct jbuf *b, const struct pd_service *sv,
+    const struct pd_slot *slot, size_t v)
+{
+	const struct pd_variant *va = &slot->variant[v];
+	int first = 1;
+
+	jb_raw(b, "{", 1);
+	kv_uint(b, &first, "variant", v);
+	kv_uint(b, &first, "replica", va->replica);
+	kv_uint(b, &first, "revisionCounter", va->desc ? va->revision : 0);
+	kv_time(b, &first, "builtAt", va->desc ? va->built_at : 0);
+	kv_uint(b, &first, "introPointsNum", va->desc ? va->n_intro : 0);
+	kv_bool(b, &first, "flowControl", va->desc && va->flow_control);
+	kv_uint(b, &first, "size", va->desc ? va->desc_len : 0);
+	jb_key(b, &first, "instances");
+	variant_instances_json(b, sv, va);
+	jb_raw(b, "}", 1);
+}
+
+static void
+slot_json(struct jbuf *b, const struct pd_service *sv, int k)
+{
+	const struct pd_slot *slot = &sv->slot[k];
 	size_t i;
 	int first = 1;
 
@@ -232,20 +291,29 @@ slot_json(struct jbuf *b, const struct pd_slot *slot, int k)
 	kv_uint(b, &first, "timePeriod", slot->tp);
 	kv_time(b, &first, "builtAt", slot->built_at);
 	kv_time(b, &first, "lastBuildAttempt", slot->last_attempt);
-	kv_str(b, &first, "reason", slot->desc ?
+	kv_str(b, &first, "reason", slot->built ?
 	    pd_reason_str(slot->last_reason) : NULL);
-	kv_uint(b, &first, "revisionCounter", slot->revision);
-	kv_uint(b, &first, "introPointsNum", slot->n_intro);
-	kv_bool(b, &first, "flowControl", slot->flow_control);
-	kv_uint(b, &first, "size", slot->desc_len);
+	kv_uint(b, &first, "revisionCounter", pd_slot_revision(slot));
+	kv_uint(b, &first, "introPointsNum", pd_slot_intro_published(slot));
+	kv_bool(b, &first, "flowControl", pd_slot_flow_control(slot));
+	kv_uint(b, &first, "size", pd_slot_size(slot));
 	kv_str(b, &first, "lastError", slot->last_error[0] ?
 	    slot->last_error : NULL);
+	kv_str(b, &first, "plan", slot->distinct ? "distinct" : "shared");
+	jb_key(b, &first, "variants");
+	jb_raw(b, "[", 1);
+	for (i = 0; slot->built && i < pd_slot_nvariants(slot); i++) {
+		if (i > 0)
+			jb_raw(b, ",", 1);
+		variant_json(b, sv, slot, i);
+	}
+	jb_raw(b, "]", 1);
 	jb_key(b, &first, "hsdirs");
 	jb_raw(b, "[", 1);
 	for (i = 0; i < slot->ntargets; i++) {
 		if (i > 0)
 			jb_raw(b, ",", 1);
-		target_json(b, &slot->targets[i]);
+		target_json(b, slot, &slot->targets[i]);
 	}
 	jb_raw(b, "]}", 2);
 }
@@ -295,7 +363,7 @@ service_json(struct jbuf *b, const struct pd_service *sv, time_t now)
 	for (k = 0; k < PD_SLOTS; k++) {
 		if (k > 0)
 			jb_raw(b, ",", 1);
-		slot_json(b, &sv->slot[k], k);
+		slot_json(b, sv, k);
 	}
 	jb_raw(b, "]}", 2);
 }

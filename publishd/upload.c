@@ -12,7 +12,11 @@
  *
  * A failed upload (FAILED event, refused HSPOST, or no event within
  * PD_UPLOAD_TIMEOUT_S) is retried for that HSDir alone, with exponential
- * backoff; a new descriptor for the slot starts every HSDir afresh.
+ * backoff; a new descriptor starts every HSDir it is for afresh.
+ *
+ * When a slot has distinct descriptors (plan.c), each HSDir gets its own
+ * variant; the generation and revision counter are the variant's, and an
+ * HSDir's counter only rises (needs_higher_revision()).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,15 +51,19 @@ pd_backoff(const struct pd *pd, unsigned attempts)
 }
 
 void
-pd_slot_targets_reset(struct pd_slot *slot, time_t now)
+pd_variant_targets_reset(struct pd_slot *slot, size_t variant, time_t now)
 {
+	struct pd_target *t;
 	size_t i;
 
 	for (i = 0; i < slot->ntargets; i++) {
-		slot->targets[i].state = PD_T_PENDING;
-		slot->targets[i].gen = slot->gen;
-		slot->targets[i].attempts = 0;
-		slot->targets[i].next_try = now;
+		t = &slot->targets[i];
+		if (pd_target_variant(slot, t) != variant)
+			continue;
+		t->state = PD_T_PENDING;
+		t->gen = slot->variant[variant].gen;
+		t->attempts = 0;
+		t->next_try = now;
 	}
 }
 
@@ -82,8 +90,8 @@ target_find(struct pd_slot *slot, const char *fpr)
 }
 
 static void
-inflight_add(struct pd_service *sv, const char *fpr, int k,
-    const struct pd_slot *slot, time_t now)
+inflight_add(struct pd_service *sv, const char *fpr, int k, size_t variant,
+    const struct pd_variant *va, time_t now)
 {
 	struct pd_inflight *f;
 	size_t cap;
@@ -100,8 +108,9 @@ inflight_add(struct pd_service *sv, const char *fpr, int k,
 	memset(f, 0, sizeof(*f));
 	snprintf(f->fpr, sizeof(f->fpr), "%s", fpr);
 	f->slot = k;
-	f->gen = slot->gen;
-	f->revision = slot->revision;
+	f->variant = variant;
+	f->gen = va->gen;
+	f->revision = va->revision;
 	f->deadline = now + PD_UPLOAD_TIMEOUT_S;
 }
 
@@ -134,17 +143,36 @@ target_failed(struct pd *pd, struct pd_target *t, const char *reason,
 	snprintf(t->reason, sizeof(t->reason), "%s", reason);
 }
 
+/*
+ * An HSDir refuses a revision counter not above the one it has.  A
+ * target that now gets another variant (its ring position changed) may
+ * hold a higher counter from us than that variant's: the slot is built
+ * again, with now's counter, rather than sending what would be refused.
+ */
+static int
+needs_higher_revision(struct pd_slot *slot, const struct pd_target *t,
+    size_t v, time_t now)
+{
+	const struct pd_variant *va = &slot->variant[v];
+
+	if (t->uploaded_revision < va->revision ||
+	    (t->uploaded_variant == v && t->uploaded_gen == va->gen))
+		return 0;
+	if (slot->pending == PD_R_NONE && now > va->built_at)
+		slot->pending = PD_R_REFRESH;
+	return 1;
+}
+
 /* Sends the pending uploads of one slot whose HSDir is free. */
 static void
 slot_send(struct pd *pd, struct pd_service *sv, int k, time_t now,
     time_t *wake)
 {
 	struct pd_slot *slot = &sv->slot[k];
+	struct pd_variant *va;
 	struct pd_target *t;
-	size_t i;
+	size_t i, v;
 
-	if (slot->desc == NULL)
-		return;
 	for (i = 0; i < slot->ntargets; i++) {
 		t = &slot->targets[i];
 		if (t->state != PD_T_PENDING)
@@ -156,9 +184,14 @@ slot_send(struct pd *pd, struct pd_service *sv, int k, time_t now,
 		}
 		if (pd_inflight_find(sv, t->fpr) != NULL)
 			continue;	/* its outcome, or timeout, wakes us */
+		v = pd_target_variant(slot, t);
+		va = &slot->variant[v];
+		if (va->desc == NULL || needs_higher_revision(slot, t, v, now))
+			continue;
 		t->last_attempt = now;
-		t->gen = slot->gen;
-		if (pd->ops.post(pd->ops.post_arg, pd, sv, k, t->fpr) == -1) {
+		t->gen = va->gen;
+		if (pd->ops.post(pd->ops.post_arg, pd, sv, k, v, t->fpr) ==
+		    -1) {
 			count_result(sv, t, 0, now);
 			target_failed(pd, t, "HSPOST not sent", now);
 			if (*wake == 0 || t->next_try < *wake)
@@ -166,7 +199,7 @@ slot_send(struct pd *pd, struct pd_service *sv, int k, time_t now,
 			continue;
 		}
 		t->state = PD_T_IN_FLIGHT;
-		inflight_add(sv, t->fpr, k, slot, now);
+		inflight_add(sv, t->fpr, k, v, va, now);
 	}
 }
 
@@ -214,13 +247,18 @@ pd_upload_result(struct pd *pd, struct pd_service *sv, const char *fpr,
 	count_result(sv, t, ok, now);
 	if (t == NULL)
 		return;		/* the slot or HSDir is gone meanwhile */
-	log_info("%s: upload of revision %llu to $%s: %s%s%s", sv->address,
-	    (unsigned long long)done.revision, fpr,
-	    ok ? "UPLOADED" : "FAILED", ok ? "" : " ", ok ? "" : reason);
-	if (t->state != PD_T_IN_FLIGHT || t->gen != done.gen) {
+	log_info("%s: upload of revision %llu (descriptor %zu) to $%s: "
+	    "%s%s%s", sv->address, (unsigned long long)done.revision,
+	    done.variant, fpr, ok ? "UPLOADED" : "FAILED", ok ? "" : " ",
+	    ok ? "" : reason);
+	if (t->state != PD_T_IN_FLIGHT || t->gen != done.gen ||
+	    pd_target_variant(&sv->slot[done.slot], t) != done.variant) {
 		/* a newer descriptor waits for this HSDir: only note it */
 		t->last_result = ok ? PD_RES_UPLOADED : PD_RES_FAILED;
 		t->last_result_at = now;
+		/* the HSDir has this counter now, and refuses any lower */
+		if (ok && done.revision > t->uploaded_revision)
+			t->uploaded_revision = done.revision;
 		return;
 	}
 	if (!ok) {
@@ -231,7 +269,10 @@ pd_upload_result(struct pd *pd, struct pd_service *sv, const char *fpr,
 	t->attempts = 0;
 	t->last_result = PD_RES_UPLOADED;
 	t->last_result_at = now;
-	t->uploaded_revision = done.revision;
+	if (done.revision > t->uploaded_revision)
+		t->uploaded_revision = done.revision;
+	t->uploaded_variant = done.variant;
+	t->uploaded_gen = done.gen;
 	t->reason[0] = '\0';
 }
 

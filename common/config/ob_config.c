@@ -822,6 +822,45 @@ parse_service_key(struct config_parser *p, yaml_node_t *node, void *field,
 	return 0;
 }
 
+/* descriptors: "auto" (distinct when one is not enough) or "shared". */
+static int
+parse_descriptors(struct config_parser *p, yaml_node_t *node, void *field,
+    const char *keypath)
+{
+	int *shared_only = field;
+	char quoted[QUOTED_MAX];
+	const char *v;
+	size_t len;
+
+	if ((v = scalar_string(p, node, keypath, &len)) == NULL)
+		return -1;
+	if (len == 4 && memcmp(v, "auto", 4) == 0)
+		*shared_only = 0;
+	else if (len == 6 && memcmp(v, "shared", 6) == 0)
+		*shared_only = 1;
+	else {
+		quote_value(quoted, v, len);
+		return config_error(p, node, keypath, "unknown value \"%s\" "
+		    "(auto, shared)", quoted);
+	}
+	return 0;
+}
+
+/* A tor client refuses a descriptor with more than 20 intro points. */
+static int
+parse_per_descriptor(struct config_parser *p, yaml_node_t *node,
+    void *field, const char *keypath)
+{
+	unsigned int *target = field;
+	unsigned long n;
+
+	if (parse_number(p, node, keypath, 1, OB_CONFIG_MAX_PER_DESCRIPTOR,
+	    &n) == -1)
+		return -1;
+	*target = (unsigned int)n;
+	return 0;
+}
+
 static const struct config_key service_keys[] = {
 	{ "key", parse_service_key, 0,
 	    "the file with the frontend's private key" },
@@ -833,6 +872,11 @@ static const struct config_key service_keys[] = {
 	    offsetof(struct ob_config_service, probe), NULL },
 	{ "health-check-path", parse_health_check_path,
 	    offsetof(struct ob_config_service, probe), NULL },
+	/* Ours: docs/configuration.md, "Distinct descriptors". */
+	{ "descriptors", parse_descriptors,
+	    offsetof(struct ob_config_service, shared_only), NULL },
+	{ "intro-points-per-descriptor", parse_per_descriptor,
+	    offsetof(struct ob_config_service, per_descriptor), NULL },
 };
 
 /*

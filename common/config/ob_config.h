@@ -54,6 +54,8 @@
 #define OB_CONFIG_DEFAULT_PROBE_TIMEOUT	10	/* seconds: tor's own stream timeout */
 #define OB_CONFIG_MIN_PROBE_TIMEOUT	2
 #define OB_CONFIG_MAX_PROBE_TIMEOUT	300
+/* intro-points-per-descriptor: a tor client refuses more (digest 8.2). */
+#define OB_CONFIG_MAX_PER_DESCRIPTOR	20
 #define OB_CONFIG_DEFAULT_PROBE_PORT	80
 #define OB_CONFIG_MAX_PROBE_PATH	200	/* PROBE_PATH_MAX */
 #define OB_CONFIG_DEFAULT_KEYD_USER	"onionbalanced-keyd"
@@ -103,6 +105,12 @@ struct ob_config_service {
 	struct ob_config_instance *instances;
 	size_t		 ninstances;
 	struct ob_config_probe probe;	/* as the file gives it */
+	/*
+	 * descriptors: auto | shared, intro-points-per-descriptor
+	 * (docs/configuration.md, "Distinct descriptors").
+	 */
+	int		 shared_only;
+	unsigned int	 per_descriptor;	/* 0: the default, 20 */
 	/* Set by ob_config_set_identity() once keyd has told the parent. */
 	int		 has_identity;
 	uint8_t		 identity[32];

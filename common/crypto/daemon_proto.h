@@ -98,6 +98,13 @@ enum parent_child_msg {
 	 * Totals since the parent started.
 	 */
 	PC_COUNTERS,
+	/*
+	 * parent -> publishd, after a service's PC_SERVICE: how it publishes
+	 * (docs/configuration.md, "Distinct descriptors"):
+	 *   service(4) shared_only(4: 0 or 1) per_descriptor(4: 1..20)
+	 * A service without one gets the defaults (auto, 20).
+	 */
+	PC_PUBLISH,
 };
 
 #define PC_CONFIG_BEGIN_LEN	(4 + 4 + 4 + 4)
@@ -109,6 +116,7 @@ enum parent_child_msg {
 #define PC_SOCKS_REASON_MAX	127	/* PC_SOCKS_FAILED's reason */
 #define PC_METRICS_FDS_MAX	2
 #define PC_COUNTERS_LEN		(4 * 4)
+#define PC_PUBLISH_LEN		(3 * 4)
 
 /* What a liveness probe checks beyond the backend's tor (PC_PROBE). */
 enum probe_check {

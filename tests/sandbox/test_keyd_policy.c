@@ -199,6 +199,7 @@ sign_max_counter(struct keyd_child *c, const uint8_t signing[32],
 	ipc_builder_init(&c->b, c->buf, sizeof(c->buf), KEYD_R_SIGN, 24);
 	ipc_add_u32(&c->b, 0);
 	ipc_add_bytes(&c->b, signing, 32);
+	ipc_add_u32(&c->b, 0);
 	ipc_add_u32(&c->b, (uint32_t)n);
 	ipc_add_bytes(&c->b, body, (size_t)n);
 	return request(c);

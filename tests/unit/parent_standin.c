@@ -231,6 +231,7 @@ handle(struct standin *s, const struct ipc_msg *msg)
 		break;
 	case PC_PROBE:		/* fetchd's: how to probe the instance */
 	case PC_COUNTERS:	/* publishd's: for its metrics */
+	case PC_PUBLISH:	/* publishd's: how a service publishes */
 		break;
 	case PC_CONFIG_END:
 		ready(s, msg);

@@ -517,6 +517,54 @@ test_probe_settings(void)
 	}
 }
 
+/* descriptors and intro-points-per-descriptor: values, and bad ones. */
+static void
+test_publish_settings(void)
+{
+	static const char text[] = "services:\n- key: a.key\n"
+	    "  descriptors: shared\n  intro-points-per-descriptor: 3\n"
+	    "  instances:\n  - address: " ADDR_A "\n"
+	    "- key: b.key\n  instances:\n  - address: " ADDR_B "\n";
+	static const struct {
+		const char *text, *message;
+	} bad[] = {
+		{ "services:\n- key: a\n  descriptors: distinct\n  instances:\n"
+		    "  - address: " ADDR_A "\n", "x:3:16: services[0]."
+		    "descriptors: unknown value \"distinct\" (auto, shared)" },
+		{ "services:\n- key: a\n  intro-points-per-descriptor: 21\n"
+		    "  instances:\n  - address: " ADDR_A "\n", "x:3:32: "
+		    "services[0].intro-points-per-descriptor: \"21\" is not a "
+		    "number from 1 to 20" },
+	};
+	struct ob_config *cfg = NULL;
+	char err[512];
+	size_t i;
+
+	enter_data_dir();
+	if (ob_config_parse_buffer(text, sizeof(text) - 1, "x", &cfg, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "unexpected error: %s\n", err);
+		test_failures++;
+		return;
+	}
+	CHECK_INT_EQ(cfg->services[0].shared_only, 1);
+	CHECK_INT_EQ(cfg->services[0].per_descriptor, 3);
+	CHECK_INT_EQ(cfg->services[1].shared_only, 0);
+	CHECK_INT_EQ(cfg->services[1].per_descriptor, 0);
+	ob_config_free(cfg);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cfg = NULL;
+		if (ob_config_parse_buffer(bad[i].text, strlen(bad[i].text),
+		    "x", &cfg, err, sizeof(err)) != -1) {
+			fprintf(stderr, "case %zu parsed\n", i);
+			test_failures++;
+			ob_config_free(cfg);
+			continue;
+		}
+		CHECK_STR_EQ(err, bad[i].message);
+	}
+}
+
 /* Loads path with stderr going to a file; returns what was written. */
 static char *
 capture_stderr(struct ob_config **cfg, const char *path)
@@ -923,6 +971,7 @@ TEST_MAIN(
 	TEST_CASE(test_parse_buffer),
 	TEST_CASE(test_metrics_location),
 	TEST_CASE(test_probe_settings),
+	TEST_CASE(test_publish_settings),
 	TEST_CASE(test_unknown_keys_warn_with_line),
 	TEST_CASE(test_no_warnings_for_onionbalance_files),
 	TEST_CASE(test_error_messages),

@@ -191,6 +191,7 @@ sign(struct fixture *f, const struct period *p, const char *body, size_t len,
 
 	ipc_add_u32(b, 0);
 	ipc_add_bytes(b, p->signing_pub, 32);
+	ipc_add_u32(b, 3);			/* variant: only logged */
 	ipc_add_u32(b, (uint32_t)len);
 	ipc_add_bytes(b, body, len);
 	if (run(f) == KEYD_R_ERROR)
@@ -678,12 +679,14 @@ test_malformed_requests_are_violations(void)
 	b = req(&f, KEYD_R_SIGN);		/* body_len beyond the payload */
 	ipc_add_u32(b, 0);
 	ipc_add_bytes(b, p.signing_pub, 32);
+	ipc_add_u32(b, 0);
 	ipc_add_u32(b, 10);
 	ipc_add_bytes(b, "hs-desc", 7);
 	CHECK_INT_EQ(run(&f), -1);
 	b = req(&f, KEYD_R_SIGN);		/* bytes after the body */
 	ipc_add_u32(b, 0);
 	ipc_add_bytes(b, p.signing_pub, 32);
+	ipc_add_u32(b, 0);
 	ipc_add_u32(b, 1);
 	ipc_add_bytes(b, "hs", 2);
 	CHECK_INT_EQ(run(&f), -1);

@@ -219,6 +219,7 @@ begin_and_sign(struct child *c, const uint8_t master_pub[32],
 	ipc_builder_init(&c->b, c->buf, sizeof(c->buf), KEYD_R_SIGN, 22);
 	ipc_add_u32(&c->b, 0);
 	ipc_add_bytes(&c->b, signing, 32);
+	ipc_add_u32(&c->b, 0);
 	ipc_add_u32(&c->b, (uint32_t)len);
 	ipc_add_bytes(&c->b, body, len);
 	request(c, KEYD_R_SIGN_REPLY);

@@ -19,14 +19,14 @@
 
 static int
 null_build(void *arg, struct pd *pd, struct pd_service *sv, int k,
-    time_t now, char *why, size_t whylen)
+    size_t v, time_t now, char *why, size_t whylen)
 {
 	return -1;
 }
 
 static int
 null_post(void *arg, struct pd *pd, struct pd_service *sv, int k,
-    const char *fpr)
+    size_t v, const char *fpr)
 {
 	return -1;
 }
@@ -214,17 +214,18 @@ check_decodes(const struct pd *pd, const struct pd_service *sv, int k,
     time_t now, size_t want_intro)
 {
 	const struct pd_slot *slot = &sv->slot[k];
+	const struct pd_variant *va = &slot->variant[0];
 	struct hsdesc *d = NULL;
 	struct hsdesc_diag diag;
 	enum hsdesc_error err;
 
-	err = hsdesc_decode(slot->desc, slot->desc_len, sv->identity, slot->tp,
+	err = hsdesc_decode(va->desc, va->desc_len, sv->identity, slot->tp,
 	    slot->params.length_min, now, 0, NULL, &d, &diag);
 	CHECK_INT_EQ(err, HSDESC_OK);
 	if (d == NULL)
 		return;
 	CHECK_INT_EQ(d->n_intro_points, want_intro);
-	CHECK_INT_EQ(d->revision_counter, slot->revision);
+	CHECK_INT_EQ(d->revision_counter, va->revision);
 	CHECK_INT_EQ(d->lifetime_min, PD_DESC_LIFETIME_MIN);
 	CHECK(memcmp(d->blinded_key, slot->blinded_key, 32) == 0);
 	CHECK(d->has_flow_control);
@@ -242,7 +243,7 @@ test_build_through_keyd(void)
 	struct inproc ip;
 	struct keyd_client kc;
 	struct pd_builder bld = { &kc };
-	struct pd_ops ops = { pd_build_slot, null_post, &bld, NULL };
+	struct pd_ops ops = { pd_build_variant, null_post, &bld, NULL };
 	struct pd pd;
 	struct pd_net net;
 	struct pd_ring ring;
@@ -258,19 +259,19 @@ test_build_through_keyd(void)
 	tpd_ring(&ring);
 	pd_set_network(&pd, &net, &ring, t);
 	pd_tick(&pd, t);
-	CHECK(pd.services[0].slot[PD_FIRST].desc != NULL);
-	CHECK(pd.services[0].slot[PD_SECOND].desc != NULL);
+	CHECK(pd.services[0].slot[PD_FIRST].built);
+	CHECK(pd.services[0].slot[PD_SECOND].built);
 	CHECK_STR_EQ(pd.services[0].slot[PD_FIRST].last_error, "");
 	check_decodes(&pd, &pd.services[0], PD_FIRST, t, 9);
 	check_decodes(&pd, &pd.services[0], PD_SECOND, t, 9);
-	rev_first = pd.services[0].slot[PD_FIRST].revision;
+	rev_first = pd.services[0].slot[PD_FIRST].variant[0].revision;
 
 	/* a rebuild later: same signing key, a higher revision counter */
 	fake_now = t + 100;
 	tpd_instance_desc(&pd, 0, 2, t + 100);
 	pd_tick(&pd, t + 100);
 	pd_tick(&pd, t + 100 + PD_DEBOUNCE_S);
-	CHECK(pd.services[0].slot[PD_FIRST].revision > rev_first);
+	CHECK(pd.services[0].slot[PD_FIRST].variant[0].revision > rev_first);
 	check_decodes(&pd, &pd.services[0], PD_FIRST, t + 103, 8);
 
 	/*
@@ -347,7 +348,7 @@ test_real_ring_from_testnet(void)
 		CHECK_INT_EQ(hs_blind_pubkey(blinded, id, tp, 8), 0);
 		fprs = calloc(8, sizeof(*fprs));
 		n = ring.responsible(ring.impl, &(struct pd_ring_query){
-		    blinded, tp, 8, srv, 2, 4 }, fprs, 8);
+		    blinded, tp, 8, srv, 2, 4, NULL }, fprs, 8);
 		CHECK_INT_EQ(n, 8);
 		CHECK_INT_EQ(strlen(fprs[0]), 40);
 		free(fprs);
@@ -355,7 +356,7 @@ test_real_ring_from_testnet(void)
 	/* a period the ring was not built for gives nothing */
 	fprs = calloc(8, sizeof(*fprs));
 	CHECK_INT_EQ(ring.responsible(ring.impl, &(struct pd_ring_query){
-	    blinded, tp + 5, 8, srv, 2, 4 }, fprs, 8), 0);
+	    blinded, tp + 5, 8, srv, 2, 4, NULL }, fprs, 8), 0);
 	free(fprs);
 	consensus_free(c);
 	ring.free(ring.impl);

@@ -24,10 +24,22 @@ stub_responsible(void *impl, const struct pd_ring_query *q,
 {
 	size_t i;
 
+	size_t n = (size_t)q->n_replicas * q->spread;
+
 	(void)impl;
-	for (i = 0; i < TPD_RING_N && i < max; i++)
-		tpd_fpr(fprs[i], (unsigned)((q->tp * 3 + tpd_ring_shift + i) %
-		    TPD_RING_POOL));
+	/*
+	 * Replica r's HSDirs are its spread_store ring positions; a fetch
+	 * query (a smaller spread) gets the first of each, as tor's walk.
+	 */
+	for (i = 0; i < TPD_RING_N && i < n && i < max; i++) {
+		size_t r = i / q->spread, pos = r * (TPD_RING_N /
+		    q->n_replicas) + i % q->spread;
+
+		tpd_fpr(fprs[i], (unsigned)((q->tp * 3 + tpd_ring_shift +
+		    pos) % TPD_RING_POOL));
+		if (q->replica != NULL)
+			q->replica[i] = (unsigned)r + 1;
+	}
 	return i;
 }
 
@@ -50,6 +62,7 @@ tpd_net(struct pd_net *net, time_t valid_after)
 		abort();
 	net->n_replicas = PD_N_REPLICAS_DEFAULT;
 	net->spread_store = PD_SPREAD_STORE_DEFAULT;
+	net->spread_fetch = PD_SPREAD_FETCH_DEFAULT;
 	net->cc_sendme_inc = PD_CC_SENDME_INC_DEFAULT;
 	net->max_desc_size = HSDESC_DEFAULT_MAX_SIZE;
 	net->has_srv_cur = net->has_srv_prev = 1;

@@ -20,6 +20,7 @@
 
 struct post {
 	int	slot;
+	size_t	variant;
 	char	fpr[PD_FPR_LEN + 1];
 	uint64_t revision;
 };
@@ -35,9 +36,9 @@ static struct {
 
 static int
 fake_build(void *arg, struct pd *pd, struct pd_service *sv, int k,
-    time_t now, char *why, size_t whylen)
+    size_t v, time_t now, char *why, size_t whylen)
 {
-	struct pd_slot *slot = &sv->slot[k];
+	struct pd_variant *va = &sv->slot[k].variant[v];
 	char *d;
 
 	if (rec.fail_builds) {
@@ -47,17 +48,17 @@ fake_build(void *arg, struct pd *pd, struct pd_service *sv, int k,
 	rec.builds[k]++;
 	if ((d = strdup("descriptor")) == NULL)
 		abort();
-	free(slot->desc);
-	slot->desc = d;
-	slot->desc_len = strlen(d);
-	slot->revision = (uint64_t)now;	/* rises with time, as keyd's */
-	slot->n_intro = 3;
+	free(va->desc);
+	va->desc = d;
+	va->desc_len = strlen(d);
+	va->revision = (uint64_t)now;	/* rises with time, as keyd's */
+	va->n_intro = va->npicks;
 	return 0;
 }
 
 static int
 fake_post(void *arg, struct pd *pd, struct pd_service *sv, int k,
-    const char *fpr)
+    size_t v, const char *fpr)
 {
 	struct post *p;
 
@@ -65,8 +66,9 @@ fake_post(void *arg, struct pd *pd, struct pd_service *sv, int k,
 		return -1;
 	p = &rec.posts[rec.nposts++];
 	p->slot = k;
+	p->variant = v;
 	snprintf(p->fpr, sizeof(p->fpr), "%s", fpr);
-	p->revision = sv->slot[k].revision;
+	p->revision = sv->slot[k].variant[v].revision;
 	return 0;
 }
 
@@ -181,7 +183,7 @@ test_startup_grace(void)
 	/* one instance has not been reported by fetchd yet */
 	setup(&pd, 3, t);
 	pd.services[0].instances[2].reported = 0;
-	pd.services[0].slot[PD_FIRST].desc = NULL;
+	pd.services[0].slot[PD_FIRST].built = 0;
 	CHECK(pd_tick(&pd, t) == t + PD_STARTUP_GRACE_S);
 	CHECK_INT_EQ(rec.builds[PD_FIRST], 0);
 	pd_tick(&pd, t + PD_STARTUP_GRACE_S);
@@ -194,7 +196,7 @@ test_startup_grace(void)
 	setup(&pd, 3, t);
 	pd.services[0].instances[2].reported = 0;
 	pd.services[0].instances[2].has_desc = 0;
-	pd.services[0].slot[PD_FIRST].desc = NULL;
+	pd.services[0].slot[PD_FIRST].built = 0;
 	pd_instance_state(&pd, 0, 2, pd.services[0].instances[2].key,
 	    PEER_STATE_NO_DESCRIPTOR, t, "", t);
 	CHECK(pd_tick(&pd, t) == t + PD_STARTUP_GRACE_S);
@@ -546,7 +548,7 @@ test_period_rollover(void)
 	all_uploaded(&pd, t);
 	pd_tick(&pd, t);
 	all_uploaded(&pd, t);
-	rev = pd.services[0].slot[PD_SECOND].revision;
+	rev = pd.services[0].slot[PD_SECOND].variant[0].revision;
 	/* 00:00 UTC: the SRV; period 19675 is now the first descriptor's */
 	tpd_instance_desc(&pd, 0, 3, srv);
 	tpd_instance_desc(&pd, 1, 3, srv);
@@ -556,16 +558,16 @@ test_period_rollover(void)
 	all_uploaded(&pd, srv - 100);
 	pd_tick(&pd, srv - 90);
 	all_uploaded(&pd, srv - 90);
-	rev = pd.services[0].slot[PD_SECOND].revision;
+	rev = pd.services[0].slot[PD_SECOND].variant[0].revision;
 	tpd_net(&net, srv);
 	memset(net.srv_prev, 0xCC, HS_SRV_LEN);	/* yesterday's current */
 	memset(net.srv_cur, 0x33, HS_SRV_LEN);
 	tpd_ring(&ring);
 	pd_set_network(&pd, &net, &ring, srv);
 	CHECK_INT_EQ(pd.services[0].slot[PD_FIRST].tp, TPD_TP_SECOND);
-	CHECK_INT_EQ(pd.services[0].slot[PD_FIRST].revision, rev);
+	CHECK_INT_EQ(pd.services[0].slot[PD_FIRST].variant[0].revision, rev);
 	CHECK_INT_EQ(pd.services[0].slot[PD_SECOND].tp, TPD_TP_SECOND + 1);
-	CHECK(pd.services[0].slot[PD_SECOND].desc == NULL);
+	CHECK(!pd.services[0].slot[PD_SECOND].built);
 	pd_tick(&pd, srv);
 	/* the moved one is not rebuilt; the new period is */
 	CHECK_INT_EQ(rec.builds[PD_FIRST], 2);

@@ -125,22 +125,22 @@ json_valid(const char *doc)
 
 static int
 fake_build(void *arg, struct pd *pd, struct pd_service *sv, int k,
-    time_t now, char *why, size_t whylen)
+    size_t v, time_t now, char *why, size_t whylen)
 {
 	if (k == PD_SECOND) {
 		snprintf(why, whylen, "keyd said \"no\"\\\t");
 		return -1;
 	}
-	free(sv->slot[k].desc);
-	sv->slot[k].desc = strdup("d");
-	sv->slot[k].desc_len = 1;
-	sv->slot[k].revision = 42;
+	free(sv->slot[k].variant[v].desc);
+	sv->slot[k].variant[v].desc = strdup("d");
+	sv->slot[k].variant[v].desc_len = 1;
+	sv->slot[k].variant[v].revision = 42;
 	return 0;
 }
 
 static int
 fake_post(void *arg, struct pd *pd, struct pd_service *sv, int k,
-    const char *fpr)
+    size_t v, const char *fpr)
 {
 	return 0;
 }
