@@ -114,11 +114,14 @@ print_instance(const struct sj_node *in)
 }
 
 static void
-print_hsdir(const struct sj_node *h)
+print_hsdir(const struct sj_node *h, bool distinct)
 {
 	const char *state = T(h, "state");
 
 	printf("      %s  %-9s", T(h, "fingerprint"), state);
+	if (distinct)
+		printf(" descriptor %s (%s)", T(h, "variant"),
+		    strcmp(T(h, "fetch"), "true") == 0 ? "fetch" : "store");
 	if (strcmp(state, "uploaded") == 0)
 		printf(" revision %s at %s", T(h, "uploadedRevision"),
 		    T(h, "lastResultAt"));
@@ -133,10 +136,37 @@ print_hsdir(const struct sj_node *h)
 	putchar('\n');
 }
 
+/* Distinct descriptors: which instances each holds, and how many points. */
+static void
+print_variants(const struct sj_node *variants)
+{
+	const struct sj_node *v, *in, *list;
+	const char *sep;
+
+	printf("    %zu distinct descriptors (one per fetch HSDir):\n",
+	    sj_count(variants));
+	for (v = variants != NULL ? variants->child : NULL; v != NULL;
+	    v = v->next) {
+		printf("      descriptor %s (replica %s): revision %s, %s intro "
+		    "points:", T(v, "variant"), T(v, "replica"),
+		    T(v, "revisionCounter"), T(v, "introPointsNum"));
+		list = sj_get(v, "instances");
+		sep = " ";
+		for (in = list != NULL ? list->child : NULL; in != NULL;
+		    in = in->next) {
+			printf("%s%s (%s)", sep, T(in, "name"),
+			    T(in, "introPointsNum"));
+			sep = ", ";
+		}
+		putchar('\n');
+	}
+}
+
 static void
 print_descriptor(const struct sj_node *d)
 {
 	const struct sj_node *hsdirs = sj_get(d, "hsdirs"), *h;
+	bool distinct = strcmp(T(d, "plan"), "distinct") == 0;
 
 	printf("  %s descriptor: ", T(d, "descriptor"));
 	if (strcmp(T(d, "active"), "true") != 0) {
@@ -157,8 +187,10 @@ print_descriptor(const struct sj_node *d)
 		printf("; last build failed: %s", T(d, "lastError"));
 	printf("; on %zu of %zu HSDirs\n",
 	    count_where(hsdirs, "state", "uploaded"), sj_count(hsdirs));
+	if (distinct)
+		print_variants(sj_get(d, "variants"));
 	for (h = hsdirs != NULL ? hsdirs->child : NULL; h != NULL; h = h->next)
-		print_hsdir(h);
+		print_hsdir(h, distinct);
 }
 
 static void

@@ -53,6 +53,7 @@ static const struct ipc_type pc_types[] = {
 	{ PC_SOCKS_FAILED, "SOCKS_FAILED", 0 },
 	{ PC_METRICS_FD, "METRICS_FD", IPC_TYPE_FD },
 	{ PC_COUNTERS, "COUNTERS", 0 },
+	{ PC_PUBLISH, "PUBLISH", 0 },
 };
 
 struct standin {

@@ -670,10 +670,17 @@ STATUS_DOC = (
     b'"descriptors": [{"descriptor": "first", "active": true, '
     b'"timePeriod": 5, "builtAt": "2026-01-01 00:00:03", '
     b'"reason": "first", "revisionCounter": 11, "introPointsNum": 3, '
-    b'"size": 9000, "lastError": null, "hsdirs": ['
+    b'"size": 9000, "lastError": null, "plan": "distinct", "variants": ['
+    b'{"variant": 0, "replica": 1, "revisionCounter": 11, '
+    b'"introPointsNum": 2, "instances": [{"name": "node1", '
+    b'"introPointsNum": 2}]}, {"variant": 1, "replica": 2, '
+    b'"revisionCounter": 10, "introPointsNum": 1, "instances": ['
+    b'{"name": "node1", "introPointsNum": 1}]}], "hsdirs": ['
     b'{"fingerprint": "AA", "state": "uploaded", "uploadedRevision": 11, '
+    b'"variant": 0, "fetch": true, '
     b'"lastResultAt": "2026-01-01 00:00:04", "failures": 0}, '
     b'{"fingerprint": "BB", "state": "pending", "failures": 2, '
+    b'"variant": 1, "fetch": false, '
     b'"reason": "UPLOAD_REJECTED", "nextTry": "2026-01-01 00:00:30"}]}, '
     b'{"descriptor": "second", "active": false, "hsdirs": []}]}]}')
 
@@ -698,9 +705,15 @@ STATUS_TEXT = (
     "  first descriptor: time period 5, revision 11, 3 intro points, "
     "9000 bytes\n"
     "    built 2026-01-01 00:00:03 (first); on 1 of 2 HSDirs\n"
-    "      AA  uploaded  revision 11 at 2026-01-01 00:00:04\n"
-    "      BB  pending   next try 2026-01-01 00:00:30, 2 failure(s), "
-    "last UPLOAD_REJECTED\n"
+    "    2 distinct descriptors (one per fetch HSDir):\n"
+    "      descriptor 0 (replica 1): revision 11, 2 intro points: "
+    "node1 (2)\n"
+    "      descriptor 1 (replica 2): revision 10, 1 intro points: "
+    "node1 (1)\n"
+    "      AA  uploaded  descriptor 0 (fetch) revision 11 at "
+    "2026-01-01 00:00:04\n"
+    "      BB  pending   descriptor 1 (store) next try "
+    "2026-01-01 00:00:30, 2 failure(s), last UPLOAD_REJECTED\n"
     "  second descriptor: no time period yet (no consensus)\n")
 
 
