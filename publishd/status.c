@@ -267,7 +267,7 @@ variant_json(struct jbuf *b, const struct pd_service *sv,
 
 	jb_raw(b, "{", 1);
 	kv_uint(b, &first, "variant", v);
-	kv_uint(b, &first, "replica", va->replica);
+	kv_uint(b, &first, "replica", slot->distinct ? va->replica : 0);
 	kv_uint(b, &first, "revisionCounter", va->desc ? va->revision : 0);
 	kv_time(b, &first, "builtAt", va->desc ? va->built_at : 0);
 	kv_uint(b, &first, "introPointsNum", va->desc ? va->n_intro : 0);

@@ -135,6 +135,7 @@ fake_build(void *arg, struct pd *pd, struct pd_service *sv, int k,
 	sv->slot[k].variant[v].desc = strdup("d");
 	sv->slot[k].variant[v].desc_len = 1;
 	sv->slot[k].variant[v].revision = 42;
+	sv->slot[k].variant[v].n_intro = sv->slot[k].variant[v].npicks;
 	return 0;
 }
 

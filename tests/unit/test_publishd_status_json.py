@@ -24,6 +24,13 @@ assert [d["descriptor"] for d in s["descriptors"]] == ["first", "second"]
 for h in s["descriptors"][0]["hsdirs"]:
     assert len(h["fingerprint"]) == 40
     assert h["lastResult"] in (None, "UPLOADED", "FAILED")
+    assert isinstance(h["variant"], int) and isinstance(h["fetch"], bool)
+    assert h["replica"] in (1, 2)
+first = s["descriptors"][0]
+assert first["plan"] == "shared", first["plan"]
+assert [v["variant"] for v in first["variants"]] == [0], first["variants"]
+assert sum(i["introPointsNum"] for i in first["variants"][0]["instances"]) \
+    == first["variants"][0]["introPointsNum"], first["variants"]
 assert s["instances"][0]["name"] == 'backend "0"\n'
 assert doc["consensus"]["timePeriodLengthMinutes"] == 1440
 print("ok")
