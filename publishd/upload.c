@@ -186,8 +186,14 @@ slot_send(struct pd *pd, struct pd_service *sv, int k, time_t now,
 			continue;	/* its outcome, or timeout, wakes us */
 		v = pd_target_variant(slot, t);
 		va = &slot->variant[v];
-		if (va->desc == NULL || needs_higher_revision(slot, t, v, now))
+		if (va->desc == NULL)
 			continue;
+		if (needs_higher_revision(slot, t, v, now)) {
+			/* built this second: the next one gives a new counter */
+			if (*wake == 0 || now + 1 < *wake)
+				*wake = now + 1;
+			continue;
+		}
 		t->last_attempt = now;
 		t->gen = va->gen;
 		if (pd->ops.post(pd->ops.post_arg, pd, sv, k, v, t->fpr) ==

@@ -367,10 +367,70 @@ test_ring_change(void)
 	pd_clear(&pd);
 }
 
+/*
+ * An HSDir that gets another variant holding a lower counter than the one
+ * it took from us would refuse it: the period is built again first, and
+ * what it gets is above what it has.
+ */
+static void
+test_counter_only_rises(void)
+{
+	struct pd pd;
+	struct pd_service *sv;
+	struct pd_slot *slot;
+	struct pd_target *a;
+	time_t t = TPD_VA + 60;
+	size_t i, other;
+	uint64_t had;
+
+	setup(&pd, 60, 3, 0, t);
+	pd_tick(&pd, t);
+	all_uploaded(&pd, t);
+	sv = &pd.services[0];
+	slot = &sv->slot[PD_FIRST];
+	/* backend 5 changes: the variants it is in get a higher counter */
+	tpd_instance_desc(&pd, 5, 3, t + 100);
+	pd_tick(&pd, t + 100);
+	pd_tick(&pd, t + 100 + PD_DEBOUNCE_S);
+	all_uploaded(&pd, t + 103);
+	for (i = 0; i < slot->ntargets; i++)
+		if (slot->variant[slot->targets[i].variant].revision ==
+		    (uint64_t)(t + 103))
+			break;
+	CHECK(i < slot->ntargets);
+	a = &slot->targets[i];
+	had = a->uploaded_revision;
+	CHECK_INT_EQ(had, t + 103);
+	/* give it a variant built at t (as a ring change can) */
+	for (other = 0; other < slot->nvariants; other++)
+		if (slot->variant[other].revision == (uint64_t)t)
+			break;
+	CHECK(other < slot->nvariants);
+	a->variant = other;
+	a->state = PD_T_PENDING;
+	a->next_try = t + 110;
+	memset(rec.builds, 0, sizeof(rec.builds));
+	pd_tick(&pd, t + 110);
+	CHECK(rec.builds[PD_FIRST][other] == 0);	/* not sent either */
+	CHECK_INT_EQ(a->state, PD_T_PENDING);
+	pd_tick(&pd, t + 111);		/* built again, then sent */
+	CHECK(rec.builds[PD_FIRST][other] == 1);
+	CHECK(slot->variant[other].revision > had);
+	for (i = 0; i < 4; i++) {
+		all_uploaded(&pd, t + 112 + (time_t)i);
+		pd_tick(&pd, t + 112 + (time_t)i);
+	}
+	CHECK_INT_EQ(a->state, PD_T_UPLOADED);
+	CHECK_INT_EQ(a->uploaded_variant, other);
+	CHECK(a->uploaded_revision > had);
+	pd_clear(&pd);
+}
+
 TEST_MAIN(
 	TEST_CASE(test_group),
 	TEST_CASE(test_sixty_backends),
 	TEST_CASE(test_below_the_limit),
 	TEST_CASE(test_more_than_one_replica_holds),
-	TEST_CASE(test_ring_change)
+	TEST_CASE(test_ring_change),
+	TEST_CASE(test_counter_only_rises)
 )
