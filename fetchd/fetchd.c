@@ -566,6 +566,7 @@ peer_read(evutil_socket_t sock, short what, void *arg)
 	case PEER_INSTANCE_DESC:
 	case PEER_INSTANCE_STATE:
 	case PEER_INSTANCE_LIVENESS:
+	case PEER_INSTANCE_FETCH:
 		fatalx("publishd: sent %s, which only fetchd sends",
 		    ipc_type_name(&fp->peer, msg.type));
 	}

@@ -59,7 +59,7 @@ log_dropped_intro_points(const struct fetchd_instance *in,
 		    hsdesc_strerror(desc->intro_drop_reasons[i]));
 }
 
-static void
+static enum peer_fetch_outcome
 accept_descriptor(struct fetchd *fd, struct fetchd_instance *in,
     const struct hsdesc *desc, uint64_t tp, time_t now)
 {
@@ -71,7 +71,7 @@ accept_descriptor(struct fetchd *fd, struct fetchd_instance *in,
 		/* The codec never gives us one of these; still not fatal. */
 		free(d);
 		fetchd_warn_once(in, "descriptor does not fit a peer message");
-		return;
+		return PEER_FETCH_INVALID;
 	}
 	d->tp = tp;
 	d->received_at = (uint64_t)now;
@@ -91,9 +91,27 @@ accept_descriptor(struct fetchd *fd, struct fetchd_instance *in,
 	log_dropped_intro_points(in, desc);
 	fetchd_report_desc(fd, in);
 	fetchd_probe_new_descriptor(fd, in, now);
+	return PEER_FETCH_NEW;
 }
 
-static void
+/* A verified descriptor is news only if it is newer than the one held. */
+static enum peer_fetch_outcome
+use_descriptor(struct fetchd *fd, struct fetchd_instance *in,
+    const struct hsdesc *desc, uint64_t tp, time_t now)
+{
+	if (is_newer(in, tp, desc->revision_counter))
+		return accept_descriptor(fd, in, desc, tp, now);
+	log_debug("%s: revision %llu (time period %llu) is not newer",
+	    in->name, (unsigned long long)desc->revision_counter,
+	    (unsigned long long)tp);
+	return PEER_FETCH_NOT_NEWER;
+}
+
+/*
+ * An expired signing-key certificate is counted apart: an HSDir serving
+ * an old copy, or a clock that is off, rather than a broken descriptor.
+ */
+static enum peer_fetch_outcome
 reject_descriptor(struct fetchd *fd, struct fetchd_instance *in,
     enum hsdesc_error err, const struct hsdesc_diag *diag, time_t now)
 {
@@ -109,6 +127,8 @@ reject_descriptor(struct fetchd *fd, struct fetchd_instance *in,
 	 */
 	if (in->state != 0)
 		fetchd_report_state(fd, in, PEER_STATE_INVALID, why, now);
+	return err == HSDESC_ERR_SIGNING_CERT_EXPIRED ? PEER_FETCH_EXPIRED :
+	    PEER_FETCH_INVALID;
 }
 
 /*
@@ -177,6 +197,7 @@ verified_store(struct fetchd_instance *in, const uint8_t digest[32],
 	memcpy(&v->desc, desc, sizeof(*desc));
 }
 
+/* Each descriptor judged is one fetch result (PEER_INSTANCE_FETCH). */
 static void
 handle_descriptor(struct fetchd *fd, struct fetchd_instance *in,
     const char *body, size_t len, time_t now)
@@ -189,6 +210,7 @@ handle_descriptor(struct fetchd *fd, struct fetchd_instance *in,
 	size_t max_size;
 
 	if (!fd->have_consensus) {
+		/* Not judged, so not counted: no fetch of ours is out. */
 		log_debug("%s: descriptor before any consensus, dropped",
 		    in->name);
 		return;
@@ -208,19 +230,15 @@ handle_descriptor(struct fetchd *fd, struct fetchd_instance *in,
 		    fd->period.length_min, now, max_size, NULL, &tp_out, &desc,
 		    &diag);
 		if (err != HSDESC_OK) {
-			reject_descriptor(fd, in, err, &diag, now);
+			fetchd_report_fetch(fd, in,
+			    reject_descriptor(fd, in, err, &diag, now));
 			return;
 		}
 		verified_store(in, digest, tp, fd->period.length_min, max_size,
 		    tp_out, desc);
 	}
 	in->not_found = 0;
-	if (is_newer(in, tp_out, desc->revision_counter))
-		accept_descriptor(fd, in, desc, tp_out, now);
-	else
-		log_debug("%s: revision %llu (time period %llu) is not newer",
-		    in->name, (unsigned long long)desc->revision_counter,
-		    (unsigned long long)tp_out);
+	fetchd_report_fetch(fd, in, use_descriptor(fd, in, desc, tp_out, now));
 	hsdesc_free(desc);
 }
 

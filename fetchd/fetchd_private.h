@@ -15,6 +15,9 @@ void	fetchd_report_state(struct fetchd *fd, struct fetchd_instance *in,
 void	fetchd_report_latest(struct fetchd *fd, struct fetchd_instance *in);
 /* The instance's liveness (PEER_INSTANCE_LIVENESS). */
 void	fetchd_report_liveness(struct fetchd *fd, struct fetchd_instance *in);
+/* How one fetch of the instance ended (PEER_INSTANCE_FETCH). */
+void	fetchd_report_fetch(struct fetchd *fd,
+	    const struct fetchd_instance *in, enum peer_fetch_outcome outcome);
 /* log_warnx the first time text differs from the last one, else debug. */
 void	fetchd_warn_once(struct fetchd_instance *in, const char *text);
 

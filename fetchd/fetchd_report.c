@@ -1,6 +1,8 @@
 /*
  * What fetchd tells publishd about an instance: its verified descriptor
- * (PEER_INSTANCE_DESC) or why it has none usable (PEER_INSTANCE_STATE).
+ * (PEER_INSTANCE_DESC) or why it has none usable (PEER_INSTANCE_STATE),
+ * its liveness (PEER_INSTANCE_LIVENESS), and how each fetch ended
+ * (PEER_INSTANCE_FETCH).
  */
 #include <stdio.h>
 #include <string.h>
@@ -76,6 +78,23 @@ fetchd_report_liveness(struct fetchd *fd, struct fetchd_instance *in)
 	snprintf(l.reason, sizeof(l.reason), "%s", in->probe.reason);
 	if (peer_liveness_build(&b, peer_buf, sizeof(peer_buf), &l) == -1)
 		fatalx("%s: cannot encode its liveness", in->name);
+	fd->ops.send_peer(fd->ops.arg, &b);
+}
+
+void
+fetchd_report_fetch(struct fetchd *fd, const struct fetchd_instance *in,
+    enum peer_fetch_outcome outcome)
+{
+	struct peer_fetch_msg r;
+	struct ipc_builder b;
+
+	memset(&r, 0, sizeof(r));
+	r.service = in->service;
+	r.instance = in->instance;
+	memcpy(r.instance_key, in->key, sizeof(in->key));
+	r.outcome = outcome;
+	if (peer_fetch_build(&b, peer_buf, sizeof(peer_buf), &r) == -1)
+		fatalx("%s: cannot encode a fetch result", in->name);
 	fd->ops.send_peer(fd->ops.arg, &b);
 }
 

@@ -120,12 +120,12 @@ fetchd_fetch_failed(struct fetchd *fd, struct fetchd_instance *in,
 	if (strcmp(detail, "NOT_FOUND") == 0)
 		in->not_found++;
 	log_debug("%s: fetch failed: %s", in->name, detail);
-	if (in->state == 0) {
-		if (in->not_found >= FETCHD_NOT_FOUND_LIMIT)
-			expire(fd, in, "HSDirs no longer have it", now);
-		return;
-	}
-	fetchd_report_state(fd, in, PEER_STATE_FETCH_FAILED, detail, now);
+	if (in->state != 0)
+		fetchd_report_state(fd, in, PEER_STATE_FETCH_FAILED, detail,
+		    now);
+	else if (in->not_found >= FETCHD_NOT_FOUND_LIMIT)
+		expire(fd, in, "HSDirs no longer have it", now);
+	fetchd_report_fetch(fd, in, PEER_FETCH_FAILED);
 }
 
 void

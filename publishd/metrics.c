@@ -448,8 +448,26 @@ enum inst_family {
 	IF_INTRO,
 	IF_AGE,
 	IF_REPORTS,
+	IF_FETCHES,
 	IF_COUNT,
 };
+
+/* Every outcome from the start, 0 until it happens, so rate() works. */
+static void
+instance_fetch_samples(struct mout *m, const struct pd_service *sv,
+    const struct pd_instance *in)
+{
+	uint32_t o;
+	int first;
+
+	for (o = PEER_FETCH_NEW; o <= PEER_FETCH_EXPIRED; o++) {
+		first = 1;
+		name(m->f, "instance_fetches_total");
+		instance_labels(m->f, &first, sv, in);
+		label(m->f, &first, "outcome", peer_fetch_outcome_name(o));
+		value(m->f, first, in->fetches[o]);
+	}
+}
 
 static void
 instance_sample(struct mout *m, enum inst_family f,
@@ -493,6 +511,9 @@ instance_sample(struct mout *m, enum inst_family f,
 			value(m->f, first, in->reports[r]);
 		}
 		return;
+	case IF_FETCHES:
+		instance_fetch_samples(m, sv, in);
+		return;
 	case IF_COUNT:
 		break;
 	}
@@ -516,6 +537,9 @@ static const struct {
 	[IF_REPORTS] = { "instance_fetch_reports_total", "counter", "fetchd's "
 	    "reports of the instance by outcome (sent when the outcome "
 	    "changes, and again after a restart; not one per fetch)." },
+	[IF_FETCHES] = { "instance_fetches_total", "counter", "Results of "
+	    "fetching the instance's descriptor, one per result, by "
+	    "outcome." },
 };
 
 static void

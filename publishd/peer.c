@@ -58,6 +58,24 @@ peer_liveness(struct pd *pd, const struct ipc_msg *msg, time_t now)
 		    l.service, l.instance);
 }
 
+/* Only counted, for the metrics: what fetchd holds is in the others. */
+static void
+peer_fetch(struct pd *pd, const struct ipc_msg *msg)
+{
+	struct peer_fetch_msg r;
+	struct pd_instance *in;
+
+	if (peer_fetch_parse(msg, &r) == -1)
+		fatalx("fetchd: malformed INSTANCE_FETCH");
+	if ((in = pd_instance_lookup(pd, r.service, r.instance,
+	    r.instance_key)) == NULL) {
+		log_debug("fetchd: fetch result for unknown instance %u/%u",
+		    r.service, r.instance);
+		return;
+	}
+	in->fetches[r.outcome]++;
+}
+
 void
 pd_peer_message(struct pd *pd, const struct ipc_msg *msg, time_t now)
 {
@@ -70,6 +88,9 @@ pd_peer_message(struct pd *pd, const struct ipc_msg *msg, time_t now)
 		break;
 	case PEER_INSTANCE_LIVENESS:
 		peer_liveness(pd, msg, now);
+		break;
+	case PEER_INSTANCE_FETCH:
+		peer_fetch(pd, msg);
 		break;
 	case PEER_RESYNC:
 		fatalx("fetchd: sent RESYNC, which only publishd sends");

@@ -176,6 +176,8 @@ struct pd_instance {
 	 * PEER_INSTANCE_STATE (fetchd reports changes, not every fetch).
 	 */
 	uint64_t		 reports[PEER_STATE_EXPIRED + 1];
+	/* For the metrics: fetch results, by enum peer_fetch_outcome. */
+	uint64_t		 fetches[PEER_FETCH_EXPIRED + 1];
 };
 
 enum pd_target_state {

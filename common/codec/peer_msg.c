@@ -1,5 +1,5 @@
 /*
- * PEER_INSTANCE_DESC and PEER_INSTANCE_STATE (daemon_proto.h), shared by
+ * The peer messages (daemon_proto.h, enum peer_msg), shared by
  * fetchd (writer) and publishd (reader); see peer_msg.h.
  */
 #include <string.h>
@@ -12,6 +12,7 @@ const struct ipc_type peer_msg_types[] = {
 	{ PEER_INSTANCE_STATE, "INSTANCE_STATE", 0 },
 	{ PEER_RESYNC, "RESYNC", 0 },
 	{ PEER_INSTANCE_LIVENESS, "INSTANCE_LIVENESS", 0 },
+	{ PEER_INSTANCE_FETCH, "INSTANCE_FETCH", 0 },
 };
 const size_t peer_msg_ntypes = sizeof(peer_msg_types) /
     sizeof(peer_msg_types[0]);
@@ -51,6 +52,30 @@ peer_liveness_name(uint32_t liveness)
 		return "returning";
 	}
 	return "unknown liveness";
+}
+
+const char *
+peer_fetch_outcome_name(uint32_t outcome)
+{
+	switch (outcome) {
+	case PEER_FETCH_NEW:
+		return "new";
+	case PEER_FETCH_NOT_NEWER:
+		return "not-newer";
+	case PEER_FETCH_FAILED:
+		return "failed";
+	case PEER_FETCH_INVALID:
+		return "invalid";
+	case PEER_FETCH_EXPIRED:
+		return "expired";
+	}
+	return "unknown outcome";
+}
+
+static int
+peer_fetch_outcome_valid(uint32_t outcome)
+{
+	return outcome >= PEER_FETCH_NEW && outcome <= PEER_FETCH_EXPIRED;
 }
 
 static int
@@ -192,6 +217,20 @@ peer_liveness_build(struct ipc_builder *b, void *buf, size_t size,
 	return ipc_builder_finish(b);
 }
 
+int
+peer_fetch_build(struct ipc_builder *b, void *buf, size_t size,
+    const struct peer_fetch_msg *r)
+{
+	ipc_builder_init(b, buf, size, PEER_INSTANCE_FETCH, 0);
+	if (!peer_fetch_outcome_valid(r->outcome))
+		return -1;
+	ipc_add_u32(b, r->service);
+	ipc_add_u32(b, r->instance);
+	ipc_add_bytes(b, r->instance_key, sizeof(r->instance_key));
+	ipc_add_u32(b, r->outcome);
+	return ipc_builder_finish(b);
+}
+
 static int
 get_intro_point(struct ipc_cursor *c, struct hsdesc_intro_point *ip)
 {
@@ -304,5 +343,23 @@ peer_liveness_parse(const struct ipc_msg *msg, struct peer_liveness_msg *l)
 		return -1;
 	memcpy(l->outcome, outcome, strlen(outcome) + 1);
 	memcpy(l->reason, reason, strlen(reason) + 1);
+	return 0;
+}
+
+int
+peer_fetch_parse(const struct ipc_msg *msg, struct peer_fetch_msg *r)
+{
+	struct ipc_cursor c;
+
+	memset(r, 0, sizeof(*r));
+	if (msg->type != PEER_INSTANCE_FETCH ||
+	    ipc_open_fixed(&c, msg, PEER_INSTANCE_FETCH_LEN) == -1 ||
+	    ipc_get_u32(&c, &r->service) == -1 ||
+	    ipc_get_u32(&c, &r->instance) == -1 ||
+	    ipc_get_bytes(&c, r->instance_key, sizeof(r->instance_key)) == -1 ||
+	    ipc_get_u32(&c, &r->outcome) == -1 ||
+	    !peer_fetch_outcome_valid(r->outcome) ||
+	    ipc_cursor_end(&c) == -1)
+		return -1;
 	return 0;
 }

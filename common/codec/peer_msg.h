@@ -5,8 +5,8 @@
  * drive the very decoder publishd uses.
  *
  * The decoder is strict: every field is bounded (at most 20 introduction
- * points, link specifiers of 1..256 bytes, a known state, known flags,
- * a flow-control string only with its flag) and the payload must end
+ * points, link specifiers of 1..256 bytes, a known state, liveness or
+ * fetch outcome, known flags, a flow-control string only with its flag) and the payload must end
  * exactly after the last field.  It returns -1 on anything else; the
  * caller treats that as a broken peer (inside is fatal, style.md 6).
  */
@@ -68,6 +68,14 @@ struct peer_state_msg {
 	char		detail[PEER_DETAIL_MAX + 1];
 };
 
+/* PEER_INSTANCE_FETCH */
+struct peer_fetch_msg {
+	uint32_t	service;
+	uint32_t	instance;
+	uint8_t		instance_key[32];
+	uint32_t	outcome;		/* enum peer_fetch_outcome */
+};
+
 /*
  * Fills d from a decoded descriptor (flags and flow control included).
  * Fails (-1) if the descriptor has more than 20 intro points (the codec
@@ -87,6 +95,8 @@ int	peer_state_build(struct ipc_builder *b, void *buf, size_t size,
 	    const struct peer_state_msg *s);
 int	peer_liveness_build(struct ipc_builder *b, void *buf, size_t size,
 	    const struct peer_liveness_msg *l);
+int	peer_fetch_build(struct ipc_builder *b, void *buf, size_t size,
+	    const struct peer_fetch_msg *r);
 
 /* Decoders of a received message's payload; 0 or -1. */
 int	peer_desc_parse(const struct ipc_msg *msg,
@@ -95,9 +105,14 @@ int	peer_state_parse(const struct ipc_msg *msg,
 	    struct peer_state_msg *s);
 int	peer_liveness_parse(const struct ipc_msg *msg,
 	    struct peer_liveness_msg *l);
+/* Exactly PEER_INSTANCE_FETCH_LEN bytes and a known outcome. */
+int	peer_fetch_parse(const struct ipc_msg *msg,
+	    struct peer_fetch_msg *r);
 
 const char *peer_state_name(uint32_t state);
 /* "alive", "dead", ...: also the status document's words. */
 const char *peer_liveness_name(uint32_t liveness);
+/* "new", "not-newer", ...: also the metrics' outcome label. */
+const char *peer_fetch_outcome_name(uint32_t outcome);
 
 #endif

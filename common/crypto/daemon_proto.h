@@ -157,7 +157,21 @@ enum peer_msg {
 	 * ("" unless DEAD or RETURNING).
 	 */
 	PEER_INSTANCE_LIVENESS,
+	/*
+	 * fetchd: how one fetch of an instance's descriptor ended, one
+	 * message per result (after the PEER_INSTANCE_DESC or _STATE it
+	 * caused, if any), for the metrics:
+	 *   service(4) instance(4) instance key(32) outcome(4)
+	 * exactly PEER_INSTANCE_FETCH_LEN bytes; outcome is enum
+	 * peer_fetch_outcome.  A result is each non-empty HS_DESC_CONTENT
+	 * for the instance's address (whoever fetched it) and each of
+	 * fetchd's own fetches that failed.  An event, not a state: never
+	 * sent again on PEER_RESYNC, so publishd counts each result once.
+	 */
+	PEER_INSTANCE_FETCH,
 };
+
+#define PEER_INSTANCE_FETCH_LEN		(4 + 4 + 32 + 4)
 
 #define PEER_DESC_FLAG_FLOW_CONTROL	0x01	/* flow_control is set */
 #define PEER_DESC_FLAG_SINGLE_ONION	0x02
@@ -167,6 +181,20 @@ enum peer_instance_state {
 	PEER_STATE_FETCH_FAILED,	/* HSDirs had none (NOT_FOUND etc.) */
 	PEER_STATE_INVALID,		/* fetched, but rejected; detail says why */
 	PEER_STATE_EXPIRED,		/* last good one is past its lifetime */
+};
+
+/*
+ * How one fetch ended (PEER_INSTANCE_FETCH; fetchd/README.md, "What
+ * publishd hears").  publishd only counts them: what it holds changes
+ * by PEER_INSTANCE_DESC and _STATE alone.
+ */
+enum peer_fetch_outcome {
+	PEER_FETCH_NEW = 1,	/* verified and newer: PEER_INSTANCE_DESC */
+	PEER_FETCH_NOT_NEWER,	/* verified, not newer than the one held */
+	PEER_FETCH_FAILED,	/* no descriptor: HS_DESC FAILED, HSFETCH
+				   refused, no answer in time */
+	PEER_FETCH_INVALID,	/* did not decode or verify */
+	PEER_FETCH_EXPIRED,	/* its signing-key certificate has expired */
 };
 
 /*

@@ -28,6 +28,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct peer_desc_msg d;
 	struct peer_state_msg s;
 	struct peer_liveness_msg l;
+	struct peer_fetch_msg r;
 	struct ipc_builder b;
 	struct ipc_msg msg;
 
@@ -52,6 +53,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	msg.type = PEER_INSTANCE_LIVENESS;
 	if (peer_liveness_parse(&msg, &l) == 0) {
 		if (peer_liveness_build(&b, out, sizeof(out), &l) == -1)
+			abort();
+		check_same(&b, data, size);
+	}
+	msg.type = PEER_INSTANCE_FETCH;
+	if (peer_fetch_parse(&msg, &r) == 0) {
+		if (size != PEER_INSTANCE_FETCH_LEN ||
+		    peer_fetch_build(&b, out, sizeof(out), &r) == -1)
 			abort();
 		check_same(&b, data, size);
 	}

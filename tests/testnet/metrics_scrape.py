@@ -16,6 +16,7 @@ import time
 from prometheus_client.parser import text_string_to_metric_families
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+FETCH_OUTCOMES = {"new", "not-newer", "failed", "invalid", "expired"}
 
 
 class MetricsError(Exception):
@@ -75,11 +76,60 @@ def _intro_points(doc):
     return descs, insts
 
 
+def _fetches(samples):
+    """{(service, instance): {outcome: value}} of instance_fetches_total."""
+    out = {}
+    for s in samples.get("onionbalanced_instance_fetches_total", []):
+        key = (s.labels["service"], s.labels["instance"])
+        out.setdefault(key, {})[s.labels["outcome"]] = s.value
+    return out
+
+
+def _fetches_lacking(doc, fetches, first):
+    """What instance_fetches_total lacks against the status document, as
+    text; "" if nothing."""
+    for sv in doc["services"]:
+        for i in sv["instances"]:
+            key = (sv["onionAddress"], i["name"])
+            got = fetches.get(key, {})
+            if set(got) != FETCH_OUTCOMES:
+                return f"{key}: outcomes {sorted(got)}"
+            if sum(got.values()) < 1:
+                return f"{key}: no fetch result counted"
+            if first and i["state"] == "live" and got["new"] < 1:
+                return f"{key}: live, but no new descriptor counted"
+    return ""
+
+
+def check_fetches(ob, check_fn, first, timeout=120):
+    """instance_fetches_total: every instance of the status document has
+    its five outcomes and at least one result counted; at the first
+    publication (first) every live instance a new descriptor too.  Polled
+    until then or timeout: a publishd restarted since an instance's last
+    fetch counts from 0 again, and fetchd fetches each instance every
+    fetch period (a failed one ends by 60 s)."""
+    deadline = time.time() + timeout
+    while True:
+        doc = ob.status()
+        fetches = _fetches(scrape(socket_path(ob)))
+        lacking = _fetches_lacking(doc, fetches, first)
+        if not lacking or time.time() > deadline:
+            break
+        time.sleep(2)
+    total = {o: sum(v.get(o, 0) for v in fetches.values())
+             for o in sorted(FETCH_OUTCOMES)}
+    check_fn(not lacking, f"metrics: instance_fetches_total has the five "
+             f"outcomes of each of {len(fetches)} instances, each with a "
+             f"result{', each live one a new descriptor' if first else ''}"
+             f" ({lacking or total})")
+
+
 def check(ob, check_fn, before=None, tries=10):
     """The intro-point gauges equal the status socket's (read before and
     after the scrape, retried while the state moves); uploads were
     counted; with before (an earlier result) the upload counter rose,
-    unless publishd was restarted between (its counters start again).
+    unless publishd was restarted between (its counters start again);
+    the fetch results were counted (check_fetches()).
     Returns the scrape, for a later call's before."""
     for _ in range(tries):
         doc1 = ob.status()
@@ -119,6 +169,7 @@ def check(ob, check_fn, before=None, tries=10):
             print(f"metrics: publishd restarted since the last scrape "
                   f"({was} -> {restarts}); uploads succeeded "
                   f"{earlier:.0f} then, {succeeded:.0f} now", flush=True)
+    check_fetches(ob, check_fn, first=before is None)
     return samples
 
 

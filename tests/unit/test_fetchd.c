@@ -2,7 +2,9 @@
  * fetchd's logic without a network: captured HS_DESC / HS_DESC_CONTENT
  * events from a tor 0.4.9 test network fed through the control-port
  * parser into fetchd, at the capture time, with that network's 20 s
- * voting interval; forged and failed fetches; the consensus header.
+ * voting interval; forged, expired and failed fetches, each with its
+ * exact messages (every result ends with its PEER_INSTANCE_FETCH); the
+ * consensus header.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,7 +96,9 @@ test_captured_events(void)
 	char *raw;
 
 	/* The two NO_DESCRIPTOR states of the new configuration. */
-	CHECK_INT_EQ(f.nsent, 2);
+	UTIL_CHECK_SENT(&f, 0,
+	    { PEER_INSTANCE_STATE, 0, PEER_STATE_NO_DESCRIPTOR },
+	    { PEER_INSTANCE_STATE, 1, PEER_STATE_NO_DESCRIPTOR });
 	fetchd_tick(fd, now + FETCHD_ROUND_SPREAD_MAX_S);
 	CHECK_INT_EQ(f.nfetch, 2);
 	CHECK_STR_EQ(f.fetched[0], BE1);
@@ -103,8 +107,16 @@ test_captured_events(void)
 	before = f.nsent;
 	raw = test_read_data(TESTNET "hsfetch-events-raw.txt", &len);
 	util_feed_events(fd, raw, len, now);
-	/* be1 twice (same revision from two HSDirs), be2 once: two news. */
-	CHECK_INT_EQ(f.nsent, before + 2);
+	/*
+	 * be1 twice (same revision from two HSDirs), be2 once: two news,
+	 * and three results.
+	 */
+	UTIL_CHECK_SENT(&f, before,
+	    { PEER_INSTANCE_DESC, 0, 0 },
+	    { PEER_INSTANCE_FETCH, 0, PEER_FETCH_NEW },
+	    { PEER_INSTANCE_FETCH, 0, PEER_FETCH_NOT_NEWER },
+	    { PEER_INSTANCE_DESC, 1, 0 },
+	    { PEER_INSTANCE_FETCH, 1, PEER_FETCH_NEW });
 	CHECK(find_msg(&f, before, PEER_INSTANCE_DESC, 0, &msg) >= 0);
 	CHECK_INT_EQ(peer_desc_parse(&msg, &d), 0);
 	CHECK_INT_EQ(d.received_at, now);
@@ -134,7 +146,9 @@ test_forged_descriptor(void)
 	char *ev = util_content_event(BE1, be2, len);
 
 	util_feed_events(fd, ev, strlen(ev), now);
-	CHECK_INT_EQ(f.nsent, before + 1);
+	UTIL_CHECK_SENT(&f, before,
+	    { PEER_INSTANCE_STATE, 0, PEER_STATE_INVALID },
+	    { PEER_INSTANCE_FETCH, 0, PEER_FETCH_INVALID });
 	CHECK(find_msg(&f, before, PEER_INSTANCE_STATE, 0, &msg) >= 0);
 	CHECK_INT_EQ(peer_state_parse(&msg, &s), 0);
 	CHECK_INT_EQ(s.state, PEER_STATE_INVALID);
@@ -164,30 +178,54 @@ test_verified_again(void)
 	char *be2 = test_read_data(TESTNET "backend-be2-descriptor.txt", &len2);
 	char *ev1 = util_content_event(BE1, be1, len1);
 	char *ev2 = util_content_event(BE1, be2, len2);
-	time_t until;
+	time_t until, signing_expiry = 0;
 
 	util_feed_events(fd, ev1, strlen(ev1), now);
-	CHECK_INT_EQ(f.nsent, before + 1);		/* the news */
+	UTIL_CHECK_SENT(&f, before,			/* the news */
+	    { PEER_INSTANCE_DESC, 0, 0 },
+	    { PEER_INSTANCE_FETCH, 0, PEER_FETCH_NEW });
 	CHECK(in->desc != NULL && in->verified != NULL);
 	CHECK_INT_EQ(in->verified_hits, 0);
 	until = in->verified->valid_until;
+	signing_expiry = (time_t)in->verified->desc.signing_cert_exp_hours *
+	    3600;
 	CHECK(until > now);
 	CHECK(until <= (time_t)in->verified->desc.signing_cert_exp_hours * 3600);
 	/* Served again, by another HSDir: no decode, and not news. */
+	before = f.nsent;
 	util_feed_events(fd, ev1, strlen(ev1), now + 1);
 	CHECK_INT_EQ(in->verified_hits, 1);
-	CHECK_INT_EQ(f.nsent, before + 1);
+	UTIL_CHECK_SENT(&f, before,
+	    { PEER_INSTANCE_FETCH, 0, PEER_FETCH_NOT_NEWER });
 	CHECK_INT_EQ(in->state, 0);
-	/* be2's descriptor as be1's: other bytes, decoded and refused. */
+	/*
+	 * be2's descriptor as be1's: other bytes, decoded and refused; the
+	 * good one held stays, so no state, only the result.
+	 */
 	util_feed_events(fd, ev2, strlen(ev2), now + 2);
 	CHECK_INT_EQ(in->verified_hits, 1);
 	CHECK(in->desc != NULL);
+	UTIL_CHECK_SENT(&f, before + 1,
+	    { PEER_INSTANCE_FETCH, 0, PEER_FETCH_INVALID });
 	/* be1's again: still remembered (only successes are stored). */
 	util_feed_events(fd, ev1, strlen(ev1), until);
 	CHECK_INT_EQ(in->verified_hits, 2);
-	/* A second after a certificate expired: decoded, and refused. */
+	UTIL_CHECK_SENT(&f, before + 2,
+	    { PEER_INSTANCE_FETCH, 0, PEER_FETCH_NOT_NEWER });
+	/*
+	 * A second after a certificate expired (the intro points', an hour
+	 * before the signing key's): decoded again, and the same revision
+	 * is still not newer.
+	 */
 	util_feed_events(fd, ev1, strlen(ev1), until + 1);
 	CHECK_INT_EQ(in->verified_hits, 2);
+	UTIL_CHECK_SENT(&f, before + 3,
+	    { PEER_INSTANCE_FETCH, 0, PEER_FETCH_NOT_NEWER });
+	/* Past the signing-key certificate: refused, and told as expired. */
+	util_feed_events(fd, ev1, strlen(ev1), signing_expiry + 1);
+	CHECK(in->desc != NULL);
+	UTIL_CHECK_SENT(&f, before + 4,
+	    { PEER_INSTANCE_FETCH, 0, PEER_FETCH_EXPIRED });
 	free(ev1);
 	free(ev2);
 	free(be1);
@@ -215,6 +253,9 @@ test_empty_content_is_fetch_failed(void)
 	util_feed_events(fd, failed, strlen(failed), now);
 	util_feed_events(fd, ev, strlen(ev), now);
 	CHECK(!fd->inst[0].in_flight);
+	UTIL_CHECK_SENT(&f, before,
+	    { PEER_INSTANCE_STATE, 0, PEER_STATE_FETCH_FAILED },
+	    { PEER_INSTANCE_FETCH, 0, PEER_FETCH_FAILED });
 	CHECK(find_msg(&f, before, PEER_INSTANCE_STATE, 0, &msg) >= 0);
 	CHECK_INT_EQ(peer_state_parse(&msg, &s), 0);
 	CHECK_INT_EQ(s.state, PEER_STATE_FETCH_FAILED);

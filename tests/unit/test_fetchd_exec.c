@@ -6,7 +6,8 @@
  * SIGNAL and HSFETCH SERVER=, then pushes the fetch's events with a
  * descriptor made now by the codec's test service) and publishd (the
  * peer channel).  Checks: PC_READY, the NO_DESCRIPTOR state, the
- * PEER_INSTANCE_DESC, the liveness probes (the test plays tor's SOCKS
+ * PEER_INSTANCE_DESC and its PEER_INSTANCE_FETCH (new), the same
+ * descriptor again (PEER_INSTANCE_FETCH not-newer), the liveness probes (the test plays tor's SOCKS
  * port on the connections fetchd asks the parent for, and the backend's
  * web server behind it), PC_CONTROL_REQUEST after tor goes away, and exit
  * status 0 on EOF of the parent channel.
@@ -309,6 +310,22 @@ expect_state(uint32_t state)
 	CHECK_INT_EQ(s.state, state);
 }
 
+static void
+expect_fetch(uint32_t outcome, const struct fixture *f)
+{
+	struct peer_fetch_msg r;
+	struct ipc_msg msg;
+
+	recv_msg(&peer, &msg);
+	CHECK_INT_EQ(msg.type, PEER_INSTANCE_FETCH);
+	CHECK_INT_EQ(msg.len, PEER_INSTANCE_FETCH_LEN);
+	CHECK_INT_EQ(peer_fetch_parse(&msg, &r), 0);
+	CHECK_STR_EQ(peer_fetch_outcome_name(r.outcome),
+	    peer_fetch_outcome_name(outcome));
+	CHECK(r.service == 0 && r.instance == 0);
+	CHECK(memcmp(r.instance_key, f->id_pk, 32) == 0);
+}
+
 /* Exactly len bytes from fd into buf. */
 static void
 read_exact(int fd, uint8_t *buf, size_t len)
@@ -464,6 +481,10 @@ test_fetchd_end_to_end(void)
 	CHECK_INT_EQ(peer_desc_parse(&msg, &d), 0);
 	CHECK_INT_EQ(d.n_intro, 2);
 	CHECK(memcmp(d.instance_key, f.id_pk, 32) == 0);
+	expect_fetch(PEER_FETCH_NEW, &f);
+	/* The same descriptor again (another fetch's): a result, no news. */
+	push_descriptor(torsv[0], &f, desc, len);
+	expect_fetch(PEER_FETCH_NOT_NEWER, &f);
 	check_probes(&f);
 
 	/* tor goes away: fetchd asks the parent for a new connection. */

@@ -2,7 +2,8 @@
  * fetchd's schedule and staleness rule with a fake clock: rounds, the
  * period and its jitter, rate limiting after consensus bursts, timeouts,
  * liveness of the consensus, expiry of a descriptor whose backend stopped
- * re-uploading, NOT_FOUND in a row, and reloads that keep state.
+ * re-uploading, NOT_FOUND in a row, and reloads that keep state; the
+ * result of each failed fetch (PEER_INSTANCE_FETCH), in exact sequence.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@ test_rounds_and_period(void)
 	struct fake f;
 	time_t now = util_capture_time(), t;
 	struct fetchd *fd = ready(&f, now, 120);
+	size_t before;
 
 	/* Voting interval 20 s < 120 s: the period is 20 s. */
 	CHECK_INT_EQ(fetchd_period(fd), 20);
@@ -58,8 +60,12 @@ test_rounds_and_period(void)
 	CHECK_INT_EQ(f.nfetch, 2);
 	/* Never answered: failed after the timeout, then fetched again. */
 	t = now + FETCHD_FETCH_TIMEOUT_S;
+	before = f.nsent;
 	fetchd_tick(fd, t);
 	CHECK(!fd->inst[0].in_flight);
+	UTIL_CHECK_SENT(&f, before,
+	    { PEER_INSTANCE_STATE, 0, PEER_STATE_FETCH_FAILED },
+	    { PEER_INSTANCE_FETCH, 0, PEER_FETCH_FAILED });
 	CHECK_STR_EQ(fd->inst[0].detail, "tor sent no request");
 	CHECK(fd->inst[0].next_fetch >= t + 20);
 	CHECK(fd->inst[0].next_fetch <= t + 22);
@@ -180,11 +186,42 @@ test_not_found_in_a_row_expires(void)
 		now += 30;
 		fetchd_tick(fd, now);
 		CHECK(fd->inst[0].in_flight);
+		util_fake_clear(&f);
 		util_feed_events(fd, failed, strlen(failed), now);
 		util_feed_events(fd, empty, strlen(empty), now);
+		/* The descriptor held stays: only the result, until the last. */
+		if (i + 1 < FETCHD_NOT_FOUND_LIMIT)
+			UTIL_CHECK_SENT(&f, 0,
+			    { PEER_INSTANCE_FETCH, 0, PEER_FETCH_FAILED });
 	}
 	CHECK_INT_EQ(fd->inst[0].state, PEER_STATE_EXPIRED);
+	UTIL_CHECK_SENT(&f, 0,
+	    { PEER_INSTANCE_STATE, 0, PEER_STATE_EXPIRED },
+	    { PEER_INSTANCE_FETCH, 0, PEER_FETCH_FAILED });
 	free(empty);
+	util_fake_clear(&f);
+	fetchd_free(fd);
+}
+
+/* tor refused the HSFETCH: a failed fetch, with its result. */
+static void
+test_refused_fetch_is_a_result(void)
+{
+	struct fake f;
+	time_t now = util_capture_time();
+	struct fetchd *fd = ready(&f, now, 120);
+
+	fetchd_tick(fd, now);
+	CHECK(fd->inst[0].in_flight);
+	util_fake_clear(&f);
+	fetchd_fetch_refused(fd, BE1, "HSFETCH: 552 Unrecognized", now);
+	CHECK(!fd->inst[0].in_flight);
+	UTIL_CHECK_SENT(&f, 0,
+	    { PEER_INSTANCE_STATE, 0, PEER_STATE_FETCH_FAILED },
+	    { PEER_INSTANCE_FETCH, 0, PEER_FETCH_FAILED });
+	/* None in flight (be2's is not out yet): no result to tell. */
+	fetchd_fetch_refused(fd, BE2, "HSFETCH: 552 Unrecognized", now);
+	CHECK_INT_EQ(f.nsent, 2);
 	util_fake_clear(&f);
 	fetchd_free(fd);
 }
@@ -242,6 +279,7 @@ TEST_MAIN(
 	TEST_CASE(test_no_fetch_without_live_consensus),
 	TEST_CASE(test_expires_without_reupload),
 	TEST_CASE(test_not_found_in_a_row_expires),
+	TEST_CASE(test_refused_fetch_is_a_result),
 	TEST_CASE(test_reload_keeps_state),
 	TEST_CASE(test_config_sequence_checked),
 )

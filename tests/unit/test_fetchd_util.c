@@ -222,6 +222,42 @@ util_sent_msg(const struct fake *f, size_t n, struct ipc_msg *msg)
 	    0 : -1;
 }
 
+/* The state or outcome of a message, 0 for types that carry neither. */
+static uint32_t
+sent_what(const struct ipc_msg *msg)
+{
+	struct peer_state_msg s;
+	struct peer_fetch_msg r;
+
+	if (msg->type == PEER_INSTANCE_STATE)
+		return peer_state_parse(msg, &s) == 0 ? s.state : UINT32_MAX;
+	if (msg->type == PEER_INSTANCE_FETCH)
+		return peer_fetch_parse(msg, &r) == 0 ? r.outcome : UINT32_MAX;
+	return 0;
+}
+
+void
+util_check_sent(const struct fake *f, size_t from,
+    const struct sent_want *want, size_t n)
+{
+	struct ipc_msg msg;
+	size_t i;
+
+	CHECK_INT_EQ(f->nsent, from + n);
+	for (i = 0; i < n && from + i < f->nsent; i++) {
+		if (util_sent_msg(f, from + i, &msg) == -1) {
+			CHECK(!"a recorded message does not parse");
+			continue;
+		}
+		CHECK_INT_EQ(msg.type, want[i].type);
+		CHECK(msg.len >= 8);
+		if (msg.len >= 8)
+			CHECK_INT_EQ(get_u32_be(msg.payload + 4),
+			    want[i].instance);
+		CHECK_INT_EQ(sent_what(&msg), want[i].what);
+	}
+}
+
 char *
 util_content_event(const char *address, const char *body, size_t len)
 {

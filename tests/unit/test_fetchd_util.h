@@ -60,6 +60,24 @@ void	util_feed_events(struct fetchd *fd, const char *text, size_t len,
 	    time_t now);
 /* The n-th recorded peer message, parsed; 0 or -1. */
 int	util_sent_msg(const struct fake *f, size_t n, struct ipc_msg *msg);
+/*
+ * One peer message a test expects: its type, the instance it names, and
+ * for PEER_INSTANCE_STATE the state, for PEER_INSTANCE_FETCH the outcome
+ * (what is not checked for the other types).
+ */
+struct sent_want {
+	uint32_t	 type;
+	uint32_t	 instance;
+	uint32_t	 what;
+};
+/* The messages recorded from index from on are exactly want[0..n-1]. */
+void	util_check_sent(const struct fake *f, size_t from,
+	    const struct sent_want *want, size_t n);
+#define UTIL_CHECK_SENT(f, from, ...) do {				\
+	static const struct sent_want want_[] = { __VA_ARGS__ };	\
+	util_check_sent((f), (from), want_,				\
+	    sizeof(want_) / sizeof(want_[0]));				\
+} while (0)
 /* An HS_DESC_CONTENT event for address carrying body (LF text). */
 char   *util_content_event(const char *address, const char *body,
 	    size_t len);

@@ -1,8 +1,8 @@
 /*
  * The fetchd <-> publishd messages: a real descriptor's intro points
  * through encode and decode, the size bound (20 intro points of the
- * largest link specifiers fit in PEER_CAP), and every field the decoder
- * must refuse.
+ * largest link specifiers fit in PEER_CAP), every field the decoder
+ * must refuse, and the fixed-size fetch result.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -227,6 +227,73 @@ test_liveness_round_trip(void)
 	    "returning");
 }
 
+/* A fetch result of outcome o, built into buf; its payload length. */
+static size_t
+build_fetch(uint32_t o, struct peer_fetch_msg *r)
+{
+	struct ipc_builder b;
+
+	memset(r, 0, sizeof(*r));
+	r->service = 2;
+	r->instance = 9;
+	memset(r->instance_key, 0xef, 32);
+	r->outcome = o;
+	CHECK_INT_EQ(peer_fetch_build(&b, buf, sizeof(buf), r), 0);
+	return b.len - IPC_HDR_LEN;
+}
+
+/* The payload in buf, len bytes of it, as a PEER_INSTANCE_FETCH. */
+static int
+parse_fetch(size_t len, struct peer_fetch_msg *back)
+{
+	struct ipc_msg msg;
+
+	put_u32_be(buf + 4, (uint32_t)len);
+	if (ipc_parse(&ch, &msg, buf, IPC_HDR_LEN + len) != IPC_OK)
+		return -2;
+	return peer_fetch_parse(&msg, back);
+}
+
+static void
+test_fetch_round_trip(void)
+{
+	static const char *const names[] = {
+		"new", "not-newer", "failed", "invalid", "expired",
+	};
+	struct peer_fetch_msg r, back;
+	struct ipc_builder b;
+	uint32_t o;
+
+	for (o = PEER_FETCH_NEW; o <= PEER_FETCH_EXPIRED; o++) {
+		CHECK_INT_EQ(build_fetch(o, &r), PEER_INSTANCE_FETCH_LEN);
+		CHECK_INT_EQ(PEER_INSTANCE_FETCH_LEN, 44);
+		CHECK_INT_EQ(get_u32_be(buf), PEER_INSTANCE_FETCH);
+		CHECK_INT_EQ(get_u32_be(buf + IPC_HDR_LEN + 40), o);
+		CHECK_INT_EQ(parse_fetch(PEER_INSTANCE_FETCH_LEN, &back), 0);
+		CHECK(memcmp(&r, &back, sizeof(r)) == 0);
+		CHECK_STR_EQ(peer_fetch_outcome_name(o), names[o - 1]);
+	}
+	/* One byte short, one byte more: refused. */
+	build_fetch(PEER_FETCH_NEW, &r);
+	CHECK_INT_EQ(parse_fetch(PEER_INSTANCE_FETCH_LEN - 1, &back), -1);
+	buf[IPC_HDR_LEN + PEER_INSTANCE_FETCH_LEN] = 0;
+	CHECK_INT_EQ(parse_fetch(PEER_INSTANCE_FETCH_LEN + 1, &back), -1);
+	/* Unknown outcomes, either way. */
+	put_u32_be(buf + IPC_HDR_LEN + 40, 0);
+	CHECK_INT_EQ(parse_fetch(PEER_INSTANCE_FETCH_LEN, &back), -1);
+	put_u32_be(buf + IPC_HDR_LEN + 40, PEER_FETCH_EXPIRED + 1);
+	CHECK_INT_EQ(parse_fetch(PEER_INSTANCE_FETCH_LEN, &back), -1);
+	r.outcome = PEER_FETCH_EXPIRED + 1;
+	CHECK_INT_EQ(peer_fetch_build(&b, buf, sizeof(buf), &r), -1);
+	r.outcome = 0;
+	CHECK_INT_EQ(peer_fetch_build(&b, buf, sizeof(buf), &r), -1);
+	CHECK_STR_EQ(peer_fetch_outcome_name(0), "unknown outcome");
+	/* Another type's payload of the same length is not a fetch. */
+	build_fetch(PEER_FETCH_NEW, &r);
+	put_u32_be(buf, PEER_INSTANCE_STATE);
+	CHECK_INT_EQ(parse_fetch(PEER_INSTANCE_FETCH_LEN, &back), -1);
+}
+
 static void
 setup(void)
 {
@@ -239,10 +306,12 @@ static void
 test_types(void)
 {
 	setup();
-	CHECK_INT_EQ(peer_msg_ntypes, 4);
+	CHECK_INT_EQ(peer_msg_ntypes, 5);
 	CHECK_STR_EQ(ipc_type_name(&ch, PEER_RESYNC), "RESYNC");
 	CHECK_STR_EQ(ipc_type_name(&ch, PEER_INSTANCE_LIVENESS),
 	    "INSTANCE_LIVENESS");
+	CHECK_STR_EQ(ipc_type_name(&ch, PEER_INSTANCE_FETCH),
+	    "INSTANCE_FETCH");
 }
 
 TEST_MAIN(
@@ -252,4 +321,5 @@ TEST_MAIN(
 	TEST_CASE(test_desc_refused),
 	TEST_CASE(test_state_round_trip),
 	TEST_CASE(test_liveness_round_trip),
+	TEST_CASE(test_fetch_round_trip),
 )

@@ -30,5 +30,17 @@ assert 'backend "0"\n' in names_seen, names_seen
 ups = {s.labels["result"]: s.value
        for s in samples["onionbalanced_uploads_total"]}
 assert ups == {"succeeded": 1, "failed": 1}, ups
+# Fetch results: all five outcomes for every instance, from the start.
+types = {f.name: f.type for f in families}
+assert types["onionbalanced_instance_fetches"] == "counter", types
+fetches = {}
+for s in samples["onionbalanced_instance_fetches_total"]:
+    fetches.setdefault(s.labels["instance"], {})[s.labels["outcome"]] = \
+        s.value
+outcomes = {"new", "not-newer", "failed", "invalid", "expired"}
+assert set(fetches) == names_seen, (fetches, names_seen)
+assert all(set(v) == outcomes for v in fetches.values()), fetches
+assert fetches['backend "0"\n'] == {"new": 2, "not-newer": 0, "failed": 1,
+                                    "invalid": 0, "expired": 0}, fetches
 print(f"ok: {len(families)} families, "
       f"{sum(len(v) for v in samples.values())} samples")

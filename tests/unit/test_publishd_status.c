@@ -4,12 +4,17 @@
  * test, which runs this program with --dump), carrying Onionbalance's
  * fields and ours, with strings escaped.  The metrics of the same state:
  * Prometheus' text format, line by line (and by prometheus_client's
- * parser in publishd_metrics_parse, with --metrics).
+ * parser in publishd_metrics_parse, with --metrics); fetchd's fetch
+ * results (PEER_INSTANCE_FETCH) counted per instance and outcome, and
+ * refused when they name another key or do not have their exact size.
  */
+#include <sys/wait.h>
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "peer_msg.h"
 #include "test.h"
@@ -371,6 +376,46 @@ metrics_valid(const char *text)
 	return samples;
 }
 
+/*
+ * fetchd's PEER_INSTANCE_FETCH naming instance inst of service 0 with
+ * key, as publishd's peer channel hands it over; len cuts or pads the
+ * payload (PEER_INSTANCE_FETCH_LEN: as built).
+ */
+static void
+fetch_msg(struct ipc_msg *msg, uint32_t inst, const uint8_t key[32],
+    uint32_t outcome, size_t len)
+{
+	static uint8_t buf[IPC_HDR_LEN + PEER_CAP];
+	struct peer_fetch_msg r;
+	struct ipc_builder b;
+
+	memset(&r, 0, sizeof(r));
+	r.instance = inst;
+	memcpy(r.instance_key, key, 32);
+	r.outcome = outcome;
+	if (peer_fetch_build(&b, buf, sizeof(buf), &r) == -1 &&
+	    outcome != 0)
+		abort();
+	if (outcome == 0)
+		memset(buf + IPC_HDR_LEN + 40, 0, 4);
+	memset(buf + IPC_HDR_LEN + PEER_INSTANCE_FETCH_LEN, 0, 8);
+	memset(msg, 0, sizeof(*msg));
+	msg->type = PEER_INSTANCE_FETCH;
+	msg->payload = buf + IPC_HDR_LEN;
+	msg->len = len;
+	msg->fd = -1;
+}
+
+static void
+send_fetch(struct pd *pd, uint32_t inst, uint32_t outcome)
+{
+	struct ipc_msg msg;
+
+	fetch_msg(&msg, inst, pd->services[0].instances[inst].key, outcome,
+	    PEER_INSTANCE_FETCH_LEN);
+	pd_peer_message(pd, &msg, TPD_VA);
+}
+
 static char *
 metrics_doc(struct pd *pd, struct keyd_client *kc, time_t t)
 {
@@ -379,6 +424,10 @@ metrics_doc(struct pd *pd, struct keyd_client *kc, time_t t)
 	char *text;
 
 	free(doc);
+	/* Instance 0: two new descriptors and a failure. */
+	send_fetch(pd, 0, PEER_FETCH_NEW);
+	send_fetch(pd, 0, PEER_FETCH_NEW);
+	send_fetch(pd, 0, PEER_FETCH_FAILED);
 	memset(kc, 0, sizeof(*kc));
 	kc->signatures = 7;
 	kc->refused[KEYD_ERR_REVISION] = 2;
@@ -437,6 +486,8 @@ test_metrics_samples(void)
 		"onionbalanced_instance_intro_points{",
 		"onionbalanced_instance_descriptor_age_seconds{",
 		"\",outcome=\"invalid\"} 1\n",
+		"\",outcome=\"new\"} 2\n", "\",outcome=\"failed\"} 1\n",
+		"# TYPE onionbalanced_instance_fetches_total counter\n",
 		"# TYPE onionbalanced_uploads_total counter\n",
 		"# TYPE onionbalanced_instance_state gauge\n",
 	};
@@ -454,6 +505,107 @@ test_metrics_samples(void)
 	CHECK(strstr(text, "descriptor=\"second\",time_period=\"19675\"} 0\n"
 	    "# HELP onionbalanced_descriptor_built") == NULL);
 	free(text);
+	pd_clear(&pd);
+}
+
+/* instance_fetches_total of instance i and outcome o; -1 if absent. */
+static long long
+fetches(const struct pd *pd, const char *text, size_t i, uint32_t o)
+{
+	const struct pd_service *sv = &pd->services[0];
+	char want[512];
+	const char *p;
+
+	snprintf(want, sizeof(want), "\nonionbalanced_instance_fetches_total"
+	    "{service=\"%s.onion\",instance=\"backend \\\"%zu\\\"\\n\","
+	    "address=\"%s.onion\",outcome=\"%s\"} ", sv->address, i,
+	    sv->instances[i].address, peer_fetch_outcome_name(o));
+	if ((p = strstr(text, want)) == NULL)
+		return -1;
+	return strtoll(p + strlen(want), NULL, 10);
+}
+
+/* Every instance's five counters, as they stand: want[i][o]. */
+static void
+check_fetches(struct pd *pd, long long want[][PEER_FETCH_EXPIRED + 1],
+    size_t ninst)
+{
+	size_t len, i;
+	uint32_t o;
+	char *text = pd_metrics_text(pd, NULL, "v", TPD_VA, &len);
+
+	if (text == NULL)
+		abort();
+	CHECK(metrics_valid(text) > 0);
+	for (i = 0; i < ninst; i++)
+		for (o = PEER_FETCH_NEW; o <= PEER_FETCH_EXPIRED; o++)
+			CHECK_INT_EQ(fetches(pd, text, i, o), want[i][o]);
+	free(text);
+}
+
+/* pd_peer_message() in a child: whether it ended it as fatalx() does. */
+static int
+fatal_in_child(struct pd *pd, const struct ipc_msg *msg)
+{
+	int status;
+	pid_t pid;
+
+	fflush(NULL);		/* or the child's exit() writes it again */
+	if ((pid = fork()) == -1)
+		abort();
+	if (pid == 0) {
+		pd_peer_message(pd, msg, TPD_VA);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		abort();
+	return WIFEXITED(status) && WEXITSTATUS(status) == 1;
+}
+
+static void
+test_metrics_fetches(void)
+{
+	static const struct pd_ops ops = { fake_build, fake_post, NULL, NULL };
+	long long want[3][PEER_FETCH_EXPIRED + 1];
+	struct ipc_msg msg;
+	struct pd pd;
+	uint32_t o;
+
+	pd_init(&pd, &ops);
+	tpd_configure(&pd, NULL, 3, 2, TPD_VA);
+	/* Every outcome of every instance from the start, at 0. */
+	memset(want, 0, sizeof(want));
+	check_fetches(&pd, want, 3);
+	/* Each outcome rises by its own results, for its instance only. */
+	for (o = PEER_FETCH_NEW; o <= PEER_FETCH_EXPIRED; o++) {
+		send_fetch(&pd, 1, o);
+		want[1][o]++;
+		check_fetches(&pd, want, 3);
+	}
+	send_fetch(&pd, 2, PEER_FETCH_NOT_NEWER);
+	send_fetch(&pd, 2, PEER_FETCH_NOT_NEWER);
+	want[2][PEER_FETCH_NOT_NEWER] += 2;
+	check_fetches(&pd, want, 3);
+	/* Another instance's key, or a number we lack: not counted. */
+	fetch_msg(&msg, 1, pd.services[0].instances[2].key, PEER_FETCH_NEW,
+	    PEER_INSTANCE_FETCH_LEN);
+	pd_peer_message(&pd, &msg, TPD_VA);
+	fetch_msg(&msg, 3, pd.services[0].instances[2].key, PEER_FETCH_NEW,
+	    PEER_INSTANCE_FETCH_LEN);
+	pd_peer_message(&pd, &msg, TPD_VA);
+	check_fetches(&pd, want, 3);
+	/* A wrong size or an unknown outcome is a broken fetchd: fatal. */
+	fetch_msg(&msg, 1, pd.services[0].instances[1].key, PEER_FETCH_NEW,
+	    PEER_INSTANCE_FETCH_LEN);
+	CHECK(!fatal_in_child(&pd, &msg));
+	msg.len = PEER_INSTANCE_FETCH_LEN - 1;
+	CHECK(fatal_in_child(&pd, &msg));
+	msg.len = PEER_INSTANCE_FETCH_LEN + 1;
+	CHECK(fatal_in_child(&pd, &msg));
+	fetch_msg(&msg, 1, pd.services[0].instances[1].key, 0,
+	    PEER_INSTANCE_FETCH_LEN);
+	CHECK(fatal_in_child(&pd, &msg));
+	check_fetches(&pd, want, 3);
 	pd_clear(&pd);
 }
 
@@ -477,6 +629,7 @@ static const struct test_case cases[] = {
 	TEST_CASE(test_metrics_format),
 	TEST_CASE(test_metrics_samples),
 	TEST_CASE(test_metrics_empty),
+	TEST_CASE(test_metrics_fetches),
 	TEST_CASE(test_status_valid_json),
 	TEST_CASE(test_status_fields),
 	TEST_CASE(test_status_empty),
