@@ -52,7 +52,11 @@ every outcome (the test fails if any failed):
             clients).  At most 3 may fail; every backend service answers
             at least once; every HSDir a client fetched from is a `fetch`
             HSDir of the plan, none answers NOT_FOUND, and the service
-            that answered is in the variant of that HSDir.
+            that answered is in the variant of that HSDir and has intro
+            points in the descriptor the client used (its cache after
+            the request, decoded with stem: at most 20 intro points).
+            The requests and every descriptor fetched are kept in
+            <workdir>/distinct/ (the work directory is kept on failure).
   other     the other descriptor slot is checked as in `hsdirs` once the
             client uses it: after the next boundary (every 4 minutes here
             a time period or a shared-random period begins, alternately;
