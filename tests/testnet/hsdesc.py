@@ -203,3 +203,103 @@ class IntroBook:
         other = len(keys - self.known()) - old
         return " ".join(parts + ([f"restarted:{old}"] if old else []) +
                         ([f"other:{other}"] if other else [])) or "empty"
+
+
+# -- one descriptor from each of several HSDirs (tests/testnet/test_distinct.py)
+
+
+class Fetched:
+    """What one HSDir served for an HSFETCH ... SERVER=: result is
+    "RECEIVED" (tor's client decoded it: both layers, at most 20 intro
+    points), "FAILED" (reason: tor's REASON=, e.g. NOT_FOUND or BAD_DESC,
+    the latter for a descriptor the client rejected) or None (no answer
+    in time); text is the HS_DESC_CONTENT body (None if empty)."""
+
+    __slots__ = ("hsdir", "result", "reason", "text")
+
+    def __init__(self, hsdir):
+        self.hsdir = hsdir
+        self.result = None
+        self.reason = None
+        self.text = None
+
+    def __repr__(self):
+        return (f"Fetched({self.hsdir[:8]}, {self.result}, {self.reason}, "
+                f"{len(self.text or '')} bytes)")
+
+
+def _event_hsdir(word):
+    """'$FPR~nick' (or '$FPR=nick', or 'FPR') -> 'FPR'."""
+    return word.lstrip("$").split("~")[0].split("=")[0].upper()
+
+
+def hsfetch_each(ctl, address, fingerprints, timeout=40):
+    """HSFETCH address SERVER=$fpr... on ctl (subscribed to HS_DESC and
+    HS_DESC_CONTENT): tor's client fetches the descriptor of its current
+    time period from every one of those HSDirs in parallel (control-spec
+    HSFETCH), each result reported with the HSDir's fingerprint.  The
+    client's cache keeps one descriptor per address, so the text comes
+    from each fetch's HS_DESC_CONTENT event, never from the cache.
+    Returns {fingerprint: Fetched}."""
+    short = _short(address)
+    out = {fp.upper(): Fetched(fp.upper()) for fp in fingerprints}
+    ctl.drain_events()
+    ctl.command("HSFETCH " + short + "".join(
+        f" SERVER=${fp}" for fp in out))
+    content_seen = set()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(f.result is not None and f.hsdir in content_seen
+               for f in out.values()):
+            break
+        ev = ctl.next_event(max(0.1, deadline - time.monotonic()))
+        if ev is None:
+            break
+        words = ev.text.split()
+        if ev.type == "HS_DESC_CONTENT" and len(words) >= 4 and \
+                words[1] == short:
+            hsdir = _event_hsdir(words[3])
+            if hsdir in out:
+                content_seen.add(hsdir)
+                if ev.lines[0].data:
+                    out[hsdir].text = ev.lines[0].data
+        elif ev.type == "HS_DESC" and len(words) >= 5 and \
+                words[2] == short and words[1] in ("RECEIVED", "FAILED"):
+            hsdir = _event_hsdir(words[4])
+            if hsdir in out:
+                out[hsdir].result = words[1]
+                if words[1] == "FAILED":
+                    m = [w for w in words if w.startswith("REASON=")]
+                    out[hsdir].reason = m[0][len("REASON="):] if m else "?"
+    return out
+
+
+class Decoded:
+    """A descriptor as python3-stem reads it (signature checked, both
+    layers decrypted with the onion address): revision counter,
+    lifetime, intro points in order (auth keys), size in bytes."""
+
+    def __init__(self, text, address):
+        if HiddenServiceDescriptorV3 is None:
+            raise DescriptorError("python3-stem is missing")
+        desc = HiddenServiceDescriptorV3(text.encode(), validate=True)
+        inner = desc.decrypt(_short(address))
+        self.revision = desc.revision_counter
+        self.lifetime = desc.lifetime
+        self.intro = [ip.auth_key_cert.key
+                      for ip in inner.introduction_points]
+        self.size = len(text.encode())
+
+    @property
+    def keys(self):
+        return set(self.intro)
+
+
+def owners(keys, book):
+    """{owner: count} of intro-point keys, book being {owner: set of
+    keys}; keys of no owner count under None."""
+    counts = {}
+    for k in keys:
+        who = next((o for o, ks in book.items() if k in ks), None)
+        counts[who] = counts.get(who, 0) + 1
+    return counts

@@ -117,9 +117,10 @@ class Onionbalanced:
     def configure(self, top=None, service=None, instances=None,
                   services=1):
         """Make the frontend keys and config.yaml with onionbalanced-config:
-        `services` frontends, each with one instance per backend (named
-        node1, node2, ... for be0, be1, ...; several frontends share the
-        backends), and the status socket in the ob folder.  Extra
+        `services` frontends, each with one instance per backend onion
+        service (named node1, node2, ... for be0, be1, ...; with several
+        services per backend tor, net.service_names' order: be0, be0s1,
+        be1, ...; several frontends share the backends), and the status socket in the ob folder.  Extra
         settings: top (a dict of top-level keys), service (keys set in
         every service), instances ({'node1': {key: value}, ...}, one
         service only); values are ints or strings.  self.frontend is the
@@ -128,11 +129,11 @@ class Onionbalanced:
         os.makedirs(self.dir, exist_ok=True)
         argv = [self.binary("onionbalanced-config"), "--no-interactive",
                 "--output", gen, "-s", str(services),
-                "-n", str(len(self.net.backend_addresses))]
+                "-n", str(len(self.net.service_addresses))]
         # The tool refuses a backend in two services (the ob_config it
         # writes names one frontend); the test writes the backends' own
         # ob_config, so the other services' addresses are filled in below.
-        for addr in self.net.backend_addresses:
+        for addr in self.net.service_addresses:
             argv += ["--instance-address", addr]
         done = subprocess.run(argv, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
@@ -140,7 +141,7 @@ class Onionbalanced:
             raise DaemonError(f"onionbalanced-config failed:\n{done.stdout}")
         with open(os.path.join(gen, "config.yaml")) as f:
             text = f.read()
-        for addr in self.net.backend_addresses * (services - 1):
+        for addr in self.net.service_addresses * (services - 1):
             text = text.replace(f"address: {PLACEHOLDER}",
                                 f"address: {addr}", 1)
         keys = re.findall(r"^  key: (\S+\.key)$", text, re.MULTILINE)

@@ -54,6 +54,10 @@ LAUNCH_SLACK = 3
 PROGRESS_EVERY = 15
 STOP_GRACE = 5.0
 UNIX_PATH_MAX = 107
+# tor applies at most one NEWNYM per 10 s (MAX_SIGNEWNYM_RATE, fixed)
+NEWNYM_SPACING = 10.5
+# Services a backend tor may run (services_per_backend).
+MAX_SERVICES_PER_BACKEND = 8
 
 
 # An HSDir upload unanswered this long no longer holds up "uploaded"
@@ -94,21 +98,37 @@ class Network:
     keep is set, and kept (its path printed) after a failure."""
 
     def __init__(self, workdir=None, relays=DEFAULT_RELAYS,
-                 backends=DEFAULT_BACKENDS, keep=False, owned=True):
+                 backends=DEFAULT_BACKENDS, keep=False, owned=True,
+                 services_per_backend=1, backend_intro_points=None,
+                 clients=1):
         if relays < 2:
             raise ValueError("a network needs at least 2 relays")
         if backends < 0:
             raise ValueError("backends must be >= 0")
+        if not 1 <= services_per_backend <= MAX_SERVICES_PER_BACKEND:
+            raise ValueError(f"services_per_backend must be 1.."
+                             f"{MAX_SERVICES_PER_BACKEND}")
+        if backend_intro_points is not None and \
+                not 3 <= backend_intro_points <= 20:
+            # tor: NUM_INTRO_POINTS_DEFAULT (3) .. HS_CONFIG_V3_MAX_INTRO_POINTS
+            raise ValueError("backend_intro_points must be 3..20")
+        if clients < 1:
+            raise ValueError("a network needs at least 1 client")
         self.keep = keep
         self.owner_pid = os.getpid() if owned else 0
         self.n_relays = relays
         self.n_backends = backends
+        self.services_per_backend = services_per_backend
+        self.backend_intro_points = backend_intro_points
+        self.n_clients = clients
+        self._last_newnym = {}
         self.workdir = os.path.abspath(workdir) if workdir else None
         self.nodes = {}
         self.base_port = None
         self.lock_path = None
         self.timings = {}
-        self.backend_addresses = []
+        self.backend_addresses = []     # each backend tor's first service
+        self.service_addresses = []     # every service, in service_names' order
         self._controllers = {}
         self._consensus_full_at = {}
         self._uploads = {}
@@ -126,13 +146,18 @@ class Network:
                 state = json.load(f)
         except (OSError, ValueError) as e:
             raise TestnetError(f"{workdir}: no usable state.json ({e})")
-        net = cls(workdir, state["relays"], state["backends"], owned=False)
+        net = cls(workdir, state["relays"], state["backends"], owned=False,
+                  services_per_backend=state.get("services_per_backend", 1),
+                  backend_intro_points=state.get("backend_intro_points"),
+                  clients=state.get("clients", 1))
         net.owner_pid = state["owner_pid"]
         net.nodes = state["nodes"]
         net.base_port = state["base_port"]
         net.lock_path = state["lock_path"]
         net.timings = state.get("timings", {})
         net.backend_addresses = state.get("backend_addresses", [])
+        net.service_addresses = state.get("service_addresses",
+                                          net.backend_addresses)
         return net
 
     def save(self):
@@ -140,11 +165,15 @@ class Network:
             "workdir": self.workdir,
             "relays": self.n_relays,
             "backends": self.n_backends,
+            "services_per_backend": self.services_per_backend,
+            "backend_intro_points": self.backend_intro_points,
+            "clients": self.n_clients,
             "owner_pid": self.owner_pid,
             "base_port": self.base_port,
             "lock_path": self.lock_path,
             "nodes": self.nodes,
             "backend_addresses": self.backend_addresses,
+            "service_addresses": self.service_addresses,
             "timings": self.timings,
             "mgmt": self.mgmt_info() if self.nodes else None,
             "client_socks_port": self.client_socks_port if self.nodes
@@ -167,6 +196,44 @@ class Network:
     @property
     def backend_names(self):
         return self.names("backend")
+
+    @property
+    def client_names(self):
+        return self.names("client")
+
+    @property
+    def service_names(self):
+        """Every onion service of the backends, be0's first: a backend
+        tor's first service has its name (be0), the others be0s1, be0s2,
+        ... (services_per_backend)."""
+        return [s["name"] for b in self.backend_names
+                for s in self.backend_services(b)]
+
+    def backend_services(self, name):
+        """The onion services of backend tor name: their names, hidden
+        service directories and HTTP ports, the first one's as ever."""
+        services = []
+        for j in range(self.services_per_backend):
+            suffix = "" if j == 0 else str(j)
+            services.append({
+                "name": name if j == 0 else f"{name}s{j}",
+                "backend": name,
+                "hs_dir": os.path.join(self.node_dir(name), "hs" + suffix),
+                "http_port": self.nodes[name]["ports"]["http" + suffix],
+                "httpd_pidfile": os.path.join(self.node_dir(name),
+                                              f"httpd{suffix}.pid"),
+            })
+        return services
+
+    def service_backend(self, service):
+        """The backend tor that runs the onion service named service."""
+        for b in self.backend_names:
+            if any(s["name"] == service for s in self.backend_services(b)):
+                return b
+        raise KeyError(service)
+
+    def service_address(self, service):
+        return self.service_addresses[self.service_names.index(service)]
 
     @property
     def relay_names(self):
@@ -319,6 +386,8 @@ class Network:
         plan += [(f"be{i}", "backend", False)
                  for i in range(self.n_backends)]
         plan += [("mgmt", "mgmt", False), ("client", "client", False)]
+        plan += [(f"client{i}", "client", False)
+                 for i in range(1, self.n_clients)]
         for name, kind, exit_ in plan:
             self.nodes[name] = {"kind": kind, "exit": exit_, "ports": {},
                                 "ob_frontend": None}
@@ -327,7 +396,9 @@ class Network:
         return {
             "authority": ["or", "dir", "control"],
             "relay": ["or", "dir", "control"],
-            "backend": ["control", "http"],
+            # one web server per onion service: http, http1, http2, ...
+            "backend": ["control", "http"] + [
+                f"http{j}" for j in range(1, self.services_per_backend)],
             "mgmt": ["control"],
             "client": ["control", "socks"],
         }[kind]
@@ -482,13 +553,18 @@ class Network:
 
     def _backend_torrc(self, name):
         node = self.nodes[name]
-        lines = [
-            f"HiddenServiceDir {self.node_dir(name)}/hs",
-            "HiddenServiceVersion 3",
-            f"HiddenServicePort 80 127.0.0.1:{node['ports']['http']}",
-        ]
-        if node["ob_frontend"]:
-            lines.append("HiddenServiceOnionbalanceInstance 1")
+        lines = []
+        for sv in self.backend_services(name):
+            lines += [
+                f"HiddenServiceDir {sv['hs_dir']}",
+                "HiddenServiceVersion 3",
+                f"HiddenServicePort 80 127.0.0.1:{sv['http_port']}",
+            ]
+            if self.backend_intro_points is not None:
+                lines.append("HiddenServiceNumIntroductionPoints "
+                             f"{self.backend_intro_points}")
+            if node["ob_frontend"]:
+                lines.append("HiddenServiceOnionbalanceInstance 1")
         return lines
 
     def _mgmt_torrc(self, name):
@@ -560,18 +636,23 @@ class Network:
             time.sleep(wait)
 
     def _start_httpd(self, name):
+        """Start the web servers of backend name, one per onion service,
+        each answering with its service's name."""
         d = self.node_dir(name)
-        pidfile = os.path.join(d, "httpd.pid")
-        with open(os.path.join(d, "httpd.log"), "ab") as log:
-            subprocess.Popen(
-                [PYTHON, os.path.join(HERE, "namehttpd.py"), name,
-                 str(self.nodes[name]["ports"]["http"]), pidfile,
-                 str(self.owner_pid)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                start_new_session=True)
-        _wait_for(lambda: ports.read_pidfile(pidfile), 10,
-                  f"{name}: HTTP server did not start (see {d}/httpd.log)")
-        self._record_pid(f"{name}-httpd", ports.read_pidfile(pidfile))
+        for sv in self.backend_services(name):
+            pidfile = sv["httpd_pidfile"]
+            logname = os.path.basename(pidfile)[:-len(".pid")] + ".log"
+            with open(os.path.join(d, logname), "ab") as log:
+                subprocess.Popen(
+                    [PYTHON, os.path.join(HERE, "namehttpd.py"), sv["name"],
+                     str(sv["http_port"]), pidfile, str(self.owner_pid)],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                    start_new_session=True)
+            _wait_for(lambda: ports.read_pidfile(pidfile), 10,
+                      f"{sv['name']}: HTTP server did not start (see "
+                      f"{d}/{logname})")
+            self._record_pid(f"{sv['name']}-httpd",
+                             ports.read_pidfile(pidfile))
 
     def _start_tors(self, names):
         """Launch tor for each name; with RunAsDaemon the launcher exits
@@ -619,12 +700,26 @@ class Network:
 
     def _read_backend_addresses(self):
         self.backend_addresses = []
+        self.service_addresses = []
         for name in self.backend_names:
-            path = os.path.join(self.node_dir(name), "hs", "hostname")
-            _wait_for(lambda: os.path.exists(path), 10,
-                      f"{name}: no {path}")
-            with open(path) as f:
-                self.backend_addresses.append(f.read().strip())
+            for j, sv in enumerate(self.backend_services(name)):
+                path = os.path.join(sv["hs_dir"], "hostname")
+                _wait_for(lambda: os.path.exists(path), 10,
+                          f"{sv['name']}: no {path}")
+                with open(path) as f:
+                    addr = f.read().strip()
+                self.service_addresses.append(addr)
+                if j == 0:
+                    self.backend_addresses.append(addr)
+
+    def _backend_short_addresses(self, name):
+        """The addresses (without .onion, as in HS_DESC events) of backend
+        name's services, as far as they are known."""
+        names = self.service_names
+        return [self.service_addresses[names.index(sv["name"])][:56]
+                for sv in self.backend_services(name)
+                if sv["name"] in names and
+                len(self.service_addresses) == len(names)]
 
     # -- readiness ----------------------------------------------------------
 
@@ -661,7 +756,7 @@ class Network:
         return [n for n, v in self.nodes.items() if v["kind"] != "authority"]
 
     def _client_side(self):
-        return ["client", "mgmt"] + self.backend_names
+        return self.client_names + ["mgmt"] + self.backend_names
 
     def _ctl(self, name):
         """The harness's own persistent control connection to name;
@@ -759,7 +854,7 @@ class Network:
             words = event.text.split()
             if len(words) < 5 or words[0] != "HS_DESC":
                 continue
-            action, hsdir = words[1], words[4]
+            action, address, hsdir = words[1], words[2], words[4]
             if action == "UPLOAD":
                 state["pending"][hsdir] = time.monotonic()
                 state["last"] = time.monotonic()
@@ -767,7 +862,7 @@ class Network:
                 state["pending"].pop(hsdir, None)
                 state["last"] = time.monotonic()
                 if action == "UPLOADED":
-                    state["done"].append((time.monotonic(), hsdir))
+                    state["done"].append((time.monotonic(), hsdir, address))
 
     def _descriptor_uploaded(self, name, since=0.0, quiet=3.0):
         """True when name uploaded a descriptor (after since), no upload
@@ -776,9 +871,15 @@ class Network:
         tor upload again, within a second or two."""
         self._pump_uploads(name)
         state = self._uploads[name]
-        if not any(t >= since for t, _ in state["done"]) and \
+        uploaded = {a for t, _, a in state["done"] if t >= since}
+        # With several services, each must have uploaded (their addresses
+        # are known once start() has read them).
+        missing = [a for a in self._backend_short_addresses(name)
+                   if a not in uploaded]
+        if (not uploaded or missing) and \
                 not (since == 0.0 and self._upload_logged(name, state)):
-            self._why[name] = "no upload yet"
+            self._why[name] = "no upload yet" if not uploaded else \
+                f"{len(missing)} services not uploaded yet"
             return False
         # One HSDir that never answers must not hold everything up: tor
         # waits minutes for an upload on a stalled circuit (seen on a
@@ -811,43 +912,61 @@ class Network:
                    self._descriptor_uploaded)
 
     def _wait_client_reaches_backends(self, deadline, names=None):
+        """Every onion service of every backend (names: these backend
+        tors only) answers the client, at its own address."""
+        done = set()
+
         def reached(name):
-            addr = self.backend_addresses[self.backend_names.index(name)]
-            try:
-                result = self.fetch(f"http://{addr}/", timeout=30)
-            except (OSError, socksfetch.FetchError) as e:
-                self._why[name] = str(e)
-                return False
-            self._why[name] = f"answered by {result.backend}"
-            return result.backend == name
+            for sv in self.backend_services(name):
+                if sv["name"] in done:
+                    continue
+                addr = self.service_address(sv["name"])
+                try:
+                    result = self.fetch(f"http://{addr}/", timeout=30)
+                except (OSError, socksfetch.FetchError) as e:
+                    self._why[name] = f"{sv['name']}: {e}"
+                    return False
+                self._why[name] = f"{sv['name']} answered by " \
+                    f"{result.backend}"
+                if result.backend != sv["name"]:
+                    return False
+                done.add(sv["name"])
+            return True
 
         self._poll(deadline, "the client to reach the backends",
                    names or self.backend_names, reached, interval=2.0)
 
     # -- client -------------------------------------------------------------
 
-    def fetch(self, url, timeout=60):
-        """GET url through the client tor on fresh circuits (a new SOCKS
-        username per request); return a FetchResult."""
+    def fetch(self, url, timeout=60, client="client"):
+        """GET url through a client tor (default the first, "client";
+        clients=N adds client1, ...) on fresh circuits (a new SOCKS
+        username per request); return a FetchResult, whose backend is
+        the name of the onion service that answered (be0, or be0s1 for
+        a backend's second service), or None."""
         t0 = time.monotonic()
-        status, body = socksfetch.http_get(self.client_socks_port, url,
-                                           timeout=timeout)
+        status, body = socksfetch.http_get(
+            self.nodes[client]["ports"]["socks"], url, timeout=timeout)
         text = body.decode("utf-8", errors="replace")
         name = text.strip()
-        backend = name if name in self.nodes and \
-            self.nodes[name]["kind"] == "backend" else None
+        backend = name if name in self.service_names else None
         return FetchResult(status, text, backend, time.monotonic() - t0)
 
-    def client_newnym(self):
-        """SIGNAL NEWNYM on the client: new circuits and, for onion
+    def client_newnym(self, client="client"):
+        """SIGNAL NEWNYM on a client tor: new circuits and, for onion
         services, a purged descriptor cache.  tor applies at most one per
-        10 s, so this waits out the rest of that period first."""
-        last = getattr(self, "_last_newnym", 0.0)
-        wait = last + 10.5 - time.monotonic()
+        10 s, so this waits out the rest of that period first (per
+        client: each tor keeps its own)."""
+        wait = self.newnym_wait(client)
         if wait > 0:
             time.sleep(wait)
-        self._ctl("client").signal("NEWNYM")
-        self._last_newnym = time.monotonic()
+        self._ctl(client).signal("NEWNYM")
+        self._last_newnym[client] = time.monotonic()
+
+    def newnym_wait(self, client="client"):
+        """Seconds until client_newnym(client) would take effect at once."""
+        return self._last_newnym.get(client, -1e9) + NEWNYM_SPACING - \
+            time.monotonic()
 
     # -- restarts -----------------------------------------------------------
 
@@ -921,15 +1040,17 @@ class Network:
         return pid
 
     def stop_httpd(self, i):
-        """Stop be<i>'s HTTP server (its tor keeps running, so requests to
+        """Stop be<i>'s HTTP servers (its tor keeps running, so requests to
         the backend reach tor and find the port closed)."""
-        name = self.backend_names[i]
-        _terminate([os.path.join(self.node_dir(name), "httpd.pid"),
-                    os.path.join(self.workdir, "pids", f"{name}-httpd.pid")],
-                   self.workdir)
+        paths = []
+        for sv in self.backend_services(self.backend_names[i]):
+            paths += [sv["httpd_pidfile"],
+                      os.path.join(self.workdir, "pids",
+                                   f"{sv['name']}-httpd.pid")]
+        _terminate(paths, self.workdir)
 
     def start_httpd(self, i):
-        """Start be<i>'s HTTP server again (same port)."""
+        """Start be<i>'s HTTP servers again (same ports)."""
         self._start_httpd(self.backend_names[i])
 
     def stop_mgmt(self):
@@ -970,10 +1091,10 @@ class Network:
         The backend must have run once, so that its keys exist."""
         name = self.backend_names[i]
         node = self.nodes[name]
-        hs = os.path.join(self.node_dir(name), "hs")
-        if not os.path.exists(os.path.join(hs, "hs_ed25519_secret_key")):
-            raise TestnetError(f"{name} has never run: no keys in {hs}")
-        ob_config = os.path.join(hs, "ob_config")
+        hs_dirs = [sv["hs_dir"] for sv in self.backend_services(name)]
+        for hs in hs_dirs:
+            if not os.path.exists(os.path.join(hs, "hs_ed25519_secret_key")):
+                raise TestnetError(f"{name} has never run: no keys in {hs}")
         if frontend:
             addrs = [frontend] if isinstance(frontend, str) else frontend
             addrs = [a if a.endswith(".onion") else a + ".onion"
@@ -981,12 +1102,17 @@ class Network:
             for addr in addrs:
                 if not re.fullmatch(r"[a-z2-7]{56}\.onion", addr):
                     raise ValueError(f"not a v3 onion address: {addr}")
-            with open(ob_config, "w") as f:
-                f.write("".join(f"MasterOnionAddress {a}\n" for a in addrs))
+            # Every service of this tor is an instance of the frontends.
+            for hs in hs_dirs:
+                with open(os.path.join(hs, "ob_config"), "w") as f:
+                    f.write("".join(f"MasterOnionAddress {a}\n"
+                                    for a in addrs))
             node["ob_frontend"] = addrs[0]
         else:
-            if os.path.exists(ob_config):
-                os.unlink(ob_config)
+            for hs in hs_dirs:
+                ob_config = os.path.join(hs, "ob_config")
+                if os.path.exists(ob_config):
+                    os.unlink(ob_config)
             node["ob_frontend"] = None
         self._write_torrc(name)
         self.save()
