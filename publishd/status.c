@@ -388,6 +388,7 @@ network_json(struct jbuf *b, const struct pd *pd, time_t now)
 	    pd->net.params.length_min);
 	kv_uint(b, &first, "hsdirNReplicas", pd->net.n_replicas);
 	kv_uint(b, &first, "hsdirSpreadStore", pd->net.spread_store);
+	kv_uint(b, &first, "hsdirSpreadFetch", pd->net.spread_fetch);
 	jb_raw(b, "}", 1);
 }
 
