@@ -316,7 +316,8 @@ previous_share(const struct pd_variant *va, const uint8_t key[32])
 /*
  * The picks of variant va from the counts: count points of instance i,
  * going on from where its picks in the variants before stopped (used[i]),
- * so that its points in different variants differ while it has more.
+ * so that its points in different variants differ while it has more, and
+ * the variants' sets differ when they must share points.
  */
 static void
 variant_fill(const struct pd_service *sv, const struct live_set *ls,
@@ -324,7 +325,7 @@ variant_fill(const struct pd_service *sv, const struct live_set *ls,
     struct pd_variant *va)
 {
 	size_t i, c;
-	unsigned n;
+	unsigned n, start;
 
 	va->npicks = va->nshares = 0;
 	for (i = 0; i < ls->n; i++) {
@@ -334,10 +335,15 @@ variant_fill(const struct pd_service *sv, const struct live_set *ls,
 		memcpy(va->shares[va->nshares].key,
 		    sv->instances[ls->inst[i]].key, 32);
 		va->shares[va->nshares++].count = n;
+		/*
+		 * Each time round its points, one further on: otherwise the
+		 * variants would repeat each other's sets exactly.
+		 */
+		start = used[i] + used[i] / ls->npoints[i];
 		for (c = 0; c < n; c++) {
 			va->picks[va->npicks].instance = ls->inst[i];
 			va->picks[va->npicks++].point = ls->points[i][
-			    (used[i] + c) % ls->npoints[i]];
+			    (start + c) % ls->npoints[i]];
 		}
 		used[i] += n;
 	}

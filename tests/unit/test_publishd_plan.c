@@ -254,6 +254,32 @@ test_below_the_limit(void)
 	pd_clear(&pd);
 }
 
+/*
+ * 4 backends x 10 points over 6 descriptors of 20: each backend 5 points
+ * in every variant; the variants still differ from each other.
+ */
+static void
+test_variants_differ(void)
+{
+	struct pd pd;
+	struct pd_slot *slot;
+	time_t t = TPD_VA + 60;
+	size_t a, b;
+
+	setup(&pd, 4, 10, 0, t);
+	pd_tick(&pd, t);
+	slot = &pd.services[0].slot[PD_FIRST];
+	check_plan(&pd.services[0], slot, 20);
+	for (a = 0; a < slot->nvariants; a++) {
+		CHECK_INT_EQ(slot->variant[a].npicks, 20);
+		CHECK_INT_EQ(count_in(slot, a, 0), 5);
+		for (b = 0; b < a; b++)
+			CHECK(memcmp(slot->variant[a].plan_digest,
+			    slot->variant[b].plan_digest, 32) != 0);
+	}
+	pd_clear(&pd);
+}
+
 /* One replica's share-out, alone. */
 static void
 test_group(void)
@@ -430,6 +456,7 @@ TEST_MAIN(
 	TEST_CASE(test_group),
 	TEST_CASE(test_sixty_backends),
 	TEST_CASE(test_below_the_limit),
+	TEST_CASE(test_variants_differ),
 	TEST_CASE(test_more_than_one_replica_holds),
 	TEST_CASE(test_ring_change),
 	TEST_CASE(test_counter_only_rises)
