@@ -25,6 +25,18 @@ pd_slot_clear(struct pd_slot *slot)
 	sodium_memzero(slot, sizeof(*slot));
 }
 
+size_t
+pd_slot_nvariants(const struct pd_slot *slot)
+{
+	return slot->distinct ? slot->nvariants : 1;
+}
+
+size_t
+pd_target_variant(const struct pd_slot *slot, const struct pd_target *t)
+{
+	return slot->distinct ? t->variant : 0;
+}
+
 int
 pd_net_live(const struct pd_net *net, time_t now)
 {

@@ -35,18 +35,6 @@
 
 #define AT(c, i, v)	((c)[(i) * k + (v)])
 
-size_t
-pd_slot_nvariants(const struct pd_slot *slot)
-{
-	return slot->distinct ? slot->nvariants : 1;
-}
-
-size_t
-pd_target_variant(const struct pd_slot *slot, const struct pd_target *t)
-{
-	return slot->distinct ? t->variant : 0;
-}
-
 /* Equal quotas of the k * cap points, the first ones (by rank) one more. */
 static void
 group_quotas(const unsigned *npoints, const size_t *rank, size_t n,
@@ -514,35 +502,4 @@ pd_slot_intro_published(const struct pd_slot *slot)
 			for (j = 0; j < slot->variant[v].npicks; j++)
 				n += !pick_seen(slot, v, j);
 	return n;
-}
-
-/*
- * A reload numbers the instances afresh: the picks follow their
- * instance's key, and those of an instance that left are dropped (the
- * next plan replaces them).
- */
-void
-pd_slot_remap_picks(struct pd_slot *slot, const struct pd_service *from,
-    const struct pd_service *to)
-{
-	struct pd_variant *va;
-	size_t v, j, n, i;
-
-	for (v = 0; v < PD_VARIANTS_MAX; v++) {
-		va = &slot->variant[v];
-		for (j = 0, n = 0; j < va->npicks; j++) {
-			if (va->picks[j].instance >= from->ninstances)
-				continue;
-			for (i = 0; i < to->ninstances; i++)
-				if (memcmp(to->instances[i].key, from->instances[
-				    va->picks[j].instance].key, 32) == 0)
-					break;
-			if (i == to->ninstances ||
-			    va->picks[j].point >= to->instances[i].n_intro)
-				continue;
-			va->picks[n] = va->picks[j];
-			va->picks[n++].instance = (uint32_t)i;
-		}
-		va->npicks = n;
-	}
 }

@@ -459,11 +459,6 @@ void	pd_plan_group(const unsigned *npoints, const size_t *rank, size_t n,
  */
 void	pd_plan_slot(const struct pd *pd, struct pd_service *sv, int k,
 	    time_t now);
-/* The variant an HSDir gets now. */
-size_t	pd_target_variant(const struct pd_slot *slot,
-	    const struct pd_target *t);
-/* The variants in use: 1 when shared. */
-size_t	pd_slot_nvariants(const struct pd_slot *slot);
 /* Over the variants in use: the highest counter, the largest size. */
 uint64_t pd_slot_revision(const struct pd_slot *slot);
 size_t	pd_slot_size(const struct pd_slot *slot);
@@ -471,11 +466,13 @@ size_t	pd_slot_size(const struct pd_slot *slot);
 int	pd_slot_flow_control(const struct pd_slot *slot);
 /* The distinct intro points the slot's descriptors publish. */
 size_t	pd_slot_intro_published(const struct pd_slot *slot);
-/* After a reload: the picks follow their instances to the new numbers. */
-void	pd_slot_remap_picks(struct pd_slot *slot,
-	    const struct pd_service *from, const struct pd_service *to);
 
 /* network.c */
+/* The variants in use: 1 when shared. */
+size_t	pd_slot_nvariants(const struct pd_slot *slot);
+/* The variant an HSDir gets now. */
+size_t	pd_target_variant(const struct pd_slot *slot,
+	    const struct pd_target *t);
 /* Frees what a descriptor slot holds and wipes it. */
 void	pd_slot_clear(struct pd_slot *slot);
 /* tor's "reasonably live" test of the consensus at now. */

@@ -86,6 +86,37 @@ instance_keep(struct pd_instance *to, const struct pd_service *old)
 	}
 }
 
+/*
+ * A reload numbers the instances afresh: the picks follow their
+ * instance's key, and those of an instance that left are dropped (the
+ * next plan replaces them).
+ */
+static void
+slot_remap_picks(struct pd_slot *slot, const struct pd_service *from,
+    const struct pd_service *to)
+{
+	struct pd_variant *va;
+	size_t v, j, n, i;
+
+	for (v = 0; v < PD_VARIANTS_MAX; v++) {
+		va = &slot->variant[v];
+		for (j = 0, n = 0; j < va->npicks; j++) {
+			if (va->picks[j].instance >= from->ninstances)
+				continue;
+			for (i = 0; i < to->ninstances; i++)
+				if (memcmp(to->instances[i].key, from->instances[
+				    va->picks[j].instance].key, 32) == 0)
+					break;
+			if (i == to->ninstances ||
+			    va->picks[j].point >= to->instances[i].n_intro)
+				continue;
+			va->picks[n] = va->picks[j];
+			va->picks[n++].instance = (uint32_t)i;
+		}
+		va->npicks = n;
+	}
+}
+
 /* A service that stays keeps its descriptors and uploads in flight. */
 static void
 service_keep(struct pd_service *to, struct pd_service *old)
@@ -95,7 +126,7 @@ service_keep(struct pd_service *to, struct pd_service *old)
 	for (i = 0; i < to->ninstances; i++)
 		instance_keep(&to->instances[i], old);
 	for (i = 0; i < PD_SLOTS; i++)
-		pd_slot_remap_picks(&old->slot[i], old, to);
+		slot_remap_picks(&old->slot[i], old, to);
 	memcpy(to->slot, old->slot, sizeof(to->slot));
 	memset(old->slot, 0, sizeof(old->slot));
 	/* another way to publish: the descriptors are planned again */
