@@ -76,6 +76,32 @@ def hsfetch(ctl, address, timeout=20):
     return None
 
 
+def hsfetch_many(ctl, addresses, timeout=40):
+    """HSFETCH every one of addresses at once on ctl (subscribed to
+    HS_DESC and HS_DESC_CONTENT): {address without .onion: the text one
+    responsible HSDir served}; an address whose fetch failed or did not
+    answer within timeout is missing.  tor runs the fetches in parallel."""
+    want = {_short(a) for a in addresses}
+    got, failed = {}, set()
+    ctl.drain_events()
+    for short in sorted(want):
+        ctl.command("HSFETCH " + short)
+    deadline = time.monotonic() + timeout
+    while want - set(got) - failed and time.monotonic() < deadline:
+        ev = ctl.next_event(max(0.1, deadline - time.monotonic()))
+        if ev is None:
+            break
+        words = ev.text.split()
+        if len(words) < 3 or words[1 if ev.type == "HS_DESC_CONTENT"
+                                   else 2] not in want:
+            continue
+        if ev.type == "HS_DESC_CONTENT" and ev.lines[0].data:
+            got[words[1]] = ev.lines[0].data
+        elif ev.type == "HS_DESC" and words[1] == "FAILED":
+            failed.add(words[2])
+    return got
+
+
 def own_intro_keys(net, i):
     """The intro points of the descriptor be<i>'s own tor calls current
     (GETINFO hs/service/desc/id).  be<i> must be running: a frozen tor

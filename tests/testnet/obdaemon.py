@@ -55,6 +55,21 @@ def parse_time(text):
                  - time.timezone)
 
 
+def read_status(path, timeout=10):
+    """The status document (docs/status-socket.md) from the status
+    socket at path."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        chunks = []
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    return json.loads(b"".join(chunks))
+
+
 def _yaml_settings(indent, settings):
     return "".join(f"{indent}{key}: {json.dumps(value)}\n"
                    for key, value in (settings or {}).items())
@@ -328,16 +343,7 @@ class Onionbalanced:
 
     def status(self, timeout=10):
         """publishd's status document (docs/status-socket.md)."""
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(timeout)
-            s.connect(self.status_path)
-            chunks = []
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-        return json.loads(b"".join(chunks))
+        return read_status(self.status_path, timeout)
 
     def service_status(self, frontend=None):
         """(document, the service of frontend, default the first)."""

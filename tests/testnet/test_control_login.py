@@ -85,6 +85,7 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import obdaemon  # noqa: E402
 import ports  # noqa: E402
 
 BUILD = os.path.abspath(os.environ.get("OB_BUILD_DIR", "build-test"))
@@ -366,16 +367,7 @@ class Daemon:
         return read(self.log_path)
 
     def status(self):
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(5)
-            s.connect(self.status_path)
-            chunks = []
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-        return json.loads(b"".join(chunks))
+        return obdaemon.read_status(self.status_path, timeout=5)
 
     def status_text(self):
         done = subprocess.run([binary("onionbalanced"), "status", "-s",

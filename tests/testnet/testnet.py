@@ -56,8 +56,9 @@ STOP_GRACE = 5.0
 UNIX_PATH_MAX = 107
 # tor applies at most one NEWNYM per 10 s (MAX_SIGNEWNYM_RATE, fixed)
 NEWNYM_SPACING = 10.5
-# Services a backend tor may run (services_per_backend).
-MAX_SERVICES_PER_BACKEND = 8
+# Services a backend tor may run (services_per_backend; bench/run-online
+# --scale runs 6 x 10).
+MAX_SERVICES_PER_BACKEND = 10
 
 
 # An HSDir upload unanswered this long no longer holds up "uploaded"
