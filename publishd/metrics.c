@@ -152,6 +152,7 @@ process_metrics(struct mout *m, const struct keyd_client *kc,
     const char *version)
 {
 	const struct pd *pd = m->pd;
+	int64_t skew;
 	int first;
 	size_t i;
 
@@ -207,6 +208,10 @@ process_metrics(struct mout *m, const struct keyd_client *kc,
 		name(m->f, "consensus_valid_after_timestamp_seconds");
 		value_signed(m->f, 1, (int64_t)pd->net.valid_after);
 	}
+	family(m, "clock_skewed", "gauge", "1 while publishd refuses to "
+	    "publish because our clock disagrees with the consensus.");
+	name(m->f, "clock_skewed");
+	value(m->f, 1, pd_clock_check(pd, m->now, &skew) != PD_CLOCK_OK);
 }
 
 /* --- services and descriptors -------------------------------------------- */

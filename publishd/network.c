@@ -47,6 +47,52 @@ pd_net_live(const struct pd_net *net, time_t now)
 }
 
 /*
+ * Revision counters come from the clock (keyd's, within the SR period),
+ * so that hosts publishing one frontend in parallel order their builds;
+ * a clock far off breaks that, and the consensus is the one clock we can
+ * compare with.  No consensus comes from the future, so one whose
+ * valid-after is well ahead of now says our clock is behind.  Ahead is
+ * less certain: tor fetches a new consensus before its old one expires,
+ * so a consensus already expired when it arrives says our clock is ahead
+ * (or that tor could get no fresh one); a consensus that only grows old
+ * while we hold it, as in an outage of the authorities, is no reason to
+ * stop: tor's own services go on publishing on a reasonably live one.
+ */
+enum pd_clock
+pd_clock_check(const struct pd *pd, time_t now, int64_t *skew)
+{
+	const struct pd_net *net = &pd->net;
+	time_t late = net->valid_until + PD_CLOCK_SLACK_S;
+
+	*skew = 0;
+	if (!net->have)
+		return PD_CLOCK_OK;
+	if (now < net->valid_after - PD_CLOCK_SLACK_S) {
+		*skew = (int64_t)now - (int64_t)net->valid_after;
+		return PD_CLOCK_BEHIND;
+	}
+	if (pd->consensus_at > late && now > late) {
+		*skew = (int64_t)now - (int64_t)net->valid_until;
+		return PD_CLOCK_AHEAD;
+	}
+	return PD_CLOCK_OK;
+}
+
+const char *
+pd_clock_str(enum pd_clock c)
+{
+	switch (c) {
+	case PD_CLOCK_OK:
+		return "ok";
+	case PD_CLOCK_BEHIND:
+		return "behind";
+	case PD_CLOCK_AHEAD:
+		return "ahead";
+	}
+	return "unknown";
+}
+
+/*
  * digest 3.3: the first descriptor uses the previous SRV, the second the
  * current one; between a period's start and the next SRV they are for
  * periods cur-1 and cur, otherwise cur and cur+1.  A missing SRV line is
@@ -84,10 +130,12 @@ pd_net_slot_period(const struct pd_net *net, int slot, uint64_t *tp,
 }
 
 /*
- * An HSDir drops a descriptor at upload time + lifetime (180 min).  We
- * republish after a third of that at most, as tor's services do every
- * 60-120 min, and at least twice a period on a network whose periods are
- * short, so that the HSDirs never hold a copy near its end.
+ * An HSDir drops a descriptor at upload time + lifetime (720 min).  We
+ * republish every 60 min, about as often as tor's services (every 60-120
+ * min), at least three times a lifetime, and at least twice a period on a
+ * network whose periods are short: each upload with a higher counter
+ * restarts an HSDir's lifetime, so the HSDirs hold a copy 11-12 h fresh
+ * should every management host die (docs/deployment.md).
  */
 time_t
 pd_net_refresh_interval(const struct pd_net *net)

@@ -68,8 +68,16 @@
 #define PD_MIN_REBUILD_DROP_S	2
 /* How long to wait for fetchd to report every instance before the first build. */
 #define PD_STARTUP_GRACE_S	30
-/* The lifetime we write, as tor does (HS_DESC_DEFAULT_LIFETIME). */
-#define PD_DESC_LIFETIME_MIN	HSDESC_DEFAULT_LIFETIME_MIN
+/*
+ * The lifetime we write: the most tor accepts (HS_DESC_MAX_LIFETIME; an
+ * HSDir refuses the whole upload above it), where tor's own services
+ * write 180 min.  An HSDir keeps a descriptor this long after its last
+ * accepted upload, so with every management host down the frontend
+ * stays reachable about 12 h instead of 3 (docs/deployment.md); clients
+ * ignore the lifetime, and each upload with a higher counter replaces
+ * the descriptor, so it costs nothing while we run.
+ */
+#define PD_DESC_LIFETIME_MIN	HSDESC_MAX_LIFETIME_MIN
 /* Upper bound of the republish interval (tor: random 60..120 min). */
 #define PD_REFRESH_MAX_S	(60 * 60)
 /* No UPLOADED/FAILED event this long after HSPOST: count it as failed. */
@@ -79,6 +87,15 @@
 #define PD_BACKOFF_MAX_S	600
 /* tor's networkstatus_get_reasonably_live_consensus() slack. */
 #define PD_CONSENSUS_SLACK_S	(24 * 60 * 60)
+/*
+ * How far our clock may stray outside the consensus's validity before
+ * publishd refuses to publish (pd_clock_check): a directory cache may
+ * hold a consensus DistSeconds (300 s on the live network) before its
+ * valid-after, and clocks that NTP keeps are within seconds; 2 min more.
+ */
+#define PD_CLOCK_SLACK_S	(7 * 60)
+/* While it refuses, publishd looks at the clock again this often. */
+#define PD_CLOCK_RECHECK_S	30
 /* tor's default for the consensus param cc_sendme_inc. */
 #define PD_CC_SENDME_INC_DEFAULT	31
 /* Bounds of tor's HSDir ring params (hs_common.c). */
@@ -93,6 +110,13 @@
  * more fetch HSDirs than this gets some variants twice.
  */
 #define PD_VARIANTS_MAX		16
+
+/* Our clock against the consensus (pd_clock_check). */
+enum pd_clock {
+	PD_CLOCK_OK,
+	PD_CLOCK_BEHIND,	/* before valid-after */
+	PD_CLOCK_AHEAD,		/* past valid-until when tor handed it over */
+};
 
 /* The network, as far as publishd needs it, from one consensus. */
 struct pd_net {
@@ -206,6 +230,11 @@ struct pd_target {
 	enum pd_result		 last_result;
 	time_t			 last_result_at;
 	uint64_t		 uploaded_revision;	/* the highest it took */
+	/*
+	 * The highest counter it refused (UPLOAD_REJECTED) since it last
+	 * took one: it may hold a higher one from another host.
+	 */
+	uint64_t		 refused_revision;
 	size_t			 uploaded_variant;	/* of the last success */
 	uint32_t		 uploaded_gen;
 	char			 reason[40];	/* of the last failure */
@@ -362,6 +391,9 @@ struct pd {
 	char			 control_lost_reason[160];
 	struct pd_ops		 ops;
 	time_t			 consensus_at;	/* when we accepted it */
+	/* The last pd_clock_check verdict, and its skew (0 when OK). */
+	enum pd_clock		 clock;
+	int64_t			 clock_skew;
 	/* What only the parent counts (PC_COUNTERS), for the metrics. */
 	int			 have_parent_counters;
 	uint32_t		 child_restarts[3];	/* keyd, fetchd, publishd */
@@ -477,6 +509,16 @@ size_t	pd_target_variant(const struct pd_slot *slot,
 void	pd_slot_clear(struct pd_slot *slot);
 /* tor's "reasonably live" test of the consensus at now. */
 int	pd_net_live(const struct pd_net *net, time_t now);
+/*
+ * Our clock against the consensus pd holds: BEHIND if now is before its
+ * valid-after less PD_CLOCK_SLACK_S; AHEAD if it was already past its
+ * valid-until plus the slack when it arrived (pd->consensus_at) and
+ * still is.  *skew: how far off at least, in seconds, negative when
+ * behind (tor's sign), 0 when OK.
+ */
+enum pd_clock pd_clock_check(const struct pd *pd, time_t now,
+	    int64_t *skew);
+const char *pd_clock_str(enum pd_clock c);
 /* The period and SRV of the first or second descriptor (digest 3.3). */
 int	pd_net_slot_period(const struct pd_net *net, int slot, uint64_t *tp,
 	    uint8_t srv[HS_SRV_LEN]);

@@ -15,11 +15,12 @@
  * A build plans the slot's descriptors (plan.c: one, or one per fetch
  * HSDir) and makes those that need it.  A changed HSDir set needs no
  * build: the new HSDirs get a descriptor we have (network.c), and uploads
- * are upload.c's.  Nothing happens
- * without a reasonably live consensus.
+ * are upload.c's.  Nothing happens without a reasonably live consensus,
+ * nor while our clock disagrees with it (pd_clock_check).
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -282,6 +283,60 @@ service_tick(struct pd *pd, struct pd_service *sv, time_t now, time_t *wake)
 	wake_at(wake, pd_uploads_run(pd, sv, now));
 }
 
+/* "YYYY-MM-DD HH:MM:SS" UTC, for the log. */
+static const char *
+utc(char *buf, size_t len, time_t t)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(buf, len, "%lld", (long long)t);
+	return buf;
+}
+
+/* Says once, at error level, that publishing stops for the clock, and why. */
+static void
+log_clock_refusal(const struct pd *pd, enum pd_clock c, int64_t skew,
+    time_t now)
+{
+	char ours[32], theirs[32];
+
+	utc(ours, sizeof(ours), now);
+	if (c == PD_CLOCK_BEHIND)
+		log_errorx("clock: our clock (%s UTC) is at least %lld s "
+		    "behind the consensus (valid-after %s UTC): not "
+		    "publishing until it agrees; run NTP", ours,
+		    (long long)-skew, utc(theirs, sizeof(theirs),
+		    pd->net.valid_after));
+	else
+		log_errorx("clock: our clock (%s UTC) is at least %lld s "
+		    "ahead of the consensus (valid-until %s UTC when tor "
+		    "handed it over), or tor has no fresh consensus: not "
+		    "publishing until it agrees; run NTP", ours,
+		    (long long)skew, utc(theirs, sizeof(theirs),
+		    pd->net.valid_until));
+}
+
+/* Whether our clock agrees with the consensus; logs each change. */
+static int
+clock_agrees(struct pd *pd, time_t now)
+{
+	int64_t skew;
+	enum pd_clock c = pd_clock_check(pd, now, &skew);
+
+	if (c != pd->clock) {
+		if (c != PD_CLOCK_OK)
+			log_clock_refusal(pd, c, skew, now);
+		else
+			log_warnx("clock: agrees with the consensus again: "
+			    "publishing");
+	}
+	pd->clock = c;
+	pd->clock_skew = skew;
+	return c == PD_CLOCK_OK;
+}
+
 time_t
 pd_tick(struct pd *pd, time_t now)
 {
@@ -293,6 +348,8 @@ pd_tick(struct pd *pd, time_t now)
 			log_warnx("no reasonably live consensus: not publishing");
 		return 0;
 	}
+	if (!clock_agrees(pd, now))
+		return now + PD_CLOCK_RECHECK_S;
 	for (i = 0; i < pd->nservices; i++)
 		service_tick(pd, &pd->services[i], now, &wake);
 	return wake;

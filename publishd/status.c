@@ -371,6 +371,8 @@ service_json(struct jbuf *b, const struct pd_service *sv, time_t now)
 static void
 network_json(struct jbuf *b, const struct pd *pd, time_t now)
 {
+	enum pd_clock clock;
+	int64_t skew;
 	int first = 1;
 
 	if (!pd->net.have) {
@@ -382,6 +384,14 @@ network_json(struct jbuf *b, const struct pd *pd, time_t now)
 	kv_time(b, &first, "freshUntil", pd->net.fresh_until);
 	kv_time(b, &first, "validUntil", pd->net.valid_until);
 	kv_bool(b, &first, "reasonablyLive", pd_net_live(&pd->net, now));
+	clock = pd_clock_check(pd, now, &skew);
+	jb_key(b, &first, "clock");
+	jb_string(b, pd_clock_str(clock));
+	jb_key(b, &first, "clockSkewSeconds");
+	if (clock == PD_CLOCK_OK)
+		jb_raw(b, "null", 4);
+	else
+		jb_printf(b, "%lld", (long long)skew);
 	kv_uint(b, &first, "votingIntervalSeconds",
 	    pd->net.params.voting_interval_s);
 	kv_uint(b, &first, "timePeriodLengthMinutes",

@@ -17,6 +17,13 @@
  * When a slot has distinct descriptors (plan.c), each HSDir gets its own
  * variant; the generation and revision counter are the variant's, and an
  * HSDir's counter only rises (needs_higher_revision()).
+ *
+ * Several management hosts may publish one frontend (docs/deployment.md):
+ * an HSDir that refuses an upload (UPLOAD_REJECTED: tor's HTTP 400) may
+ * hold a newer build of another host, with a higher counter; the retry
+ * then waits for a build with now's counter rather than send the same
+ * one again.  The backoff goes on across that build, so a descriptor
+ * refused for another reason costs a build per retry, not a storm.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,8 +69,9 @@ pd_variant_targets_reset(struct pd_slot *slot, size_t variant, time_t now)
 			continue;
 		t->state = PD_T_PENDING;
 		t->gen = slot->variant[variant].gen;
-		t->attempts = 0;
 		t->next_try = now;
+		if (t->refused_revision == 0)
+			t->attempts = 0;	/* else the backoff goes on */
 	}
 }
 
@@ -146,7 +154,8 @@ target_failed(struct pd *pd, struct pd_target *t, const char *reason,
 /*
  * An HSDir refuses a revision counter not above the one it has.  A
  * target that now gets another variant (its ring position changed) may
- * hold a higher counter from us than that variant's: the slot is built
+ * hold a higher counter from us than that variant's, and one that refused
+ * our upload may hold a higher one from another host: the slot is built
  * again, with now's counter, rather than sending what would be refused.
  */
 static int
@@ -155,8 +164,9 @@ needs_higher_revision(struct pd_slot *slot, const struct pd_target *t,
 {
 	const struct pd_variant *va = &slot->variant[v];
 
-	if (t->uploaded_revision < va->revision ||
-	    (t->uploaded_variant == v && t->uploaded_gen == va->gen))
+	if (t->refused_revision < va->revision &&
+	    (t->uploaded_revision < va->revision ||
+	    (t->uploaded_variant == v && t->uploaded_gen == va->gen)))
 		return 0;
 	if (slot->pending == PD_R_NONE && now > va->built_at)
 		slot->pending = PD_R_REFRESH;
@@ -268,11 +278,15 @@ pd_upload_result(struct pd *pd, struct pd_service *sv, const char *fpr,
 		return;
 	}
 	if (!ok) {
+		if (strcmp(reason, "UPLOAD_REJECTED") == 0 &&
+		    done.revision > t->refused_revision)
+			t->refused_revision = done.revision;
 		target_failed(pd, t, reason, now);
 		return;
 	}
 	t->state = PD_T_UPLOADED;
 	t->attempts = 0;
+	t->refused_revision = 0;
 	t->last_result = PD_RES_UPLOADED;
 	t->last_result_at = now;
 	if (done.revision > t->uploaded_revision)

@@ -44,6 +44,20 @@ static volatile sig_atomic_t watch_stop;
 
 #define T(n, key)	sj_text((n), (key), "?")
 
+/* publishd refuses to publish while the clock is off (docs/deployment.md). */
+static void
+print_clock(const struct sj_node *consensus)
+{
+	const char *clock = T(consensus, "clock");
+	const char *skew = T(consensus, "clockSkewSeconds");
+
+	if (strcmp(clock, "behind") != 0 && strcmp(clock, "ahead") != 0)
+		return;
+	printf("clock: %s s or more %s the consensus: NOT publishing; run "
+	    "NTP\n", skew[0] == '-' ? skew + 1 : skew,
+	    strcmp(clock, "behind") == 0 ? "behind" : "ahead of");
+}
+
 static void
 print_header(const struct sj_node *doc)
 {
@@ -68,6 +82,7 @@ print_header(const struct sj_node *doc)
 	    strcmp(T(c, "reasonablyLive"), "true") == 0 ? "live" :
 	    "NOT live", T(c, "votingIntervalSeconds"),
 	    T(c, "timePeriodLengthMinutes"));
+	print_clock(c);
 }
 
 static size_t

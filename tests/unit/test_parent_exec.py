@@ -649,7 +649,8 @@ def serve_once(path, payload):
 STATUS_DOC = (
     b'{"timestamp": "2026-01-01 00:00:09", "controlConnected": true, '
     b'"consensus": {"validAfter": "2026-01-01 00:00:00", '
-    b'"reasonablyLive": true, "votingIntervalSeconds": 20, '
+    b'"reasonablyLive": true, "clock": "behind", '
+    b'"clockSkewSeconds": -612, "votingIntervalSeconds": 20, '
     b'"timePeriodLengthMinutes": 8}, '
     b'"services": [{"onionAddress": "abc.onion", '
     b'"publishAttemptFirstDescriptor": "2026-01-01 00:00:00", '
@@ -689,6 +690,7 @@ STATUS_TEXT = (
     "tor control: connected\n"
     "consensus: valid after 2026-01-01 00:00:00, live; voting interval "
     "20 s, time period 8 min\n"
+    "clock: 612 s or more behind the consensus: NOT publishing; run NTP\n"
     "\n"
     "service abc.onion\n"
     "  instances: 2, 1 live\n"

@@ -227,6 +227,7 @@ check_decodes(const struct pd *pd, const struct pd_service *sv, int k,
 	CHECK_INT_EQ(d->n_intro_points, want_intro);
 	CHECK_INT_EQ(d->revision_counter, va->revision);
 	CHECK_INT_EQ(d->lifetime_min, PD_DESC_LIFETIME_MIN);
+	CHECK_INT_EQ(d->lifetime_min, 720);	/* the most tor accepts */
 	CHECK(memcmp(d->blinded_key, slot->blinded_key, 32) == 0);
 	CHECK(d->has_flow_control);
 	CHECK_STR_EQ(d->flow_control, "1-2 31");

@@ -452,10 +452,10 @@ test_upload_failure_backoff(void)
 	pd_tick(&pd, t);
 	tpd_fpr(fpr, 6);	/* first descriptor only */
 	CHECK_INT_EQ(posts_to(fpr), 1);
-	pd_upload_result(&pd, &pd.services[0], fpr, 0, "UPLOAD_REJECTED", t);
+	pd_upload_result(&pd, &pd.services[0], fpr, 0, "UNEXPECTED", t);
 	tg = target(&pd, PD_FIRST, fpr);
 	CHECK_INT_EQ(tg->last_result, PD_RES_FAILED);
-	CHECK_STR_EQ(tg->reason, "UPLOAD_REJECTED");
+	CHECK_STR_EQ(tg->reason, "UNEXPECTED");
 	CHECK(tg->next_try == t + PD_BACKOFF_BASE_S);
 	pd_tick(&pd, t + PD_BACKOFF_BASE_S - 1);
 	CHECK_INT_EQ(posts_to(fpr), 1);
@@ -475,6 +475,59 @@ test_upload_failure_backoff(void)
 	pd_upload_result(&pd, &pd.services[0], fpr, 1, "", t + 20);
 	CHECK_INT_EQ(tg->state, PD_T_UPLOADED);
 	CHECK_INT_EQ(tg->attempts, 0);
+	pd_clear(&pd);
+}
+
+/*
+ * Another management host's newer build at an HSDir: it refuses ours
+ * (UPLOAD_REJECTED), and the retry carries a new counter, after the
+ * backoff, which goes on across the build.
+ */
+static void
+test_upload_rejected_rebuilds(void)
+{
+	struct pd pd;
+	time_t t = TPD_VA + 60, u;
+	char fpr[PD_FPR_LEN + 1];
+	struct pd_target *tg;
+	uint64_t refused;
+
+	setup(&pd, 3, t);
+	pd_tick(&pd, t);
+	tpd_fpr(fpr, 6);	/* first descriptor only */
+	CHECK_INT_EQ(posts_to(fpr), 1);
+	refused = rec.posts[rec.nposts - 1].revision;
+	pd_upload_result(&pd, &pd.services[0], fpr, 0, "UPLOAD_REJECTED", t);
+	tg = target(&pd, PD_FIRST, fpr);
+	CHECK(tg->refused_revision == refused);
+	pd_tick(&pd, t + PD_BACKOFF_BASE_S - 1);
+	CHECK_INT_EQ(posts_to(fpr), 1);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 1);
+	/* due: not the same counter again, but a build with now's */
+	u = t + PD_BACKOFF_BASE_S;
+	pd_tick(&pd, u);
+	CHECK_INT_EQ(posts_to(fpr), 1);
+	pd_tick(&pd, u + 1);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 2);
+	CHECK_INT_EQ(posts_to(fpr), 2);
+	CHECK(rec.posts[rec.nposts - 1].revision > refused);
+	/* refused again: the backoff has gone on (twice the wait) */
+	pd_upload_result(&pd, &pd.services[0], fpr, 0, "UPLOAD_REJECTED",
+	    u + 1);
+	CHECK_INT_EQ(tg->attempts, 2);
+	CHECK(tg->next_try == u + 1 + 2 * PD_BACKOFF_BASE_S);
+	pd_tick(&pd, u + 2 * PD_BACKOFF_BASE_S);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 2);
+	/* taken at last: the slate is clean */
+	pd_tick(&pd, u + 1 + 2 * PD_BACKOFF_BASE_S);
+	pd_tick(&pd, u + 2 + 2 * PD_BACKOFF_BASE_S);
+	CHECK_INT_EQ(rec.builds[PD_FIRST], 3);
+	CHECK_INT_EQ(posts_to(fpr), 3);
+	pd_upload_result(&pd, &pd.services[0], fpr, 1, "",
+	    u + 2 + 2 * PD_BACKOFF_BASE_S);
+	CHECK_INT_EQ(tg->state, PD_T_UPLOADED);
+	CHECK_INT_EQ(tg->attempts, 0);
+	CHECK(tg->refused_revision == 0);
 	pd_clear(&pd);
 }
 
@@ -589,6 +642,72 @@ test_no_live_consensus(void)
 	    pd.net.valid_until + PD_CONSENSUS_SLACK_S + 1), 0);
 	CHECK_INT_EQ(rec.builds[PD_FIRST] + rec.builds[PD_SECOND], 0);
 	CHECK_INT_EQ(rec.nposts, 0);
+	pd_clear(&pd);
+}
+
+/*
+ * Our clock against the consensus: behind its valid-after by more than
+ * the slack, nothing is built or uploaded; ahead of a consensus that had
+ * expired when it arrived, likewise; a consensus that only grew old while
+ * we held it is no reason to stop.  Publishing resumes when they agree.
+ */
+static void
+test_clock_refusal(void)
+{
+	struct pd pd;
+	struct pd_net net;
+	struct pd_ring ring;
+	time_t va = TPD_VA, late;
+	int64_t skew;
+
+	/* 10 min behind: valid-after is ahead of us */
+	setup(&pd, 3, va - 600);
+	CHECK_INT_EQ(pd_clock_check(&pd, va - 600, &skew), PD_CLOCK_BEHIND);
+	CHECK(skew == -600);
+	CHECK(pd_tick(&pd, va - 600) == va - 600 + PD_CLOCK_RECHECK_S);
+	CHECK_INT_EQ(pd.clock, PD_CLOCK_BEHIND);
+	pd_tick(&pd, va - 600 + PD_STARTUP_GRACE_S + PD_DEBOUNCE_S);
+	CHECK_INT_EQ(rec.builds[PD_FIRST] + rec.builds[PD_SECOND], 0);
+	CHECK_INT_EQ(rec.nposts, 0);
+	/* within the slack (a cache may have it DistSeconds early): fine */
+	CHECK_INT_EQ(pd_clock_check(&pd, va - PD_CLOCK_SLACK_S, &skew),
+	    PD_CLOCK_OK);
+	CHECK(skew == 0);
+	CHECK_INT_EQ(pd_clock_check(&pd, va - PD_CLOCK_SLACK_S - 1, &skew),
+	    PD_CLOCK_BEHIND);
+	/* the clock put right: it publishes */
+	pd_tick(&pd, va + 60);
+	CHECK_INT_EQ(pd.clock, PD_CLOCK_OK);
+	CHECK(rec.builds[PD_FIRST] == 1 && rec.nposts > 0);
+	pd_clear(&pd);
+
+	/* 10 min ahead: the consensus arrives expired by our clock */
+	tpd_net(&net, va);
+	late = net.valid_until + 600;
+	setup(&pd, 3, late);
+	CHECK_INT_EQ(pd_clock_check(&pd, late, &skew), PD_CLOCK_AHEAD);
+	CHECK(skew == 600);
+	pd_tick(&pd, late);
+	pd_tick(&pd, late + PD_STARTUP_GRACE_S + PD_DEBOUNCE_S);
+	CHECK_INT_EQ(rec.builds[PD_FIRST] + rec.builds[PD_SECOND], 0);
+	CHECK_INT_EQ(rec.nposts, 0);
+	CHECK_INT_EQ(pd.clock, PD_CLOCK_AHEAD);
+	/* a fresh consensus that agrees: it publishes */
+	tpd_net(&net, late - 60);
+	tpd_ring(&ring);
+	pd_set_network(&pd, &net, &ring, late);
+	pd_tick(&pd, late + 1);
+	CHECK_INT_EQ(pd.clock, PD_CLOCK_OK);
+	CHECK(rec.builds[PD_FIRST] == 1 && rec.nposts > 0);
+	pd_clear(&pd);
+
+	/* arrived in time, then grew old (no new consensus): still publish */
+	setup(&pd, 3, va + 60);
+	pd_tick(&pd, va + 60);
+	late = pd.net.valid_until + 2 * PD_CLOCK_SLACK_S;
+	CHECK_INT_EQ(pd_clock_check(&pd, late, &skew), PD_CLOCK_OK);
+	pd_tick(&pd, late);
+	CHECK_INT_EQ(pd.clock, PD_CLOCK_OK);
 	pd_clear(&pd);
 }
 
@@ -751,10 +870,12 @@ TEST_MAIN(
 	TEST_CASE(test_instance_expiry_by_clock),
 	TEST_CASE(test_refresh),
 	TEST_CASE(test_upload_failure_backoff),
+	TEST_CASE(test_upload_rejected_rebuilds),
 	TEST_CASE(test_upload_timeout),
 	TEST_CASE(test_hsdir_set_change),
 	TEST_CASE(test_period_rollover),
 	TEST_CASE(test_no_live_consensus),
+	TEST_CASE(test_clock_refusal),
 	TEST_CASE(test_build_failure_backoff),
 	TEST_CASE(test_control_loss),
 	TEST_CASE(test_event_matching)
