@@ -511,6 +511,7 @@ parent_dispatch(struct fetchd_proc *fp, const struct ipc_msg *msg)
 	case PC_METRICS_FD:
 	case PC_COUNTERS:
 	case PC_PUBLISH:
+	case PC_AUTH_CLIENT:
 	case PC_CONTROL_REQUEST:
 	case PC_SOCKS_REQUEST:
 	case PC_READY:

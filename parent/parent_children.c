@@ -46,6 +46,7 @@ static const struct ipc_type pc_types[] = {
 	{ PC_METRICS_FD, "METRICS_FD", IPC_TYPE_FD },
 	{ PC_COUNTERS, "COUNTERS", 0 },
 	{ PC_PUBLISH, "PUBLISH", 0 },
+	{ PC_AUTH_CLIENT, "AUTH_CLIENT", 0 },
 };
 
 static void control_retry_cb(int, short, void *);
@@ -430,6 +431,7 @@ child_dispatch(struct child *c, const struct ipc_msg *msg)
 	case PC_METRICS_FD:
 	case PC_COUNTERS:
 	case PC_PUBLISH:
+	case PC_AUTH_CLIENT:
 		break;
 	}
 	child_lost(c, "sent a message only the parent sends, or a "

@@ -237,6 +237,23 @@ send_probe(struct child *c, const struct ob_config *cfg, uint32_t i,
 	return send_msg(c, &b);
 }
 
+/* Public keys only: publishd encrypts the descriptor cookie to them. */
+static int
+send_auth_clients(struct child *c, uint32_t i,
+    const struct ob_config_service *s)
+{
+	struct ipc_builder b;
+
+	for (size_t k = 0; k < s->nauth_clients; k++) {
+		ipc_builder_init(&b, c->buf, sizeof(c->buf), PC_AUTH_CLIENT, 0);
+		ipc_add_u32(&b, i);
+		ipc_add_bytes(&b, s->auth_clients[k], 32);
+		if (ipc_builder_finish(&b) == -1 || send_msg(c, &b) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 send_service(struct child *c, const struct ob_config *cfg, uint32_t i,
     const struct ob_config_service *s)
@@ -258,6 +275,8 @@ send_service(struct child *c, const struct ob_config *cfg, uint32_t i,
 		ipc_add_u32(&b, s->per_descriptor ? s->per_descriptor :
 		    OB_CONFIG_MAX_PER_DESCRIPTOR);
 		if (ipc_builder_finish(&b) == -1 || send_msg(c, &b) == -1)
+			return -1;
+		if (send_auth_clients(c, i, s) == -1)
 			return -1;
 	}
 	for (size_t j = 0; j < s->ninstances; j++) {

@@ -207,6 +207,8 @@ pd_build_variant(void *arg, struct pd *pd, struct pd_service *sv, int k,
 	p.flow_control = pd_choose_flow_control(sv, from, n,
 	    pd->net.cc_sendme_inc);
 	p.max_size = pd->net.max_desc_size;
+	p.client_pubkeys = (const uint8_t (*)[X25519_KEY_LEN])sv->auth_clients;
+	p.n_clients = sv->nauth_clients;
 	p.certify = cb_certify;
 	p.sign = cb_sign;
 	p.cb_arg = &ctx;

@@ -37,6 +37,7 @@ static const struct ipc_type parent_types[] = {
 	{ PC_METRICS_FD, "METRICS_FD", IPC_TYPE_FD },
 	{ PC_COUNTERS, "COUNTERS", 0 },
 	{ PC_PUBLISH, "PUBLISH", 0 },
+	{ PC_AUTH_CLIENT, "AUTH_CLIENT", 0 },
 };
 
 /* --- fetchd -------------------------------------------------------------- */
@@ -116,7 +117,10 @@ cfg_drop(struct pd_proc *p)
 	size_t i;
 
 	for (i = 0; i < p->cfg_n && p->cfg != NULL; i++)
+	{
 		free(p->cfg[i].instances);
+		free(p->cfg[i].auth_clients);
+	}
 	free(p->cfg);
 	p->cfg = NULL;
 	p->cfg_n = 0;
@@ -186,6 +190,30 @@ parent_publish(struct pd_proc *p, const struct ipc_msg *msg)
 	sv = &p->cfg[service];
 	sv->shared_only = (int)shared_only;
 	sv->per_descriptor = per_descriptor;
+}
+
+static void
+parent_auth_client(struct pd_proc *p, const struct ipc_msg *msg)
+{
+	struct ipc_cursor c;
+	struct pd_service *sv;
+	uint8_t (*grown)[32];
+	uint32_t service;
+
+	if (ipc_open_fixed(&c, msg, PC_AUTH_CLIENT_LEN) == -1 ||
+	    ipc_get_u32(&c, &service) == -1 || !p->cfg_pending ||
+	    service >= p->cfg_n || p->cfg[service].instances == NULL ||
+	    p->cfg[service].nauth_clients >= HSDESC_MAX_AUTH_CLIENTS)
+		fatalx("parent: malformed or unexpected AUTH_CLIENT");
+	sv = &p->cfg[service];
+	if ((grown = reallocarray(sv->auth_clients, sv->nauth_clients + 1,
+	    sizeof(*grown))) == NULL)
+		fatal("config");
+	sv->auth_clients = grown;
+	if (ipc_get_bytes(&c, grown[sv->nauth_clients], 32) == -1 ||
+	    ipc_cursor_end(&c) == -1)
+		fatalx("parent: malformed AUTH_CLIENT");
+	sv->nauth_clients++;
 }
 
 static void
@@ -320,6 +348,9 @@ parent_dispatch(struct pd_proc *p, const struct ipc_msg *msg)
 		break;
 	case PC_PUBLISH:
 		parent_publish(p, msg);
+		break;
+	case PC_AUTH_CLIENT:
+		parent_auth_client(p, msg);
 		break;
 	case PC_CONFIG_END:
 		parent_config_end(p, msg);

@@ -352,6 +352,9 @@ struct pd_service {
 	/* From the configuration (PC_SERVICE_PUBLISH). */
 	int			 shared_only;	/* never distinct descriptors */
 	unsigned		 per_descriptor;	/* intro points, 1..20 */
+	/* Restricted discovery (PC_AUTH_CLIENT): client x25519 keys. */
+	uint8_t			(*auth_clients)[32];
+	size_t			 nauth_clients;
 	/* For the metrics: upload outcomes of both descriptors, every HSDir. */
 	uint64_t		 uploads_ok;
 	uint64_t		 uploads_failed;

@@ -38,6 +38,7 @@ service_free(struct pd_service *sv)
 		pd_slot_clear(&sv->slot[i]);
 	free(sv->instances);
 	free(sv->inflight);
+	free(sv->auth_clients);
 	memset(sv, 0, sizeof(*sv));
 }
 
@@ -117,6 +118,14 @@ slot_remap_picks(struct pd_slot *slot, const struct pd_service *from,
 	}
 }
 
+static int
+same_auth_clients(const struct pd_service *a, const struct pd_service *b)
+{
+	return a->nauth_clients == b->nauth_clients &&
+	    (a->nauth_clients == 0 || memcmp(a->auth_clients,
+	    b->auth_clients, a->nauth_clients * 32) == 0);
+}
+
 /* A service that stays keeps its descriptors and uploads in flight. */
 static void
 service_keep(struct pd_service *to, struct pd_service *old)
@@ -129,9 +138,13 @@ service_keep(struct pd_service *to, struct pd_service *old)
 		slot_remap_picks(&old->slot[i], old, to);
 	memcpy(to->slot, old->slot, sizeof(to->slot));
 	memset(old->slot, 0, sizeof(old->slot));
-	/* another way to publish: the descriptors are planned again */
+	/*
+	 * Another way to publish, or other clients (a removed one must not
+	 * read the next descriptor): built again at once.
+	 */
 	if (to->shared_only != old->shared_only ||
-	    to->per_descriptor != old->per_descriptor)
+	    to->per_descriptor != old->per_descriptor ||
+	    !same_auth_clients(to, old))
 		for (i = 0; i < PD_SLOTS; i++)
 			if (to->slot[i].built &&
 			    to->slot[i].pending == PD_R_NONE)

@@ -350,6 +350,8 @@ service_json(struct jbuf *b, const struct pd_service *sv, time_t now)
 	    "kept" : NULL);
 	kv_time(b, &first, "unreachableSince", sv->all_dead ?
 	    sv->all_dead_since : 0);
+	/* restricted discovery: only these clients can read the descriptor */
+	kv_uint(b, &first, "authorizedClients", sv->nauth_clients);
 	jb_key(b, &first, "instances");
 	jb_raw(b, "[", 1);
 	for (i = 0; i < sv->ninstances; i++) {

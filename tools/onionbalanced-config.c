@@ -708,6 +708,8 @@ main(int argc, char *argv[])
 	log_init("onionbalanced-config", LOG_LEVEL_INFO);
 	if (sodium_init() < 0)
 		errx(1, "sodium_init failed");
+	if (argc > 1 && strcmp(argv[1], "add-client") == 0)
+		return cfggen_add_client(argc - 1, argv + 1);
 	if ((cfg.output = strdup(CFGGEN_DEFAULT_OUTPUT)) == NULL)
 		err(1, "strdup");
 	snprintf(cfg.hs_dir_base, sizeof(cfg.hs_dir_base), "%s",

@@ -123,4 +123,7 @@ char   *cfggen_config_text(const struct cfggen *cfg, size_t *len);
 /* "<output>/<name>" (malloc'd); exits on ENOMEM. */
 char   *cfggen_path(const char *dir, const char *name);
 
+/* onionbalanced-config add-client (onionbalanced-config-client.c). */
+int	cfggen_add_client(int argc, char *argv[]);
+
 #endif

@@ -23,6 +23,7 @@
 #include <sodium.h>
 #include <yaml.h>
 
+#include "auth_clients.h"
 #include "log.h"
 #include "ob_config.h"
 #include "onion_address.h"
@@ -861,6 +862,75 @@ parse_per_descriptor(struct config_parser *p, yaml_node_t *node,
 	return 0;
 }
 
+/*
+ * authorized-clients: a list of tor's "descriptor:x25519:<base32>" keys
+ * and of directories of .auth files (relative to the config file's
+ * directory), read later by ob_config_load().
+ */
+static int
+parse_auth_client_item(struct config_parser *p, yaml_node_t *node,
+    struct ob_config_service *svc, const char *itempath)
+{
+	uint8_t key[AUTH_CLIENT_KEY_LEN], (*grown)[32];
+	char quoted[QUOTED_MAX];
+	const char *v;
+	size_t len;
+
+	if ((v = scalar_string(p, node, itempath, &len)) == NULL)
+		return -1;
+	if (len >= 11 && memcmp(v, "descriptor:", 11) == 0) {
+		if (auth_client_parse(v, len, key) == -1) {
+			quote_value(quoted, v, len);
+			return config_error(p, node, itempath, "\"%s\" is not "
+			    "\"%s<key in base32, %d characters>\"", quoted,
+			    AUTH_CLIENT_PREFIX, AUTH_CLIENT_B32_LEN);
+		}
+		grown = reallocarray(svc->auth_clients,
+		    svc->nauth_clients + 1, sizeof(*grown));
+		if (grown == NULL)
+			return config_error(p, node, itempath, "out of memory");
+		svc->auth_clients = grown;
+		memcpy(grown[svc->nauth_clients++], key, sizeof(key));
+		return 0;
+	}
+	if (len == 0)
+		return config_error(p, node, itempath, "empty");
+	if (len >= PATH_MAX)
+		return config_error(p, node, itempath,
+		    "path longer than %d bytes", PATH_MAX - 1);
+	if (svc->nauth_client_dirs == OB_CONFIG_MAX_AUTH_CLIENT_DIRS)
+		return config_error(p, node, itempath, "more than %d "
+		    "directories", OB_CONFIG_MAX_AUTH_CLIENT_DIRS);
+	if ((svc->auth_client_dirs[svc->nauth_client_dirs] =
+	    path_join_clean(p->keydir, v)) == NULL)
+		return config_error(p, node, itempath, "out of memory");
+	svc->auth_client_dir_pos[svc->nauth_client_dirs++] = node_pos(node);
+	return 0;
+}
+
+static int
+parse_authorized_clients(struct config_parser *p, yaml_node_t *node,
+    void *field, const char *keypath)
+{
+	struct ob_config_service *svc = field;
+	char itempath[KEYPATH_MAX];
+	yaml_node_t *item;
+	size_t n, i;
+
+	if ((n = check_list(p, node, keypath, OB_CONFIG_MAX_AUTH_CLIENTS,
+	    "client keys and directories")) == 0)
+		return -1;
+	svc->auth_clients_pos = node_pos(node);
+	for (i = 0; i < n; i++) {
+		if ((item = list_item(p, node, i)) == NULL)
+			return config_error(p, node, keypath, "broken list");
+		snprintf(itempath, sizeof(itempath), "%s[%zu]", keypath, i);
+		if (parse_auth_client_item(p, item, svc, itempath) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 static const struct config_key service_keys[] = {
 	{ "key", parse_service_key, 0,
 	    "the file with the frontend's private key" },
@@ -877,6 +947,8 @@ static const struct config_key service_keys[] = {
 	    offsetof(struct ob_config_service, shared_only), NULL },
 	{ "intro-points-per-descriptor", parse_per_descriptor,
 	    offsetof(struct ob_config_service, per_descriptor), NULL },
+	/* Ours: docs/configuration.md, "Client authorization". */
+	{ "authorized-clients", parse_authorized_clients, 0, NULL },
 };
 
 /*
@@ -1135,6 +1207,9 @@ ob_config_free(struct ob_config *cfg)
 			free(cfg->services[i].instances[j].name);
 		free(cfg->services[i].instances);
 		free(cfg->services[i].key_path);
+		free(cfg->services[i].auth_clients);
+		for (j = 0; j < cfg->services[i].nauth_client_dirs; j++)
+			free(cfg->services[i].auth_client_dirs[j]);
 	}
 	free(cfg->services);
 	if (cfg->control_password != NULL) {
@@ -1436,6 +1511,62 @@ absolute_socket_paths(struct ob_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+/* No key twice: a copy would be a mistake (two names, one client). */
+static int
+check_auth_clients(const struct ob_config *cfg, size_t i, char *err,
+    size_t errlen)
+{
+	const struct ob_config_service *svc = &cfg->services[i];
+	size_t a, b;
+
+	for (a = 0; a < svc->nauth_clients; a++)
+		for (b = a + 1; b < svc->nauth_clients; b++)
+			if (sodium_memcmp(svc->auth_clients[a],
+			    svc->auth_clients[b], 32) == 0) {
+				snprintf(err, errlen, "%s:%lu:%lu: services"
+				    "[%zu].authorized-clients: the same client "
+				    "key is given twice (keys %zu and %zu, "
+				    "counting the directories' after the "
+				    "list's)", cfg->path,
+				    svc->auth_clients_pos.line,
+				    svc->auth_clients_pos.column, i, a + 1,
+				    b + 1);
+				return -1;
+			}
+	return 0;
+}
+
+/*
+ * Each authorized-clients directory's .auth files; a reload reads them
+ * again, so that SIGHUP adds and removes clients.
+ */
+static int
+read_auth_client_dirs(struct ob_config *cfg, char *err, size_t errlen)
+{
+	struct ob_config_service *svc;
+	char why[PATH_MAX + 160];
+	size_t i, j;
+
+	for (i = 0; i < cfg->nservices; i++) {
+		svc = &cfg->services[i];
+		for (j = 0; j < svc->nauth_client_dirs; j++)
+			if (auth_client_dir_read(svc->auth_client_dirs[j],
+			    &svc->auth_clients, &svc->nauth_clients,
+			    OB_CONFIG_MAX_AUTH_CLIENTS, why, sizeof(why)) ==
+			    -1) {
+				snprintf(err, errlen, "%s:%lu:%lu: services"
+				    "[%zu].authorized-clients: %s", cfg->path,
+				    svc->auth_client_dir_pos[j].line,
+				    svc->auth_client_dir_pos[j].column, i,
+				    why);
+				return -1;
+			}
+		if (check_auth_clients(cfg, i, err, errlen) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 int
 ob_config_load(const char *path, struct ob_config **out, char *err,
     size_t errlen)
@@ -1455,7 +1586,8 @@ ob_config_load(const char *path, struct ob_config **out, char *err,
 	if (config_parse(buf, len, path, keydir, &cfg, err, errlen) == -1)
 		goto out;
 	if (apply_environment(cfg, err, errlen) == -1 ||
-	    absolute_socket_paths(cfg, err, errlen) == -1) {
+	    absolute_socket_paths(cfg, err, errlen) == -1 ||
+	    read_auth_client_dirs(cfg, err, errlen) == -1) {
 		ob_config_free(cfg);
 		goto out;
 	}

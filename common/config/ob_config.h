@@ -56,6 +56,9 @@
 #define OB_CONFIG_MAX_PROBE_TIMEOUT	300
 /* intro-points-per-descriptor: a tor client refuses more (digest 8.2). */
 #define OB_CONFIG_MAX_PER_DESCRIPTOR	20
+/* authorized-clients: the encoder's HSDESC_MAX_AUTH_CLIENTS. */
+#define OB_CONFIG_MAX_AUTH_CLIENTS	128
+#define OB_CONFIG_MAX_AUTH_CLIENT_DIRS	16
 #define OB_CONFIG_DEFAULT_PROBE_PORT	80
 #define OB_CONFIG_MAX_PROBE_PATH	200	/* PROBE_PATH_MAX */
 #define OB_CONFIG_DEFAULT_KEYD_USER	"onionbalanced-keyd"
@@ -111,6 +114,18 @@ struct ob_config_service {
 	 */
 	int		 shared_only;
 	unsigned int	 per_descriptor;	/* 0: the default, 20 */
+	/*
+	 * authorized-clients (docs/configuration.md, "Client
+	 * authorization"): the x25519 public keys given in the file, then,
+	 * once ob_config_load() read them, those of each directory's .auth
+	 * files.  None: the descriptor is for everyone.
+	 */
+	uint8_t		(*auth_clients)[32];
+	size_t		 nauth_clients;
+	struct ob_config_pos auth_clients_pos;
+	char		*auth_client_dirs[OB_CONFIG_MAX_AUTH_CLIENT_DIRS];
+	struct ob_config_pos auth_client_dir_pos[OB_CONFIG_MAX_AUTH_CLIENT_DIRS];
+	size_t		 nauth_client_dirs;
 	/* Set by ob_config_set_identity() once keyd has told the parent. */
 	int		 has_identity;
 	uint8_t		 identity[32];

@@ -105,6 +105,14 @@ enum parent_child_msg {
 	 * A service without one gets the defaults (auto, 20).
 	 */
 	PC_PUBLISH,
+	/*
+	 * parent -> publishd, after a service's PC_PUBLISH: one per
+	 * authorized client of the service (restricted discovery;
+	 * docs/configuration.md, "Client authorization"):
+	 *   service(4) x25519_public_key(32)
+	 * None: the descriptor is for everyone.
+	 */
+	PC_AUTH_CLIENT,
 };
 
 #define PC_CONFIG_BEGIN_LEN	(4 + 4 + 4 + 4)
@@ -117,6 +125,7 @@ enum parent_child_msg {
 #define PC_METRICS_FDS_MAX	2
 #define PC_COUNTERS_LEN		(4 * 4)
 #define PC_PUBLISH_LEN		(3 * 4)
+#define PC_AUTH_CLIENT_LEN	(4 + 32)
 
 /* What a liveness probe checks beyond the backend's tor (PC_PROBE). */
 enum probe_check {

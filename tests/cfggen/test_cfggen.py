@@ -762,6 +762,91 @@ def test_onionbalance_reads_keys():
                   "onionbalance reads %s as its address" % name)
 
 
+def x25519_base(k):
+    """RFC 7748's X25519(k, 9), clamping k as the RFC says."""
+    k = bytearray(k)
+    k[0] &= 248
+    k[31] &= 127
+    k[31] |= 64
+    n = int.from_bytes(k, "little")
+    x1, x2, z2, x3, z3, swap = 9, 1, 0, 9, 1, 0
+    for t in reversed(range(255)):
+        bit = (n >> t) & 1
+        swap ^= bit
+        if swap:
+            x2, x3, z2, z3 = x3, x2, z3, z2
+        swap = bit
+        a, b = (x2 + z2) % P, (x2 - z2) % P
+        aa, bb = a * a % P, b * b % P
+        e = (aa - bb) % P
+        c, d = (x3 + z3) % P, (x3 - z3) % P
+        da, cb = d * a % P, c * b % P
+        x3 = (da + cb) ** 2 % P
+        z3 = x1 * (da - cb) ** 2 % P
+        x2 = aa * bb % P
+        z2 = e * (aa + 121665 * e) % P
+    if swap:
+        x2, x3, z2, z3 = x3, x2, z3, z2
+    return (x2 * pow(z2, P - 2, P) % P).to_bytes(32, "little")
+
+
+def b32decode(text):
+    text = text.upper()
+    return base64.b32decode(text + "=" * (-len(text) % 8))
+
+
+def test_x25519_oracle():
+    # RFC 7748 section 6.1: Alice's key pair
+    sk = bytes.fromhex("77076d0a7318a57d3c16c17251b26645"
+                       "df4c2f87ebc0992ab177fba51db92c2a")
+    check(x25519_base(sk).hex() == "8520f0098930a754748b7ddcb43ef75a"
+          "0dbf3a0d26381af4eba4a98eaa9b4e6a", "x25519 oracle: RFC 7748")
+
+
+def test_add_client():
+    frontend = BACKENDS[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        os.mkdir(os.path.join(tmp, "clients"))
+        os.mkdir(os.path.join(tmp, "out"))
+        r = run(["add-client", "--address", frontend + ".onion", "--name",
+                 "alice", "--authorized-clients", "clients", "--output",
+                 "out"], tmp)
+        check(r.returncode == 0, "add-client: exit %d: %s"
+              % (r.returncode, r.stderr))
+        pub_line = read(os.path.join(tmp, "clients", "alice.auth"))
+        priv_path = os.path.join(tmp, "out", "alice.auth_private")
+        priv_line = read(priv_path)
+        check(stat.S_IMODE(os.stat(priv_path).st_mode) == 0o600,
+              "add-client: the private half is mode 0600")
+        m = re.fullmatch(r"descriptor:x25519:([a-z2-7]{52})\n", pub_line)
+        check(m is not None, "add-client: .auth is tor's line: %r"
+              % pub_line)
+        n = re.fullmatch(r"([a-z2-7]{56}):descriptor:x25519:([a-z2-7]{52})"
+                         r"\n", priv_line)
+        check(n is not None, "add-client: .auth_private is tor's line: %r"
+              % priv_line)
+        if m and n:
+            check(n.group(1) == frontend,
+                  "add-client: .auth_private names the frontend")
+            check(x25519_base(b32decode(n.group(2))) ==
+                  b32decode(m.group(1)),
+                  "add-client: the public half is X25519(private, 9)")
+        expect_error(["add-client", "--address", frontend, "--name",
+                      "alice", "--authorized-clients", "clients"],
+                     "clients/alice.auth: File exists", tmp)
+        expect_error(["add-client", "--address", "abc", "--name", "bob",
+                      "--authorized-clients", "clients"],
+                     "is not a v3 onion address", tmp, status=2)
+        expect_error(["add-client", "--address", frontend, "--name",
+                      "../bob", "--authorized-clients", "clients"],
+                     "--name: \"../bob\"", tmp, status=2)
+        # the private half cannot be written: no public half is left
+        expect_error(["add-client", "--address", frontend, "--name",
+                      "carol", "--authorized-clients", "clients",
+                      "--output", "missing"],
+                     "missing/carol.auth_private", tmp)
+
+
 def main():
     tests = [v for k, v in sorted(globals().items())
              if k.startswith("test_") and callable(v)]

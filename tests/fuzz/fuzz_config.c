@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth_clients.h"
+#include "encoding.h"
 #include "log.h"
 #include "ob_config.h"
 
@@ -32,12 +34,35 @@ check_config(const struct ob_config *cfg)
 			if (strlen(svc->instances[j].address) !=
 			    ONION_ADDRESS_LEN)
 				abort();
+		if (svc->nauth_clients > OB_CONFIG_MAX_AUTH_CLIENTS ||
+		    svc->nauth_client_dirs > OB_CONFIG_MAX_AUTH_CLIENT_DIRS ||
+		    (svc->nauth_clients > 0) != (svc->auth_clients != NULL))
+			abort();
 		/* An instance's own key as the frontend must be refused. */
 		memcpy(pubkey, svc->instances[0].pubkey, sizeof(pubkey));
 		if (ob_config_check_instances(cfg, i, pubkey, err,
 		    sizeof(err)) != -1 || strchr(err, '\n') != NULL)
 			abort();
 	}
+}
+
+/*
+ * The same bytes as one line of an .auth file: a key that parses is the
+ * one its base32 says (decoding it again gives the same text).
+ */
+static void
+check_auth_line(const uint8_t *data, size_t size)
+{
+	uint8_t key[AUTH_CLIENT_KEY_LEN], again[AUTH_CLIENT_KEY_LEN];
+	char b32[AUTH_CLIENT_B32_LEN + 1];
+
+	if (auth_client_parse((const char *)data, size, key) == -1)
+		return;
+	if (base32_encode(b32, sizeof(b32), key, sizeof(key)) !=
+	    AUTH_CLIENT_B32_LEN ||
+	    base32_decode(again, sizeof(again), b32, AUTH_CLIENT_B32_LEN) !=
+	    AUTH_CLIENT_KEY_LEN || memcmp(key, again, sizeof(key)) != 0)
+		abort();
 }
 
 int
@@ -52,6 +77,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		log_init("fuzz_config", LOG_LEVEL_ERROR);
 		initialized = 1;
 	}
+	check_auth_line(data, size);
 	if (ob_config_parse_buffer((const char *)data, size, "fuzz.yaml",
 	    &cfg, err, sizeof(err)) == -1) {
 		if (cfg != NULL || err[0] == '\0' || strchr(err, '\n') != NULL)

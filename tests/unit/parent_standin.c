@@ -233,6 +233,7 @@ handle(struct standin *s, const struct ipc_msg *msg)
 	case PC_PROBE:		/* fetchd's: how to probe the instance */
 	case PC_COUNTERS:	/* publishd's: for its metrics */
 	case PC_PUBLISH:	/* publishd's: how a service publishes */
+	case PC_AUTH_CLIENT:	/* publishd's: restricted discovery */
 		break;
 	case PC_CONFIG_END:
 		ready(s, msg);

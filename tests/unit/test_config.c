@@ -721,6 +721,50 @@ test_error_messages(void)
 	}
 }
 
+/*
+ * authorized-clients: keys in the file and .auth files of a directory
+ * (others ignored, as tor ignores them), in that order; a bad key, a bad
+ * file, a missing directory or a key given twice is one error line.
+ */
+static void
+test_authorized_clients(void)
+{
+	static const char bad_key[] = "errors/auth-client-bad-key.yaml:4:5: "
+	    "services[0].authorized-clients[0]: \"descriptor:x25519:MHVAQA7"
+	    "YQU2SHN3X2QKKZYYTBTKNH6JN4LGX76DJLQZX26OC53X\" is not "
+	    "\"descriptor:x25519:<key in base32, 52 characters>\"";
+	static const char twice[] = "errors/auth-client-twice.yaml:4:3: "
+	    "services[0].authorized-clients: the same client key is given "
+	    "twice (keys 1 and 3, counting the directories' after the "
+	    "list's)";
+	struct ob_config *cfg;
+	const char *cwd = enter_data_dir();
+	char want[1024];
+
+	if ((cfg = load_ok("valid/authorized-clients.yaml")) == NULL)
+		return;
+	CHECK_INT_EQ(cfg->services[0].nauth_clients, 3);
+	/* the list's key, then alice.auth and bob.auth; not README.txt */
+	CHECK_HEX(cfg->services[0].auth_clients[0], 32, "61ea0803f8853523b7"
+	    "77d414ace3130cd4d3f92de2cd7ff8695c337d79c2eeee");
+	CHECK_HEX(cfg->services[0].auth_clients[1], 32, "2bd806c97f0e00af1a"
+	    "1fc3328fa763a9269723c8db8fac4f93af71db186d6e90");
+	CHECK_HEX(cfg->services[0].auth_clients[2], 32, "81b637d8fcd2c6da63"
+	    "59e6963113a1170de795e4b725b84d1e0b4cfd9ec58ce9");
+	ob_config_free(cfg);
+	check_load_error("errors/auth-client-bad-key.yaml", bad_key);
+	check_load_error("errors/auth-client-twice.yaml", twice);
+	snprintf(want, sizeof(want), "errors/auth-client-bad-file.yaml:4:5: "
+	    "services[0].authorized-clients: %s/errors/../clients/bad/"
+	    "carol.auth: not one line \"descriptor:x25519:<key in base32>\" "
+	    "(tor's authorized_clients format)", cwd);
+	check_load_error("errors/auth-client-bad-file.yaml", want);
+	snprintf(want, sizeof(want), "errors/auth-client-no-dir.yaml:4:5: "
+	    "services[0].authorized-clients: %s/errors/../clients/missing: "
+	    "No such file or directory", cwd);
+	check_load_error("errors/auth-client-no-dir.yaml", want);
+}
+
 /* The reason comes from onion_address_strerror(). */
 static void
 test_bad_onion_addresses(void)
@@ -972,6 +1016,7 @@ TEST_MAIN(
 	TEST_CASE(test_metrics_location),
 	TEST_CASE(test_probe_settings),
 	TEST_CASE(test_publish_settings),
+	TEST_CASE(test_authorized_clients),
 	TEST_CASE(test_unknown_keys_warn_with_line),
 	TEST_CASE(test_no_warnings_for_onionbalance_files),
 	TEST_CASE(test_error_messages),

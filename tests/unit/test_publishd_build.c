@@ -310,6 +310,133 @@ test_build_through_keyd(void)
 	pd_clear(&pd);
 }
 
+/*
+ * A reload of service 0 as it is, with these authorized clients (the
+ * parent's PC_AUTH_CLIENTs): its instances keep their descriptors.
+ */
+static void
+reload_with_clients(struct pd *pd, uint8_t (*pks)[32], size_t n, time_t now)
+{
+	const struct pd_service *old = &pd->services[0];
+	struct pd_service *sv;
+
+	if ((sv = calloc(1, sizeof(*sv))) == NULL ||
+	    (sv->instances = calloc(old->ninstances,
+	    sizeof(*sv->instances))) == NULL ||
+	    (n > 0 && (sv->auth_clients = calloc(n, 32)) == NULL))
+		abort();
+	memcpy(sv->identity, old->identity, 32);
+	sv->ninstances = old->ninstances;
+	for (size_t i = 0; i < old->ninstances; i++) {
+		memcpy(sv->instances[i].key, old->instances[i].key, 32);
+		sv->instances[i].index = (uint32_t)i;
+		memcpy(sv->instances[i].name, old->instances[i].name,
+		    sizeof(sv->instances[i].name));
+		memcpy(sv->instances[i].address, old->instances[i].address,
+		    sizeof(sv->instances[i].address));
+	}
+	if (n > 0)
+		memcpy(sv->auth_clients, pks, n * 32);
+	sv->nauth_clients = n;
+	if (pd_configure(pd, sv, 1, pd->generation + 1, now) == -1)
+		abort();
+}
+
+/* What a client with x25519 secret key sk gets from variant 0 of slot k. */
+static enum hsdesc_error
+client_decodes(const struct pd_service *sv, int k, time_t now,
+    const uint8_t sk[32], size_t *n_auth_lines)
+{
+	const struct pd_slot *slot = &sv->slot[k];
+	const struct pd_variant *va = &slot->variant[0];
+	struct hsdesc *d = NULL;
+	struct hsdesc_diag diag;
+	enum hsdesc_error err;
+
+	err = hsdesc_decode(va->desc, va->desc_len, sv->identity, slot->tp,
+	    slot->params.length_min, now, 0, sk, &d, &diag);
+	if (d != NULL) {
+		*n_auth_lines = d->n_auth_clients;
+		CHECK(err != HSDESC_OK || d->used_client_auth == (sk != NULL));
+		CHECK(err != HSDESC_OK || d->n_intro_points == 9);
+		hsdesc_free(d);
+	}
+	return err;
+}
+
+/*
+ * Restricted discovery: the descriptors are encrypted to the configured
+ * clients (17: padded to 32 auth-client lines, as tor pads), each of them
+ * reads it, anyone else does not; a reload that removes a client builds
+ * at once, and the removed client cannot read the new descriptor.
+ */
+static void
+test_build_for_authorized_clients(void)
+{
+	struct inproc ip;
+	struct keyd_client kc;
+	struct pd_builder bld = { &kc };
+	struct pd_ops ops = { pd_build_variant, null_post, &bld, NULL };
+	struct pd pd;
+	struct pd_net net;
+	struct pd_ring ring;
+	uint8_t id[32], sks[18][32], pks[18][32];
+	size_t i, lines = 0;
+	time_t t = TPD_VA + 60;
+	uint64_t rev;
+
+	for (i = 0; i < 18; i++) {
+		randombytes_buf(sks[i], 32);
+		crypto_scalarmult_base(pks[i], sks[i]);
+	}
+	fake_now = t;
+	inproc_open(&ip, &kc, id);
+	pd_init(&pd, &ops);
+	tpd_configure(&pd, id, 3, 3, t);
+	reload_with_clients(&pd, pks, 17, t);
+	tpd_net(&net, TPD_VA);
+	tpd_ring(&ring);
+	pd_set_network(&pd, &net, &ring, t);
+	pd_tick(&pd, t);
+	CHECK(pd.services[0].slot[PD_FIRST].built);
+	for (i = 0; i < 17; i++)
+		CHECK_INT_EQ(client_decodes(&pd.services[0], PD_FIRST, t,
+		    sks[i], &lines), HSDESC_OK);
+	CHECK_INT_EQ(lines, 32);
+	CHECK_INT_EQ(client_decodes(&pd.services[0], PD_SECOND, t, sks[3],
+	    &lines), HSDESC_OK);
+	CHECK_INT_EQ(client_decodes(&pd.services[0], PD_FIRST, t, sks[17],
+	    &lines), HSDESC_ERR_CLIENT_NOT_AUTHORIZED);
+	CHECK(client_decodes(&pd.services[0], PD_FIRST, t, NULL, &lines) !=
+	    HSDESC_OK);
+
+	/* SIGHUP without client 0: built again at once, 0 is out */
+	rev = pd.services[0].slot[PD_FIRST].variant[0].revision;
+	fake_now = t + 30;
+	reload_with_clients(&pd, pks + 1, 16, t + 30);
+	CHECK_INT_EQ(pd.services[0].slot[PD_FIRST].pending, PD_R_REFRESH);
+	pd_tick(&pd, t + 30);
+	CHECK(pd.services[0].slot[PD_FIRST].variant[0].revision > rev);
+	CHECK_INT_EQ(client_decodes(&pd.services[0], PD_FIRST, t + 30,
+	    sks[0], &lines), HSDESC_ERR_CLIENT_NOT_AUTHORIZED);
+	CHECK_INT_EQ(client_decodes(&pd.services[0], PD_FIRST, t + 30,
+	    sks[16], &lines), HSDESC_OK);
+	CHECK_INT_EQ(lines, 16);
+	CHECK_INT_EQ(client_decodes(&pd.services[0], PD_SECOND, t + 30,
+	    sks[0], &lines), HSDESC_ERR_CLIENT_NOT_AUTHORIZED);
+
+	/* and without clients: for everyone again */
+	fake_now = t + 60;
+	reload_with_clients(&pd, NULL, 0, t + 60);
+	pd_tick(&pd, t + 60);
+	CHECK_INT_EQ(client_decodes(&pd.services[0], PD_FIRST, t + 60, NULL,
+	    &lines), HSDESC_OK);
+	CHECK_INT_EQ(lines, 16);	/* fakes, as tor writes */
+	inproc_close(&ip);
+	pd_clear(&pd);
+	sodium_memzero(sks, sizeof(sks));
+}
+
 /* The real ring from the captured testnet consensus. */
 static void
 test_real_ring_from_testnet(void)
@@ -374,5 +501,6 @@ TEST_MAIN(
 	TEST_CASE(test_intro_only_live_and_shuffled),
 	TEST_CASE(test_flow_control_choice),
 	TEST_CASE(test_build_through_keyd),
+	TEST_CASE(test_build_for_authorized_clients),
 	TEST_CASE(test_real_ring_from_testnet)
 )

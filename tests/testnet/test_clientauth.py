@@ -1,0 +1,184 @@
+#!/usr/bin/python3
+"""Restricted discovery on the frontend, judged by tor's own client (issue
+21; meson suite 'testnet').
+
+One network (3 authorities, 4 relays, 2 backends), one onionbalanced whose
+frontend has `authorized-clients: [<dir>]`, the directory holding
+alice.auth and bob.auth made by `onionbalanced-config add-client` (which
+also writes each client's .auth_private).  The client tor gets a client
+key with ONION_CLIENT_AUTH_ADD (what ClientOnionAuthDir loads) after
+the SIGNAL NEWNYM that precedes each request (NEWNYM purges tor's
+descriptor cache, so every request fetches the frontend's descriptor
+afresh from an HSDir, and also the keys ONION_CLIENT_AUTH_ADD gave):
+
+  none     no key: tor refuses with SOCKS ExtendedError 0xF4 (missing
+           client authorization), before any introduction
+  alice    alice's key: 3 requests on fresh circuits are answered by our
+           backends
+  wrong    a key of no listed client: 0xF5 (wrong client authorization)
+  removed  alice.auth deleted, SIGHUP: the status counts 1 client and the
+           descriptors are built and uploaded again; alice's key now gets
+           0xF5; bob's key is answered
+
+Environment: OB_BUILD_DIR (set by tests/meson.build), OB_TESTNET_KEEP=1
+keeps the work directory.  Exit status: 0 pass, 1 fail, 77 skip.
+"""
+
+import base64
+import os
+import signal
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import obdaemon  # noqa: E402
+import test_daemon  # noqa: E402
+from test_daemon import TestFailure, check, note  # noqa: E402
+import testnet  # noqa: E402
+
+PUBLISH_LIMIT = 180     # first build and upload to every HSDir
+RELOAD_LIMIT = 60       # SIGHUP -> rebuilt and uploaded everywhere
+REQUESTS = 3
+
+
+def add_client(ob, authdir, name):
+    """onionbalanced-config add-client; returns the client's private key
+    (32 bytes) from its .auth_private, checked against the frontend."""
+    done = subprocess.run(
+        [ob.binary("onionbalanced-config"), "add-client", "--address",
+         ob.frontend, "--name", name, "--authorized-clients", authdir,
+         "--output", ob.dir], stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    if done.returncode != 0:
+        raise TestFailure(f"add-client {name}: {done.stdout}")
+    with open(os.path.join(ob.dir, f"{name}.auth_private")) as f:
+        addr, auth, kind, key = f.read().strip().split(":")
+    check(addr + ".onion" == ob.frontend and (auth, kind) ==
+          ("descriptor", "x25519"), f"{name}.auth_private names the "
+          f"frontend: {addr}")
+    return base64.b32decode(key.upper() + "=" * (-len(key) % 8))
+
+
+def set_client_key(net, ob, key):
+    """The client tor's key for the frontend (None: none)."""
+    ctl = net.controller("client")
+    addr = ob.frontend[:-len(".onion")]
+    try:
+        try:
+            ctl.command(f"ONION_CLIENT_AUTH_REMOVE {addr}")
+        except testnet.torcontrol.ControlError:
+            pass        # none yet
+        if key is not None:
+            ctl.command(f"ONION_CLIENT_AUTH_ADD {addr} x25519:"
+                        f"{base64.b64encode(key).decode()}")
+    finally:
+        ctl.close()
+
+
+def outcome(net, ob, key):
+    """One request through the frontend after NEWNYM, with the client
+    key `key` (None: none): the backend that answered, or the SOCKS
+    error."""
+    net.client_newnym()
+    set_client_key(net, ob, key)
+    try:
+        r = net.fetch(f"http://{ob.frontend}/", timeout=90)
+        return r.backend or f"HTTP {r.status} {r.body!r}"
+    except testnet.socksfetch.FetchError as e:
+        return str(e)
+    except OSError as e:
+        return f"no answer ({e})"
+
+
+def expect_refused(net, ob, key, code, what):
+    got = outcome(net, ob, key)
+    check(got.startswith(f"SOCKS reply 0x{code:02X}"),
+          f"{what}: tor's client refuses with 0x{code:02X}: {got}")
+
+
+def expect_answered(net, ob, key, what, n=REQUESTS):
+    for i in range(n):
+        got = outcome(net, ob, key)
+        check(got in net.backend_names, f"{what}: request {i + 1} answered "
+              f"by a backend: {got}")
+
+
+def wait_published(ob, clients, after=None, limit=PUBLISH_LIMIT):
+    """Until the status counts `clients` and both descriptors are on every
+    responsible HSDir (built after `after`, if given)."""
+    deadline = time.monotonic() + limit
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            _, sv = ob.service_status()
+        except obdaemon.DaemonError as e:     # not configured yet
+            last = str(e)
+            time.sleep(2)
+            continue
+        descs = sv["descriptors"]
+        last = (sv.get("authorizedClients"),
+                [(d.get("revisionCounter"), d.get("builtAt")) for d in descs])
+        built = [obdaemon.parse_time(d.get("builtAt")) for d in descs]
+        if sv.get("authorizedClients") == clients and all(
+                test_daemon.uploaded_everywhere(d) for d in descs) and (
+                after is None or all(b is not None and b >= after
+                                     for b in built)):
+            return
+        time.sleep(2)
+    raise TestFailure(f"not published for {clients} client(s) within "
+                      f"{limit} s: {last}")
+
+
+def run(build_dir):
+    t_start = time.monotonic()
+    keep = os.environ.get("OB_TESTNET_KEEP") == "1"
+    with testnet.Network(backends=2, keep=keep) as net:
+        net.create()
+        net.start()
+        net.wait_ready(timeout=300)
+        ob = obdaemon.Onionbalanced(net, build_dir)
+        authdir = os.path.join(ob.dir, "authorized_clients")
+        try:
+            ob.configure(service={"authorized-clients": [authdir]})
+            os.makedirs(authdir)
+            alice = add_client(ob, authdir, "alice")
+            bob = add_client(ob, authdir, "bob")
+            ob.switch_backends()
+            ob.start()
+            note(f"frontend {ob.frontend}, clients alice and bob")
+            wait_published(ob, 2)
+
+            note("none: no client key")
+            expect_refused(net, ob, None, 0xF4, "no key")
+            note("alice")
+            expect_answered(net, ob, alice, "alice's key")
+            note("wrong: a key of no listed client")
+            expect_refused(net, ob, os.urandom(32), 0xF5, "an unlisted key")
+
+            note("removed: alice.auth deleted, SIGHUP")
+            os.unlink(os.path.join(authdir, "alice.auth"))
+            t0 = time.time()
+            os.kill(ob.proc.pid, signal.SIGHUP)
+            wait_published(ob, 1, after=int(t0), limit=RELOAD_LIMIT)
+            note(f"  rebuilt and uploaded {time.time() - t0:.1f} s after "
+                 f"SIGHUP")
+            expect_refused(net, ob, alice, 0xF5, "alice, removed")
+            expect_answered(net, ob, bob, "bob's key, after the reload", 1)
+        except BaseException:
+            print("--- last lines of onionbalanced's log ---", flush=True)
+            print(ob.log_tail(40), flush=True)
+            raise
+        finally:
+            code = ob.stop()
+        check(code == 0, f"onionbalanced stopped with status {code}")
+        sanitizer = [line for line in ob.log_lines()
+                     if "Sanitizer" in line or "runtime error:" in line]
+        check(not sanitizer, f"no sanitizer report: {sanitizer[:5]}")
+        print(f"total {time.monotonic() - t_start:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(test_daemon.main(run))
