@@ -336,16 +336,19 @@ test_layout_matches_tor(void)
 static void
 test_client_auth(void)
 {
-	uint8_t sks[17][32], pks[17][32], other_sk[32];
+	/* tor's padding: a multiple of 16 lines, 16 at least */
+	static const size_t steps[][2] = { { 1, 16 }, { 16, 16 }, { 17, 32 },
+	    { 100, 112 } };
+	uint8_t sks[100][32], pks[100][32], other_sk[32];
 	struct hsdesc_intro_point ips[2];
 	struct hsdesc_encode_params p;
 	struct hsdesc *d = NULL;
 	struct fixture f;
 	char *text = NULL;
-	size_t len, i;
+	size_t len, i, k;
 
 	fixture_init(&f, time(NULL), 1440);
-	for (i = 0; i < 17; i++) {
+	for (i = 0; i < 100; i++) {
 		randombytes_buf(sks[i], 32);
 		CHECK_INT_EQ(crypto_scalarmult_base(pks[i], sks[i]), 0);
 	}
@@ -380,6 +383,23 @@ test_client_auth(void)
 		CHECK_INT_EQ(d->n_auth_clients, 32);
 	hsdesc_free(d);
 	free(text);
+	/* Each padding step; the first and the last client decrypt. */
+	for (k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+		p.n_clients = steps[k][0];
+		CHECK_INT_EQ(hsdesc_encode(&p, &text, &len, NULL), HSDESC_OK);
+		for (i = 0; i < steps[k][0]; i += steps[k][0] - 1) {
+			CHECK_INT_EQ(hsdesc_decode(text, len, f.id_pk, f.tp,
+			    f.tp_len, f.now, 0, sks[i], &d, NULL), HSDESC_OK);
+			if (d != NULL)
+				CHECK_INT_EQ(d->n_auth_clients, steps[k][1]);
+			hsdesc_free(d);
+			d = NULL;
+			if (steps[k][0] == 1)
+				break;
+		}
+		free(text);
+		text = NULL;
+	}
 	/* A key on a descriptor without client auth is harmless. */
 	p.n_clients = 0;
 	CHECK_INT_EQ(hsdesc_encode(&p, &text, &len, NULL), HSDESC_OK);
