@@ -491,6 +491,15 @@ class Requests:
         self.results = []
         self.errors = []
 
+    def relearn(self, ctl):
+        """Adds the instances' intro-point keys as they are now to the
+        book (the old ones stay: a client may still hold them)."""
+        with self.lock:
+            fresh, _ = learn_instance_keys(
+                self.net, self.ob.service_status()[1], ctl)
+            for name, keys in fresh.items():
+                self.book.setdefault(name, set()).update(keys)
+
     def run(self):
         threads = [threading.Thread(target=self.worker, args=(c,),
                                     name=c, daemon=True)
@@ -564,8 +573,13 @@ class Requests:
             d = hsdesc.Decoded(ctl.getinfo("hs/client/desc/id/" +
                                            self.short), self.ob.frontend)
             r["desc_revision"] = d.revision
-            r["desc_owners"] = {str(k): v for k, v in
-                                hsdesc.owners(d.intro, self.book).items()}
+            owners = hsdesc.owners(d.intro, self.book)
+            if None in owners:
+                # the backends' intro points moved on (a time-period
+                # boundary: each tor's other descriptor came into use)
+                self.relearn(ctl)
+                owners = hsdesc.owners(d.intro, self.book)
+            r["desc_owners"] = {str(k): v for k, v in owners.items()}
         except Exception as e:                       # noqa: BLE001
             r["desc_error"] = str(e)
         try:
