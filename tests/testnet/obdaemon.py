@@ -10,7 +10,10 @@ Used by tests/testnet/test_daemon.py and scripts/demo:
     ob.children()         # {'keyd': pid, 'fetchd': pid, 'publishd': pid}
     ob.stop()
 
-Everything lives in <workdir>/ob/.  The parent's pid is written to
+    ob2 = obdaemon.Onionbalanced(net, build_dir, name="ob2", mgmt="mgmt2")
+    ob2.configure_like(ob)  # the same key file and config, its own socket
+
+Everything lives in <workdir>/ob/ (<workdir>/<name>/).  The parent's pid is written to
 <workdir>/ob/onionbalanced.pid, so the network's teardown (which stops
 every <workdir>/*/*.pid whose command line names the workdir) stops it
 too; its children follow their parent (PR_SET_PDEATHSIG, EOF on their
@@ -23,6 +26,7 @@ import ctypes
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -53,6 +57,23 @@ def parse_time(text):
     return float(time.mktime(time.strptime(text + " UTC",
                                            "%Y-%m-%d %H:%M:%S %Z"))
                  - time.timezone)
+
+
+def _proc_stat(pid):
+    """(comm, state, ppid) of pid from /proc, or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    rest = stat[stat.rindex(")") + 2:].split()
+    return stat[stat.index("(") + 1:stat.rindex(")")], rest[0], int(rest[1])
+
+
+def _gone(pid):
+    """pid has exited (also: a zombie not reaped yet)."""
+    stat = _proc_stat(pid)
+    return stat is None or stat[1] in ("Z", "X")
 
 
 def read_status(path, timeout=10):
@@ -90,11 +111,16 @@ class Onionbalanced:
     """One onionbalanced (parent + keyd + fetchd + publishd) for one
     frontend whose instances are all the network's backends."""
 
-    def __init__(self, net, build_dir, log_level="debug"):
+    def __init__(self, net, build_dir, log_level="debug", name="ob",
+                 mgmt="mgmt"):
+        """name: its folder in the workdir; mgmt: the management tor it
+        uses (Network(mgmt_nodes=2) has "mgmt" and "mgmt2")."""
         self.net = net
         self.build_dir = os.path.abspath(build_dir)
         self.log_level = log_level
-        self.dir = os.path.join(net.workdir, "ob")
+        self.name = name
+        self.mgmt = mgmt
+        self.dir = os.path.join(net.workdir, name)
         self.config_path = os.path.join(self.dir, "config.yaml")
         self.status_path = os.path.join(self.dir, "status.sock")
         self.log_path = os.path.join(self.dir, "onionbalanced.log")
@@ -188,6 +214,33 @@ class Onionbalanced:
         self._link_children()
         return self.frontend
 
+    def configure_like(self, other):
+        """A second management host of other's frontends: a copy of its
+        key files and its config.yaml, with this instance's own status
+        socket (and any other socket of other's folder) in this folder."""
+        if not other.frontends:
+            raise DaemonError(f"{other.name} is not configured yet")
+        gen = os.path.join(self.dir, "gen")
+        os.makedirs(gen, exist_ok=True)
+        self.key_paths = []
+        for path in other.key_paths:
+            copy = os.path.join(gen, os.path.basename(path))
+            shutil.copyfile(path, copy)
+            os.chmod(copy, os.stat(path).st_mode & 0o777)
+            self.key_paths.append(copy)
+        self.key_path = self.key_paths[0]
+        with open(other.config_path) as f:
+            text = f.read()
+        # Key paths are relative to the config's folder; the absolute
+        # paths in it are other's sockets.
+        text = text.replace(other.dir + os.sep, self.dir + os.sep)
+        with open(self.config_path, "w") as f:
+            f.write(text)
+        self.frontends = list(other.frontends)
+        self.frontend = other.frontend
+        self._link_children()
+        return self.frontend
+
     def switch_backends(self):
         """Every backend becomes an Onionbalance instance of every frontend
         (HiddenServiceOnionbalanceInstance, one MasterOnionAddress line
@@ -197,11 +250,13 @@ class Onionbalanced:
 
     # -- process ----------------------------------------------------------
 
-    def start(self, timeout=30):
-        """Start the parent; return once the status socket answers."""
+    def start(self, timeout=30, env=None):
+        """Start the parent; return once the status socket answers.
+        env: more environment variables (e.g. libfaketime's)."""
         argv = [self.binary("onionbalanced"), "-c", self.config_path,
-                "-s", self.net.mgmt_control_socket, "-i", "127.0.0.1",
-                "-p", str(self.net.mgmt_control_port),
+                "-s", self.net.mgmt_socket_of(self.mgmt),
+                "-i", "127.0.0.1",
+                "-p", str(self.net.mgmt_port_of(self.mgmt)),
                 "--libexecdir", self.libexec, "-v", self.log_level]
         if os.geteuid() == 0:
             # The empty directory the children chroot into.
@@ -213,7 +268,8 @@ class Onionbalanced:
             self.proc = subprocess.Popen(
                 argv, cwd=self.dir, stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
-                start_new_session=True)
+                start_new_session=True,
+                env=dict(os.environ, **env) if env else None)
         finally:
             log.close()
         self.started_at = time.time()
@@ -251,6 +307,31 @@ class Onionbalanced:
             except FileNotFoundError:
                 pass
 
+    def kill_all(self, timeout=10):
+        """SIGKILL the parent and its three children, each by its pid (a
+        management host that dies at once); return the pids killed once
+        none of them is left."""
+        if not self.alive():
+            raise DaemonError(f"{self.name}: not running")
+        pids = dict(self.wait_children(), parent=self.proc.pid)
+        for pid in pids.values():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc.wait(timeout)
+        deadline = time.monotonic() + timeout
+        while not all(_gone(pid) for pid in pids.values()):
+            if time.monotonic() > deadline:
+                raise DaemonError(f"{self.name}: still running after "
+                                  f"SIGKILL: {pids}")
+            time.sleep(0.1)
+        try:
+            os.unlink(self.pid_path)
+        except FileNotFoundError:
+            pass
+        return pids
+
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
@@ -260,15 +341,10 @@ class Onionbalanced:
         if not self.alive():
             return found
         for entry in os.listdir("/proc"):
-            if not entry.isdigit():
+            stat = _proc_stat(entry) if entry.isdigit() else None
+            if stat is None:
                 continue
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    stat = f.read()
-            except OSError:
-                continue
-            comm = stat[stat.index("(") + 1:stat.rindex(")")]
-            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+            comm, _, ppid = stat
             if ppid == self.proc.pid and comm in CHILDREN:
                 found[comm] = int(entry)
         return found

@@ -56,6 +56,8 @@ STOP_GRACE = 5.0
 UNIX_PATH_MAX = 107
 # tor applies at most one NEWNYM per 10 s (MAX_SIGNEWNYM_RATE, fixed)
 NEWNYM_SPACING = 10.5
+# Management tors a network may have (mgmt_nodes): one per management host.
+MAX_MGMT_NODES = 2
 # Services a backend tor may run (services_per_backend; bench/run-online
 # --scale runs 6 x 10).
 MAX_SERVICES_PER_BACKEND = 10
@@ -101,7 +103,7 @@ class Network:
     def __init__(self, workdir=None, relays=DEFAULT_RELAYS,
                  backends=DEFAULT_BACKENDS, keep=False, owned=True,
                  services_per_backend=1, backend_intro_points=None,
-                 clients=1):
+                 clients=1, mgmt_nodes=1):
         if relays < 2:
             raise ValueError("a network needs at least 2 relays")
         if backends < 0:
@@ -115,6 +117,8 @@ class Network:
             raise ValueError("backend_intro_points must be 3..20")
         if clients < 1:
             raise ValueError("a network needs at least 1 client")
+        if not 1 <= mgmt_nodes <= MAX_MGMT_NODES:
+            raise ValueError(f"mgmt_nodes must be 1..{MAX_MGMT_NODES}")
         self.keep = keep
         self.owner_pid = os.getpid() if owned else 0
         self.n_relays = relays
@@ -122,6 +126,7 @@ class Network:
         self.services_per_backend = services_per_backend
         self.backend_intro_points = backend_intro_points
         self.n_clients = clients
+        self.n_mgmt = mgmt_nodes
         self._last_newnym = {}
         self.workdir = os.path.abspath(workdir) if workdir else None
         self.nodes = {}
@@ -150,7 +155,8 @@ class Network:
         net = cls(workdir, state["relays"], state["backends"], owned=False,
                   services_per_backend=state.get("services_per_backend", 1),
                   backend_intro_points=state.get("backend_intro_points"),
-                  clients=state.get("clients", 1))
+                  clients=state.get("clients", 1),
+                  mgmt_nodes=state.get("mgmt_nodes", 1))
         net.owner_pid = state["owner_pid"]
         net.nodes = state["nodes"]
         net.base_port = state["base_port"]
@@ -169,6 +175,7 @@ class Network:
             "services_per_backend": self.services_per_backend,
             "backend_intro_points": self.backend_intro_points,
             "clients": self.n_clients,
+            "mgmt_nodes": self.n_mgmt,
             "owner_pid": self.owner_pid,
             "base_port": self.base_port,
             "lock_path": self.lock_path,
@@ -245,12 +252,26 @@ class Network:
         return self.nodes["client"]["ports"]["socks"]
 
     @property
+    def mgmt_names(self):
+        """The management tors: "mgmt", and "mgmt2" with mgmt_nodes=2
+        (two management hosts with one key, test_multihost.py)."""
+        return self.names("mgmt")
+
+    @property
     def mgmt_control_port(self):
-        return self.nodes["mgmt"]["ports"]["control"]
+        return self.mgmt_port_of("mgmt")
 
     @property
     def mgmt_control_socket(self):
-        return os.path.join(self.node_dir("mgmt"), "control.sock")
+        return self.mgmt_socket_of("mgmt")
+
+    def mgmt_port_of(self, name):
+        """The ControlPort of management tor name."""
+        return self.nodes[name]["ports"]["control"]
+
+    def mgmt_socket_of(self, name):
+        """The ControlSocket of management tor name."""
+        return os.path.join(self.node_dir(name), "control.sock")
 
     @property
     def mgmt_cookie_path(self):
@@ -386,7 +407,10 @@ class Network:
         plan += [(f"r{i}", "relay", i % 2 == 0) for i in range(self.n_relays)]
         plan += [(f"be{i}", "backend", False)
                  for i in range(self.n_backends)]
-        plan += [("mgmt", "mgmt", False), ("client", "client", False)]
+        plan += [("mgmt", "mgmt", False)]
+        plan += [(f"mgmt{i}", "mgmt", False)
+                 for i in range(2, self.n_mgmt + 1)]
+        plan += [("client", "client", False)]
         plan += [(f"client{i}", "client", False)
                  for i in range(1, self.n_clients)]
         for name, kind, exit_ in plan:
@@ -569,7 +593,7 @@ class Network:
         return lines
 
     def _mgmt_torrc(self, name):
-        return [f"ControlSocket {self.mgmt_control_socket}"]
+        return [f"ControlSocket {self.mgmt_socket_of(name)}"]
 
     def _client_torrc(self, name):
         # IsolateSOCKSAuth is on by default: a new SOCKS username is a new
@@ -757,7 +781,7 @@ class Network:
         return [n for n, v in self.nodes.items() if v["kind"] != "authority"]
 
     def _client_side(self):
-        return self.client_names + ["mgmt"] + self.backend_names
+        return self.client_names + self.mgmt_names + self.backend_names
 
     def _ctl(self, name):
         """The harness's own persistent control connection to name;
