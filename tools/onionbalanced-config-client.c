@@ -82,10 +82,14 @@ write_new(const char *dir, const char *name, mode_t mode, const char *text)
 		return -1;
 	}
 	w = write(fd, text, len);
-	if (w != (ssize_t)len || fsync(fd) == -1 || close(fd) == -1) {
+	if (w != (ssize_t)len || fsync(fd) == -1) {
 		warn("%s", path);
-		if (w != (ssize_t)len)
-			(void)close(fd);
+		(void)close(fd);
+		(void)unlink(path);
+		return -1;
+	}
+	if (close(fd) == -1) {
+		warn("%s", path);
 		(void)unlink(path);
 		return -1;
 	}
