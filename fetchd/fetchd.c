@@ -47,6 +47,7 @@ static const struct ipc_type parent_types[] = {
 	{ PC_SOCKS_FAILED, "SOCKS_FAILED", 0 },
 	{ PC_METRICS_FD, "METRICS_FD", IPC_TYPE_FD },
 	{ PC_COUNTERS, "COUNTERS", 0 },
+	{ PC_CLIENT_KEY, "CLIENT_KEY", 0 },
 };
 
 struct fetchd_proc {
@@ -134,6 +135,43 @@ op_signal_active(void *arg)
 	if (fp->ctl == NULL || !torctl_is_ready(fp->ctl))
 		return -1;
 	return torctl_signal(fp->ctl, "ACTIVE", NULL, NULL);
+}
+
+/* tor's answer never holds the key; its refusal is worth a warning. */
+static char client_auth_add_cmd[] = "ONION_CLIENT_AUTH_ADD";
+static char client_auth_remove_cmd[] = "ONION_CLIENT_AUTH_REMOVE";
+
+static void
+client_auth_done(struct torctl *ctl, enum torctl_status status,
+    const struct torctl_reply *reply, void *arg)
+{
+	const char *command = arg;
+
+	if (status == TORCTL_REJECTED)
+		log_warnx("tor refused %s: %s", command,
+		    torctl_reply_message(reply));
+}
+
+static int
+op_client_auth_add(void *arg, const char *address, const uint8_t key[32])
+{
+	struct fetchd_proc *fp = arg;
+
+	if (fp->ctl == NULL || !torctl_is_ready(fp->ctl))
+		return -1;
+	return torctl_onion_client_auth_add(fp->ctl, address, key,
+	    client_auth_done, client_auth_add_cmd);
+}
+
+static int
+op_client_auth_remove(void *arg, const char *address)
+{
+	struct fetchd_proc *fp = arg;
+
+	if (fp->ctl == NULL || !torctl_is_ready(fp->ctl))
+		return -1;
+	return torctl_onion_client_auth_remove(fp->ctl, address,
+	    client_auth_done, client_auth_remove_cmd);
 }
 
 static void
@@ -286,13 +324,15 @@ static void
 on_conn(struct torctl *ctl, bool connected, const char *reason, void *arg)
 {
 	struct fetchd_proc *fp = arg;
+	/* SIGNAL: a NEWNYM takes tor's client keys (fetchd_clientauth.c). */
 	static const char *const events[] = {
-		"HS_DESC", "HS_DESC_CONTENT", "STATUS_CLIENT", "CIRC",
+		"HS_DESC", "HS_DESC_CONTENT", "STATUS_CLIENT", "CIRC", "SIGNAL",
 	};
 
 	if (connected) {
 		log_info("tor control connection ready");
-		if (torctl_setevents(ctl, events, 4, setevents_done, fp) == -1)
+		if (torctl_setevents(ctl, events, sizeof(events) /
+		    sizeof(events[0]), setevents_done, fp) == -1)
 			log_warnx("cannot send SETEVENTS");
 		return;
 	}
@@ -435,6 +475,28 @@ parent_probe(struct fetchd_proc *fp, const struct ipc_msg *msg)
 		fatalx("parent: unexpected PROBE");
 }
 
+/* The key is copied into fetchd's instance; the channel's copy is wiped. */
+static void
+parent_client_key(struct fetchd_proc *fp, const struct ipc_msg *msg)
+{
+	struct ipc_cursor c;
+	uint8_t key[32];
+	uint32_t service, instance;
+	int rv = -1;
+
+	if (ipc_open_fixed(&c, msg, PC_CLIENT_KEY_LEN) == 0 &&
+	    ipc_get_u32(&c, &service) == 0 &&
+	    ipc_get_u32(&c, &instance) == 0 &&
+	    ipc_get_bytes(&c, key, sizeof(key)) == 0 &&
+	    ipc_cursor_end(&c) == 0)
+		rv = fetchd_config_client_key(fp->fd, service, instance, key);
+	sodium_memzero(key, sizeof(key));
+	/* payload points into the channel's own receive buffer */
+	sodium_memzero((uint8_t *)(uintptr_t)msg->payload, msg->len);
+	if (rv == -1)
+		fatalx("parent: malformed or unexpected CLIENT_KEY");
+}
+
 static void
 parent_socks_fd(struct fetchd_proc *fp, const struct ipc_msg *msg)
 {
@@ -499,6 +561,9 @@ parent_dispatch(struct fetchd_proc *fp, const struct ipc_msg *msg)
 		break;
 	case PC_PROBE:
 		parent_probe(fp, msg);
+		break;
+	case PC_CLIENT_KEY:
+		parent_client_key(fp, msg);
 		break;
 	case PC_SOCKS_FD:
 		parent_socks_fd(fp, msg);
@@ -604,6 +669,8 @@ setup(struct fetchd_proc *fp, int parent_fd)
 		.consensus_refresh = op_consensus_refresh,
 		.send_peer = op_send_peer,
 		.probe_start = op_probe_start,
+		.client_auth_add = op_client_auth_add,
+		.client_auth_remove = op_client_auth_remove,
 		.arg = fp,
 	};
 	struct socks_probe_ops pops = {

@@ -178,6 +178,14 @@ struct fetchd_ops {
 	 */
 	int	(*probe_start)(void *arg, uint32_t id, const char *address,
 		    const struct fetchd_probe_config *cfg, uint32_t isolation);
+	/*
+	 * ONION_CLIENT_AUTH_ADD address x25519:key (ephemeral: tor keeps it
+	 * in memory) and ONION_CLIENT_AUTH_REMOVE address, so that the
+	 * probes of a restricted backend get through; 0 if queued.
+	 */
+	int	(*client_auth_add)(void *arg, const char *address,
+		    const uint8_t key[32]);
+	int	(*client_auth_remove)(void *arg, const char *address);
 	void	*arg;
 };
 
@@ -237,6 +245,10 @@ struct fetchd_instance {
 	/* The same bytes again are not decoded again (NULL: none yet). */
 	struct fetchd_verified *verified;
 	unsigned long	 verified_hits;
+
+	/* A restricted backend: our client key (PC_CLIENT_KEY); wiped. */
+	bool		 has_client_key;
+	uint8_t		 client_key[32];
 };
 
 struct fetchd_config_service {
@@ -275,6 +287,14 @@ struct fetchd {
 	/* fetchd_hsdirs.c: the ring a client fetches from; NULL if unknown. */
 	struct fetchd_hsdirs	*hsdirs;
 	bool			 said_no_hsdirs;	/* logged once */
+
+	/*
+	 * The addresses whose client key we gave tor (fetchd_clientauth.c),
+	 * kept across connections: tor keeps them until it restarts, or a
+	 * NEWNYM purges them.
+	 */
+	char			(*tor_auth)[ONION_ADDRESS_LEN + 1];
+	size_t			 ntor_auth;
 };
 
 struct fetchd *fetchd_new(const struct fetchd_ops *ops);
@@ -296,7 +316,17 @@ int	fetchd_config_instance(struct fetchd *fd, uint32_t service,
 /* PC_PROBE: how to probe one instance (after its PC_INSTANCE). */
 int	fetchd_config_probe(struct fetchd *fd, uint32_t service,
 	    uint32_t instance, const struct fetchd_probe_config *cfg);
+/* PC_CLIENT_KEY: a restricted instance's key (after its PC_INSTANCE). */
+int	fetchd_config_client_key(struct fetchd *fd, uint32_t service,
+	    uint32_t instance, const uint8_t key[32]);
 int	fetchd_config_end(struct fetchd *fd, uint32_t generation, time_t now);
+
+/*
+ * Gives tor the client key of every restricted instance and takes back
+ * those of instances no longer restricted (fetchd_clientauth.c): on a
+ * new control connection, a new configuration, and after a NEWNYM.
+ */
+void	fetchd_client_auth_sync(struct fetchd *fd);
 
 /* The control connection is up (events set) or gone. */
 void	fetchd_connected(struct fetchd *fd, time_t now);

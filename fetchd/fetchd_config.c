@@ -30,6 +30,7 @@ free_instances(struct fetchd_instance *inst, size_t n)
 	for (i = 0; i < n && inst != NULL; i++) {
 		free(inst[i].desc);
 		free(inst[i].verified);
+		sodium_memzero(inst[i].client_key, sizeof(inst[i].client_key));
 	}
 	free(inst);
 }
@@ -54,6 +55,7 @@ fetchd_free(struct fetchd *fd)
 	drop_pending(fd);
 	free_instances(fd->inst, fd->ninst);
 	fetchd_hsdirs_free(fd->hsdirs);
+	free(fd->tor_auth);
 	free(fd);
 }
 
@@ -163,6 +165,21 @@ fetchd_config_probe(struct fetchd *fd, uint32_t service, uint32_t instance,
 	return 0;
 }
 
+int
+fetchd_config_client_key(struct fetchd *fd, uint32_t service,
+    uint32_t instance, const uint8_t key[32])
+{
+	struct fetchd_instance *in;
+
+	if (!fd->pending || (in = pending_slot(fd, service, instance)) == NULL ||
+	    in->name[0] == '\0' || in->has_client_key ||
+	    sodium_is_zero(key, 32))
+		return -1;
+	memcpy(in->client_key, key, sizeof(in->client_key));
+	in->has_client_key = true;
+	return 0;
+}
+
 /*
  * Moves the state of the first old instance with the same key (not yet
  * taken) into the new one.  The same backend in two services has two
@@ -232,6 +249,8 @@ fetchd_config_end(struct fetchd *fd, uint32_t generation, time_t now)
 	drop_pending(fd);
 	log_info("configuration %u: %zu instance(s), fetch interval %u s",
 	    generation, fd->ninst, fd->fetch_interval_s);
+	if (fd->connected)
+		fetchd_client_auth_sync(fd);
 	fetchd_resync(fd);
 	fetchd_schedule_round(fd, now, "new configuration");
 	return 0;

@@ -111,13 +111,30 @@ use_descriptor(struct fetchd *fd, struct fetchd_instance *in,
  * An expired signing-key certificate is counted apart: an HSDir serving
  * an old copy, or a clock that is off, rather than a broken descriptor.
  */
+/*
+ * A restricted backend's descriptor that our key does not open is the
+ * operator's to fix, so the status says it in the operator's words.
+ */
+static void
+rejection_text(char *why, size_t size, enum hsdesc_error err,
+    const struct hsdesc_diag *diag)
+{
+	if (err == HSDESC_ERR_NEED_CLIENT_AUTH)	/* we have no key for it */
+		snprintf(why, size, "client authorization required");
+	else if (err == HSDESC_ERR_CLIENT_NOT_AUTHORIZED ||
+	    err == HSDESC_ERR_BAD_CLIENT_AUTH)
+		snprintf(why, size, "wrong client key");
+	else
+		hsdesc_diag_format(why, size, err, diag);
+}
+
 static enum peer_fetch_outcome
 reject_descriptor(struct fetchd *fd, struct fetchd_instance *in,
     enum hsdesc_error err, const struct hsdesc_diag *diag, time_t now)
 {
 	char why[128], text[160];
 
-	hsdesc_diag_format(why, sizeof(why), err, diag);
+	rejection_text(why, sizeof(why), err, diag);
 	snprintf(text, sizeof(text), "descriptor rejected: %s", why);
 	fetchd_warn_once(in, text);
 	/*
@@ -227,7 +244,8 @@ handle_descriptor(struct fetchd *fd, struct fetchd_instance *in,
 	else {
 		memset(&diag, 0, sizeof(diag));
 		err = hsdesc_decode_near(body, len, in->key, tp,
-		    fd->period.length_min, now, max_size, NULL, &tp_out, &desc,
+		    fd->period.length_min, now, max_size,
+		    in->has_client_key ? in->client_key : NULL, &tp_out, &desc,
 		    &diag);
 		if (err != HSDESC_OK) {
 			fetchd_report_fetch(fd, in,
@@ -324,6 +342,20 @@ on_status_client(struct fetchd *fd, const struct torctl_reply *ev, time_t now)
 		fetchd_set_circuits(fd, false, now);
 }
 
+/* A NEWNYM purged tor's ephemeral client keys: give them again. */
+static void
+on_signal(struct fetchd *fd, const struct torctl_reply *ev)
+{
+	char name[32];
+
+	if (torctl_word(ev->lines[0].text, 1, name, sizeof(name)) == -1) {
+		log_warnx("tor sent a malformed SIGNAL event");
+		return;
+	}
+	if (strcmp(name, "NEWNYM") == 0)
+		fetchd_client_auth_sync(fd);
+}
+
 void
 fetchd_handle_event(struct fetchd *fd, const struct torctl_reply *ev,
     time_t now)
@@ -340,6 +372,8 @@ fetchd_handle_event(struct fetchd *fd, const struct torctl_reply *ev,
 		on_status_client(fd, ev, now);
 	else if (strcmp(kw, "CIRC") == 0)
 		fetchd_probe_circ_event(fd, ev, now);
+	else if (strcmp(kw, "SIGNAL") == 0)
+		on_signal(fd, ev);
 }
 
 void

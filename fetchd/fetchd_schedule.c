@@ -135,6 +135,8 @@ fetchd_connected(struct fetchd *fd, time_t now)
 	fd->last_active_signal = 0;
 	/* The consensus may have changed while we were away. */
 	fd->have_consensus = false;
+	/* And tor may be a new one, without our client keys. */
+	fetchd_client_auth_sync(fd);
 }
 
 void

@@ -47,6 +47,7 @@ static const struct ipc_type pc_types[] = {
 	{ PC_COUNTERS, "COUNTERS", 0 },
 	{ PC_PUBLISH, "PUBLISH", 0 },
 	{ PC_AUTH_CLIENT, "AUTH_CLIENT", 0 },
+	{ PC_CLIENT_KEY, "CLIENT_KEY", 0 },
 };
 
 static void control_retry_cb(int, short, void *);
@@ -432,6 +433,7 @@ child_dispatch(struct child *c, const struct ipc_msg *msg)
 	case PC_COUNTERS:
 	case PC_PUBLISH:
 	case PC_AUTH_CLIENT:
+	case PC_CLIENT_KEY:
 		break;
 	}
 	child_lost(c, "sent a message only the parent sends, or a "

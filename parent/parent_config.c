@@ -19,6 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "log.h"
 #include "parent.h"
 
@@ -254,6 +256,27 @@ send_auth_clients(struct child *c, uint32_t i,
 	return 0;
 }
 
+/*
+ * fetchd alone holds a restricted backend's client key; c->buf is wiped
+ * once the message is sent (or not).
+ */
+static int
+send_client_key(struct child *c, uint32_t i, uint32_t j,
+    const struct ob_config_instance *in)
+{
+	struct ipc_builder b;
+	int rv = -1;
+
+	ipc_builder_init(&b, c->buf, sizeof(c->buf), PC_CLIENT_KEY, 0);
+	ipc_add_u32(&b, i);
+	ipc_add_u32(&b, j);
+	ipc_add_bytes(&b, in->client_key, sizeof(in->client_key));
+	if (ipc_builder_finish(&b) == 0)
+		rv = send_msg(c, &b);
+	sodium_memzero(c->buf, sizeof(c->buf));
+	return rv;
+}
+
 static int
 send_service(struct child *c, const struct ob_config *cfg, uint32_t i,
     const struct ob_config_service *s)
@@ -290,8 +313,12 @@ send_service(struct child *c, const struct ob_config *cfg, uint32_t i,
 		ipc_add_string(&b, in->name != NULL ? in->name : in->address);
 		if (ipc_builder_finish(&b) == -1 || send_msg(c, &b) == -1)
 			return -1;
-		if (c->role == ROLE_FETCHD &&
-		    send_probe(c, cfg, i, (uint32_t)j, &in->probe) == -1)
+		if (c->role != ROLE_FETCHD)
+			continue;
+		if (send_probe(c, cfg, i, (uint32_t)j, &in->probe) == -1)
+			return -1;
+		if (in->has_client_key &&
+		    send_client_key(c, i, (uint32_t)j, in) == -1)
 			return -1;
 	}
 	return 0;

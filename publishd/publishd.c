@@ -367,6 +367,7 @@ parent_dispatch(struct pd_proc *p, const struct ipc_msg *msg)
 	case PC_SOCKS_REQUEST:
 	case PC_SOCKS_FD:
 	case PC_SOCKS_FAILED:
+	case PC_CLIENT_KEY:	/* fetchd's alone */
 		fatalx("parent: sent %s, which publishd never gets",
 		    ipc_type_name(&p->parent, msg->type));
 	}

@@ -736,6 +736,53 @@ parse_instance_address(struct config_parser *p, yaml_node_t *node,
 	return 0;
 }
 
+/*
+ * A file or directory named in the config: relative to the config file's
+ * directory, as "key:" is.  field is the char * to set; the position goes
+ * to the struct ob_config_pos right after it (both layouts below).
+ */
+static int
+parse_config_path(struct config_parser *p, yaml_node_t *node, char **out,
+    struct ob_config_pos *pos, const char *keypath)
+{
+	const char *v;
+	size_t len;
+
+	if ((v = scalar_string(p, node, keypath, &len)) == NULL)
+		return -1;
+	if (len == 0)
+		return config_error(p, node, keypath, "empty");
+	if (len >= PATH_MAX)
+		return config_error(p, node, keypath,
+		    "path longer than %d bytes", PATH_MAX - 1);
+	if (memchr(v, '\0', len) != NULL)
+		return config_error(p, node, keypath, "NUL byte in the path");
+	if ((*out = path_join_clean(p->keydir, v)) == NULL)
+		return config_error(p, node, keypath, "out of memory");
+	*pos = node_pos(node);
+	return 0;
+}
+
+static int
+parse_instance_client_key(struct config_parser *p, yaml_node_t *node,
+    void *field, const char *keypath)
+{
+	struct ob_config_instance *inst = field;
+
+	return parse_config_path(p, node, &inst->client_key_path,
+	    &inst->client_key_pos, keypath);
+}
+
+static int
+parse_client_auth_dir(struct config_parser *p, yaml_node_t *node,
+    void *field, const char *keypath)
+{
+	struct ob_config_service *svc = field;
+
+	return parse_config_path(p, node, &svc->client_auth_dir,
+	    &svc->client_auth_dir_pos, keypath);
+}
+
 static const struct config_key instance_keys[] = {
 	{ "address", parse_instance_address, 0,
 	    "the onion address of a backend" },
@@ -748,6 +795,8 @@ static const struct config_key instance_keys[] = {
 	    offsetof(struct ob_config_instance, probe), NULL },
 	{ "health-check-path", parse_health_check_path,
 	    offsetof(struct ob_config_instance, probe), NULL },
+	/* Ours: docs/configuration.md, "Restricted backends". */
+	{ "client-key", parse_instance_client_key, 0, NULL },
 };
 
 /* An instance listed twice would get twice the share of clients. */
@@ -949,6 +998,8 @@ static const struct config_key service_keys[] = {
 	    offsetof(struct ob_config_service, per_descriptor), NULL },
 	/* Ours: docs/configuration.md, "Client authorization". */
 	{ "authorized-clients", parse_authorized_clients, 0, NULL },
+	/* Ours: docs/configuration.md, "Restricted backends". */
+	{ "client-auth-dir", parse_client_auth_dir, 0, NULL },
 };
 
 /*
@@ -1203,13 +1254,21 @@ ob_config_free(struct ob_config *cfg)
 	if (cfg == NULL)
 		return;
 	for (i = 0; i < cfg->nservices; i++) {
-		for (j = 0; j < cfg->services[i].ninstances; j++)
-			free(cfg->services[i].instances[j].name);
+		for (j = 0; j < cfg->services[i].ninstances; j++) {
+			struct ob_config_instance *in =
+			    &cfg->services[i].instances[j];
+
+			free(in->name);
+			free(in->client_key_path);
+			free(in->client_key_file);
+			sodium_memzero(in->client_key, sizeof(in->client_key));
+		}
 		free(cfg->services[i].instances);
 		free(cfg->services[i].key_path);
 		free(cfg->services[i].auth_clients);
 		for (j = 0; j < cfg->services[i].nauth_client_dirs; j++)
 			free(cfg->services[i].auth_client_dirs[j]);
+		free(cfg->services[i].client_auth_dir);
 	}
 	free(cfg->services);
 	if (cfg->control_password != NULL) {
@@ -1567,6 +1626,99 @@ read_auth_client_dirs(struct ob_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+/* client-auth-dir: the file for an instance's address gives its key. */
+static int
+client_dir_found(void *arg, const char *file, const char *address,
+    const uint8_t key[32], char *err, size_t errlen)
+{
+	struct ob_config_service *svc = arg;
+	struct ob_config_instance *in;
+	size_t j;
+
+	for (j = 0; j < svc->ninstances; j++) {
+		in = &svc->instances[j];
+		/* An instance's own client-key comes first. */
+		if (in->client_key_path != NULL ||
+		    strcmp(in->address, address) != 0)
+			continue;
+		if (in->client_key_file != NULL) {
+			/* Two keys for one backend: which is meant? */
+			snprintf(err, errlen, "%s and %s are both for %s",
+			    in->client_key_file, file, address);
+			return -1;
+		}
+		if ((in->client_key_file = strdup(file)) == NULL) {
+			snprintf(err, errlen, "%s: out of memory", file);
+			return -1;
+		}
+		memcpy(in->client_key, key, sizeof(in->client_key));
+		in->has_client_key = 1;
+	}
+	return 0;	/* a key for another service is no error, as in tor */
+}
+
+static int
+read_instance_client_key(const struct ob_config *cfg, size_t i, size_t j,
+    struct ob_config_instance *in, char *err, size_t errlen)
+{
+	char address[AUTH_PRIVATE_ADDRESS_LEN + 1], why[PATH_MAX + 160];
+
+	if (auth_private_file_read(in->client_key_path, address,
+	    in->client_key, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s:%lu:%lu: services[%zu].instances"
+		    "[%zu].client-key: %s", cfg->path, in->client_key_pos.line,
+		    in->client_key_pos.column, i, j, why);
+		return -1;
+	}
+	if (strcmp(address, in->address) != 0) {
+		sodium_memzero(in->client_key, sizeof(in->client_key));
+		snprintf(err, errlen, "%s:%lu:%lu: services[%zu].instances"
+		    "[%zu].client-key: %s is a key for %s, not for this "
+		    "instance (%s)", cfg->path, in->client_key_pos.line,
+		    in->client_key_pos.column, i, j, in->client_key_path,
+		    address, in->address);
+		return -1;
+	}
+	if ((in->client_key_file = strdup(in->client_key_path)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", cfg->path);
+		return -1;
+	}
+	in->has_client_key = 1;
+	return 0;
+}
+
+/*
+ * The restricted backends' client keys, from each instance's client-key
+ * file and each service's client-auth-dir; a reload reads them again.
+ */
+static int
+read_client_keys(struct ob_config *cfg, char *err, size_t errlen)
+{
+	struct ob_config_service *svc;
+	char why[PATH_MAX + 160];
+	size_t i, j;
+
+	for (i = 0; i < cfg->nservices; i++) {
+		svc = &cfg->services[i];
+		for (j = 0; j < svc->ninstances; j++)
+			if (svc->instances[j].client_key_path != NULL &&
+			    read_instance_client_key(cfg, i, j,
+			    &svc->instances[j], err, errlen) == -1)
+				return -1;
+		if (svc->client_auth_dir == NULL)
+			continue;
+		if (auth_private_dir_read(svc->client_auth_dir,
+		    client_dir_found, svc, why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "%s:%lu:%lu: services[%zu]."
+			    "client-auth-dir: %s", cfg->path,
+			    svc->client_auth_dir_pos.line,
+			    svc->client_auth_dir_pos.column, i, why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 ob_config_load(const char *path, struct ob_config **out, char *err,
     size_t errlen)
@@ -1587,7 +1739,8 @@ ob_config_load(const char *path, struct ob_config **out, char *err,
 		goto out;
 	if (apply_environment(cfg, err, errlen) == -1 ||
 	    absolute_socket_paths(cfg, err, errlen) == -1 ||
-	    read_auth_client_dirs(cfg, err, errlen) == -1) {
+	    read_auth_client_dirs(cfg, err, errlen) == -1 ||
+	    read_client_keys(cfg, err, errlen) == -1) {
 		ob_config_free(cfg);
 		goto out;
 	}

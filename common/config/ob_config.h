@@ -96,6 +96,19 @@ struct ob_config_instance {
 	struct ob_config_pos address_pos;
 	/* After loading: every field set (own, service's, or default). */
 	struct ob_config_probe probe;
+	/*
+	 * A restricted backend (docs/configuration.md, "Restricted
+	 * backends"): client-key names a .auth_private file, resolved like
+	 * "key:"; once ob_config_load() read it, or found the instance's
+	 * file in its service's client-auth-dir, client_key is the x25519
+	 * private key fetchd decrypts the instance's descriptors with.
+	 * ob_config_free() wipes it.
+	 */
+	char		*client_key_path;
+	struct ob_config_pos client_key_pos;
+	int		 has_client_key;
+	uint8_t		 client_key[32];
+	char		*client_key_file;	/* where it was read, for logs */
 };
 
 struct ob_config_service {
@@ -126,6 +139,9 @@ struct ob_config_service {
 	char		*auth_client_dirs[OB_CONFIG_MAX_AUTH_CLIENT_DIRS];
 	struct ob_config_pos auth_client_dir_pos[OB_CONFIG_MAX_AUTH_CLIENT_DIRS];
 	size_t		 nauth_client_dirs;
+	/* client-auth-dir: a ClientOnionAuthDir for the instances; NULL: none */
+	char		*client_auth_dir;
+	struct ob_config_pos client_auth_dir_pos;
 	/* Set by ob_config_set_identity() once keyd has told the parent. */
 	int		 has_identity;
 	uint8_t		 identity[32];

@@ -113,6 +113,16 @@ enum parent_child_msg {
 	 * None: the descriptor is for everyone.
 	 */
 	PC_AUTH_CLIENT,
+	/*
+	 * parent -> fetchd, after an instance's PC_PROBE: the x25519
+	 * private key of a restricted backend's authorized client
+	 * (docs/configuration.md, "Restricted backends"):
+	 *   service(4) instance(4) x25519_private_key(32)
+	 * fetchd decrypts the instance's descriptors with it and gives it
+	 * to its tor (ONION_CLIENT_AUTH_ADD) for the liveness probes.  Both
+	 * sides wipe the message once read.  None: the instance is open.
+	 */
+	PC_CLIENT_KEY,
 };
 
 #define PC_CONFIG_BEGIN_LEN	(4 + 4 + 4 + 4)
@@ -126,6 +136,7 @@ enum parent_child_msg {
 #define PC_COUNTERS_LEN		(4 * 4)
 #define PC_PUBLISH_LEN		(3 * 4)
 #define PC_AUTH_CLIENT_LEN	(4 + 32)
+#define PC_CLIENT_KEY_LEN	(4 + 4 + 32)
 
 /* What a liveness probe checks beyond the backend's tor (PC_PROBE). */
 enum probe_check {

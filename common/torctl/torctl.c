@@ -1012,6 +1012,42 @@ torctl_signal(struct torctl *ctl, const char *signal_name,
 	return send_words(ctl, "SIGNAL", &signal_name, 1, cb, arg);
 }
 
+/*
+ * The key travels in a buffer of ours that is wiped once written
+ * (enqueue_secret()); the log names only the command.
+ */
+int
+torctl_onion_client_auth_add(struct torctl *ctl, const char *address,
+    const uint8_t key[32], torctl_reply_cb *cb, void *arg)
+{
+	char b64[sodium_base64_ENCODED_LEN(32,
+	    sodium_base64_VARIANT_ORIGINAL)];
+	char line[sizeof("ONION_CLIENT_AUTH_ADD  x25519:") + 56 + sizeof(b64)];
+	int n, rv = -1;
+
+	if (!torctl_is_ready(ctl) || !torctl_valid_onion(address))
+		return -1;
+	sodium_bin2base64(b64, sizeof(b64), key, 32,
+	    sodium_base64_VARIANT_ORIGINAL);
+	n = snprintf(line, sizeof(line), "ONION_CLIENT_AUTH_ADD %s x25519:%s",
+	    address, b64);
+	if (n > 0 && (size_t)n < sizeof(line))
+		rv = enqueue_secret(ctl, line, cb, arg);
+	sodium_memzero(b64, sizeof(b64));
+	sodium_memzero(line, sizeof(line));
+	return rv;
+}
+
+int
+torctl_onion_client_auth_remove(struct torctl *ctl, const char *address,
+    torctl_reply_cb *cb, void *arg)
+{
+	if (!torctl_valid_onion(address))
+		return -1;
+	return send_words(ctl, "ONION_CLIENT_AUTH_REMOVE", &address, 1, cb,
+	    arg);
+}
+
 static bool
 valid_servers(const char *const *servers, size_t n)
 {

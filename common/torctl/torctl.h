@@ -142,6 +142,17 @@ int	torctl_hspost(struct torctl *ctl, const char *const *servers,
 int	torctl_signal(struct torctl *ctl, const char *signal_name,
 	    torctl_reply_cb *cb, void *arg);
 
+/*
+ * ONION_CLIENT_AUTH_ADD address x25519:<key in base64>, without Flags=
+ * (ephemeral: tor never writes it to disk; a NEWNYM purges it), and
+ * ONION_CLIENT_AUTH_REMOVE address.  address: 56 characters, no
+ * ".onion".  The key never reaches a log.
+ */
+int	torctl_onion_client_auth_add(struct torctl *ctl, const char *address,
+	    const uint8_t key[32], torctl_reply_cb *cb, void *arg);
+int	torctl_onion_client_auth_remove(struct torctl *ctl,
+	    const char *address, torctl_reply_cb *cb, void *arg);
+
 /* Syntax checks the helpers use, exported for callers and tests. */
 bool	torctl_valid_onion(const char *address);
 /* "$"? 40 hex, then optionally "~nick" or "=nick". */

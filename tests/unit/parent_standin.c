@@ -54,6 +54,8 @@ static const struct ipc_type pc_types[] = {
 	{ PC_METRICS_FD, "METRICS_FD", IPC_TYPE_FD },
 	{ PC_COUNTERS, "COUNTERS", 0 },
 	{ PC_PUBLISH, "PUBLISH", 0 },
+	{ PC_AUTH_CLIENT, "AUTH_CLIENT", 0 },
+	{ PC_CLIENT_KEY, "CLIENT_KEY", 0 },
 };
 
 struct standin {
@@ -234,6 +236,7 @@ handle(struct standin *s, const struct ipc_msg *msg)
 	case PC_COUNTERS:	/* publishd's: for its metrics */
 	case PC_PUBLISH:	/* publishd's: how a service publishes */
 	case PC_AUTH_CLIENT:	/* publishd's: restricted discovery */
+	case PC_CLIENT_KEY:	/* fetchd's: a restricted backend's key */
 		break;
 	case PC_CONFIG_END:
 		ready(s, msg);

@@ -765,6 +765,61 @@ test_authorized_clients(void)
 	check_load_error("errors/auth-client-no-dir.yaml", want);
 }
 
+/*
+ * Restricted backends: an instance's client-key file (a .auth_private
+ * for its own address) and a service's client-auth-dir (tor's
+ * ClientOnionAuthDir: the file for an instance's address gives its key;
+ * others and non-.auth_private files are ignored).  A key for another
+ * address, a bad or missing file, two keys for one backend: one error
+ * line naming file, line and key.
+ */
+static void
+test_client_keys(void)
+{
+	struct ob_config *cfg;
+	const struct ob_config_instance *in;
+	const char *cwd = enter_data_dir();
+	char want[1024];
+
+	if ((cfg = load_ok("valid/client-keys.yaml")) == NULL)
+		return;
+	in = cfg->services[0].instances;
+	CHECK(in[0].has_client_key);
+	CHECK_HEX(in[0].client_key, 32, "0102030405060708090a0b0c0d0e0f10"
+	    "1112131415161718191a1b1c1d1e1f20");
+	CHECK(in[1].has_client_key);
+	CHECK_HEX(in[1].client_key, 32, "2122232425262728292a2b2c2d2e2f30"
+	    "3132333435363738393a3b3c3d3e3f40");
+	CHECK(!in[2].has_client_key);	/* no file for it: an open backend */
+	ob_config_free(cfg);
+
+	snprintf(want, sizeof(want), "errors/client-key-other-address.yaml:"
+	    "5:17: services[0].instances[0].client-key: %s/errors/../clients/"
+	    "keys/backend-b.auth_private is a key for bvy46sg2b5dokczabwv2pab"
+	    "qlrps3lppweyrebhat6gjieo2avojdvad, not for this instance (k6udx3"
+	    "rspbeemwob5ij4ckqmsitz736vnjs3fm4j6z655onotjskjwad)", cwd);
+	check_load_error("errors/client-key-other-address.yaml", want);
+	snprintf(want, sizeof(want), "errors/client-key-bad.yaml:5:17: "
+	    "services[0].instances[0].client-key: %s/errors/../clients/keys/"
+	    "bad.auth_private: not one line \"<address>:descriptor:x25519:"
+	    "<private key in base32>\" (tor's ClientOnionAuthDir format)",
+	    cwd);
+	check_load_error("errors/client-key-bad.yaml", want);
+	snprintf(want, sizeof(want), "errors/client-key-missing.yaml:5:17: "
+	    "services[0].instances[0].client-key: %s/errors/../clients/keys/"
+	    "missing.auth_private: No such file or directory", cwd);
+	check_load_error("errors/client-key-missing.yaml", want);
+	snprintf(want, sizeof(want), "errors/client-auth-dir-twice.yaml:3:20: "
+	    "services[0].client-auth-dir: %s/errors/../clients/private-twice/"
+	    "one.auth_private and %s/errors/../clients/private-twice/"
+	    "two.auth_private are both for k6udx3rspbeemwob5ij4ckqmsitz736vnj"
+	    "s3fm4j6z655onotjskjwad", cwd, cwd);
+	check_load_error("errors/client-auth-dir-twice.yaml", want);
+	check_load_error("errors/client-key-empty.yaml",
+	    "errors/client-key-empty.yaml:5:17: services[0].instances[0]."
+	    "client-key: empty");
+}
+
 /* The reason comes from onion_address_strerror(). */
 static void
 test_bad_onion_addresses(void)
@@ -1017,6 +1072,7 @@ TEST_MAIN(
 	TEST_CASE(test_probe_settings),
 	TEST_CASE(test_publish_settings),
 	TEST_CASE(test_authorized_clients),
+	TEST_CASE(test_client_keys),
 	TEST_CASE(test_unknown_keys_warn_with_line),
 	TEST_CASE(test_no_warnings_for_onionbalance_files),
 	TEST_CASE(test_error_messages),

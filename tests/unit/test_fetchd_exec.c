@@ -238,7 +238,7 @@ serve_until_hsfetch(int tor, const struct fixture *f)
 	for (;;) {
 		read_line(tor, line, sizeof(line));
 		if (strcmp(line, "SETEVENTS HS_DESC HS_DESC_CONTENT "
-		    "STATUS_CLIENT CIRC") == 0 ||
+		    "STATUS_CLIENT CIRC SIGNAL") == 0 ||
 		    strcmp(line, "SIGNAL ACTIVE") == 0)
 			write_all(tor, "250 OK\r\n", 8);
 		else if (strcmp(line, "GETINFO status/circuit-established") ==

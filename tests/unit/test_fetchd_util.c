@@ -119,6 +119,32 @@ fake_probe_start(void *arg, uint32_t id, const char *address,
 	return 0;
 }
 
+static int
+fake_client_auth_add(void *arg, const char *address, const uint8_t key[32])
+{
+	struct fake *f = arg;
+
+	if (f->nauth_add < MAX_SENT) {
+		snprintf(f->auth_added[f->nauth_add],
+		    sizeof(f->auth_added[0]), "%s", address);
+		memcpy(f->auth_key[f->nauth_add], key, 32);
+	}
+	f->nauth_add++;
+	return 0;
+}
+
+static int
+fake_client_auth_remove(void *arg, const char *address)
+{
+	struct fake *f = arg;
+
+	if (f->nauth_remove < MAX_SENT)
+		snprintf(f->auth_removed[f->nauth_remove],
+		    sizeof(f->auth_removed[0]), "%s", address);
+	f->nauth_remove++;
+	return 0;
+}
+
 struct fetchd *
 util_fetchd(struct fake *f)
 {
@@ -128,6 +154,8 @@ util_fetchd(struct fake *f)
 		.consensus_refresh = fake_refresh,
 		.send_peer = fake_send_peer,
 		.probe_start = fake_probe_start,
+		.client_auth_add = fake_client_auth_add,
+		.client_auth_remove = fake_client_auth_remove,
 		.arg = f,
 	};
 	struct fetchd *fd;

@@ -39,6 +39,12 @@ struct fake {
 	void		(*hsfetch_hook)(struct fake *f, const char *address,
 			    const char *server);
 	void		*hook_arg;
+	/* ONION_CLIENT_AUTH_ADD / _REMOVE: address (and key) of each */
+	unsigned	 nauth_add;
+	char		 auth_added[MAX_SENT][ONION_ADDRESS_LEN + 1];
+	uint8_t		 auth_key[MAX_SENT][32];
+	unsigned	 nauth_remove;
+	char		 auth_removed[MAX_SENT][ONION_ADDRESS_LEN + 1];
 };
 
 /* "YYYY-MM-DD?HH:MM:SS" */
