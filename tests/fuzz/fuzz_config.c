@@ -31,8 +31,10 @@ check_config(const struct ob_config *cfg)
 		    svc->ninstances > OB_CONFIG_MAX_INSTANCES)
 			abort();
 		for (j = 0; j < svc->ninstances; j++)
+			/* A buffer's parse reads no key file. */
 			if (strlen(svc->instances[j].address) !=
-			    ONION_ADDRESS_LEN)
+			    ONION_ADDRESS_LEN ||
+			    svc->instances[j].has_client_key)
 				abort();
 		if (svc->nauth_clients > OB_CONFIG_MAX_AUTH_CLIENTS ||
 		    svc->nauth_client_dirs > OB_CONFIG_MAX_AUTH_CLIENT_DIRS ||
@@ -65,6 +67,23 @@ check_auth_line(const uint8_t *data, size_t size)
 		abort();
 }
 
+/*
+ * And as an .auth_private file: what parses has an address of exactly
+ * 56 characters without ':' (tor's field split) and a key.
+ */
+static void
+check_auth_private_line(const uint8_t *data, size_t size)
+{
+	char address[AUTH_PRIVATE_ADDRESS_LEN + 1];
+	uint8_t key[AUTH_CLIENT_KEY_LEN];
+
+	if (auth_private_parse((const char *)data, size, address, key) == -1)
+		return;
+	if (strlen(address) != AUTH_PRIVATE_ADDRESS_LEN ||
+	    strchr(address, ':') != NULL)
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -78,6 +97,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		initialized = 1;
 	}
 	check_auth_line(data, size);
+	check_auth_private_line(data, size);
 	if (ob_config_parse_buffer((const char *)data, size, "fuzz.yaml",
 	    &cfg, err, sizeof(err)) == -1) {
 		if (cfg != NULL || err[0] == '\0' || strchr(err, '\n') != NULL)

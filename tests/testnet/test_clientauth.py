@@ -20,12 +20,27 @@ afresh from an HSDir, and also the keys ONION_CLIENT_AUTH_ADD gave):
            descriptors are built and uploaded again; alice's key now gets
            0xF5; bob's key is answered
 
+Restricted backend, in the same run: be1's tor has an
+authorized_clients/onionbalanced.auth made by `onionbalanced-config
+add-client --address <be1>` (whose .auth_private is onionbalanced's key),
+and the service's `client-auth-dir` starts empty:
+
+  no key   be1's status is invalid, "client authorization required";
+           be0 alone answers the requests above
+  wrong    a .auth_private for be1 that be1 does not list, SIGHUP:
+           "wrong client key"
+  key      the right one (with the "removed" reload): be1 is live, its
+           probes get through (the management tor holds the key, and
+           holds it again after a NEWNYM on it), and it answers requests
+           through the frontend
+
 Environment: OB_BUILD_DIR (set by tests/meson.build), OB_TESTNET_KEEP=1
 keeps the work directory.  Exit status: 0 pass, 1 fail, 77 skip.
 """
 
 import base64
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -41,7 +56,9 @@ import testnet  # noqa: E402
 
 PUBLISH_LIMIT = 180     # first build and upload to every HSDir
 RELOAD_LIMIT = 60       # SIGHUP -> rebuilt and uploaded everywhere
+RESTRICTED_LIMIT = 120  # a restricted backend's status after a (re)load
 REQUESTS = 3
+BE1_TRIES = 8           # requests until the restricted be1 answers one
 
 
 def add_client(ob, authdir, name):
@@ -132,6 +149,68 @@ def wait_published(ob, clients, after=None, limit=PUBLISH_LIMIT):
                       f"{limit} s: {last}")
 
 
+def add_backend_client(ob, authorized_clients, address, name, output):
+    """A client key pair for a restricted backend, the way an operator
+    makes one: its .auth into authorized_clients (the backend's, or
+    another directory for a key the backend does not know), its
+    .auth_private into output."""
+    os.makedirs(authorized_clients, mode=0o700, exist_ok=True)
+    os.makedirs(output, mode=0o700, exist_ok=True)
+    done = subprocess.run(
+        [ob.binary("onionbalanced-config"), "add-client", "--address",
+         address, "--name", name, "--authorized-clients",
+         authorized_clients, "--output", output], stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    if done.returncode != 0:
+        raise TestFailure(f"add-client {name} for {address}: {done.stdout}")
+    return os.path.join(output, f"{name}.auth_private")
+
+
+def instance_status(ob, name):
+    _, sv = ob.service_status()
+    for inst in sv["instances"]:
+        if inst.get("name") == name:
+            return inst
+    raise TestFailure(f"no instance {name} in the status: {sv['instances']}")
+
+
+def wait_instance(ob, name, what, pred, limit=RESTRICTED_LIMIT):
+    deadline = time.monotonic() + limit
+    inst = None
+    while time.monotonic() < deadline:
+        try:
+            inst = instance_status(ob, name)
+        except obdaemon.DaemonError:
+            inst = None
+        if inst is not None and pred(inst):
+            return inst
+        time.sleep(2)
+    raise TestFailure(f"{name}: not {what} within {limit} s: " + (
+        f"state {inst.get('state')}, {inst.get('stateDetail')!r}, "
+        f"liveness {inst.get('liveness')}" if inst else "no status"))
+
+
+def mgmt_client_keys(net):
+    """The addresses the management tor holds a client key for."""
+    ctl = net.controller("mgmt")
+    try:
+        lines = ctl.command("ONION_CLIENT_AUTH_VIEW")
+    finally:
+        ctl.close()
+    return {line.text.split()[1] for line in lines
+            if line.text.startswith("CLIENT ")}
+
+
+def check_mgmt_holds_key(net, address, when):
+    short = address[:-len(".onion")]
+    deadline = time.monotonic() + 20
+    while short not in mgmt_client_keys(net):
+        if time.monotonic() > deadline:
+            raise TestFailure(f"the management tor holds no client key for "
+                              f"{short} {when}")
+        time.sleep(1)
+
+
 def run(build_dir):
     t_start = time.monotonic()
     keep = os.environ.get("OB_TESTNET_KEEP") == "1"
@@ -141,15 +220,32 @@ def run(build_dir):
         net.wait_ready(timeout=300)
         ob = obdaemon.Onionbalanced(net, build_dir)
         authdir = os.path.join(ob.dir, "authorized_clients")
+        keydir = os.path.join(ob.dir, "backend_keys")
+        be1 = net.service_address("be1")
+        be1_hs = net.backend_services("be1")[0]["hs_dir"]
         try:
-            ob.configure(service={"authorized-clients": [authdir]})
+            ob.configure(service={"authorized-clients": [authdir],
+                                  "client-auth-dir": keydir})
             os.makedirs(authdir)
             alice = add_client(ob, authdir, "alice")
             bob = add_client(ob, authdir, "bob")
-            ob.switch_backends()
+            os.makedirs(keydir, mode=0o700)
+            be1_key = add_backend_client(
+                ob, os.path.join(be1_hs, "authorized_clients"), be1,
+                "onionbalanced", os.path.join(ob.dir, "keys_right"))
+            wrong_key = add_backend_client(
+                ob, os.path.join(ob.dir, "unused_auth"), be1,
+                "onionbalanced", os.path.join(ob.dir, "keys_wrong"))
+            ob.switch_backends()        # restarts be1: now restricted
             ob.start()
-            note(f"frontend {ob.frontend}, clients alice and bob")
+            note(f"frontend {ob.frontend}, clients alice and bob; "
+                 f"be1 restricted")
             wait_published(ob, 2)
+            note("restricted be1, no key in client-auth-dir")
+            wait_instance(ob, "node2", "'client authorization required'",
+                          lambda i: i.get("state") == "invalid" and
+                          i.get("stateDetail") ==
+                          "client authorization required")
 
             note("none: no client key")
             expect_refused(net, ob, None, 0xF4, "no key")
@@ -158,15 +254,39 @@ def run(build_dir):
             note("wrong: a key of no listed client")
             expect_refused(net, ob, os.urandom(32), 0xF5, "an unlisted key")
 
-            note("removed: alice.auth deleted, SIGHUP")
+            note("restricted be1, a key it does not list, SIGHUP")
+            shutil.copy(wrong_key, keydir)
+            os.kill(ob.proc.pid, signal.SIGHUP)
+            wait_instance(ob, "node2", "'wrong client key'",
+                          lambda i: i.get("state") == "invalid" and
+                          i.get("stateDetail") == "wrong client key")
+
+            note("removed: alice.auth deleted; be1's right key; SIGHUP")
             os.unlink(os.path.join(authdir, "alice.auth"))
+            shutil.copy(be1_key, keydir)        # replaces the wrong one
             t0 = time.time()
             os.kill(ob.proc.pid, signal.SIGHUP)
             wait_published(ob, 1, after=int(t0), limit=RELOAD_LIMIT)
             note(f"  rebuilt and uploaded {time.time() - t0:.1f} s after "
                  f"SIGHUP")
+            wait_instance(ob, "node2", "live, in the descriptor, alive",
+                          lambda i: i.get("state") == "live" and
+                          i.get("inDescriptor") and
+                          i.get("liveness") == "alive")
+            note(f"  be1 live and alive {time.time() - t0:.1f} s after "
+                 f"SIGHUP")
+            check_mgmt_holds_key(net, be1, "after the reload")
+            ctl = net.controller("mgmt")
+            try:
+                ctl.signal("NEWNYM")
+            finally:
+                ctl.close()
+            check_mgmt_holds_key(net, be1, "after a NEWNYM on it")
             expect_refused(net, ob, alice, 0xF5, "alice, removed")
             expect_answered(net, ob, bob, "bob's key, after the reload", 1)
+            answered = [outcome(net, ob, bob) for _ in range(BE1_TRIES)]
+            check("be1" in answered, f"the restricted be1 answers one of "
+                  f"{BE1_TRIES} requests through the frontend: {answered}")
         except BaseException:
             print("--- last lines of onionbalanced's log ---", flush=True)
             print(ob.log_tail(40), flush=True)
