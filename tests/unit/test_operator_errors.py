@@ -23,7 +23,9 @@ OB_STANDIN, OB_TEST_DATA (as there), OB_CONFIG_GEN (onionbalanced-config),
 OB_MAN_DIR (docs/man).
 """
 
+import base64
 import grp
+import hashlib
 import os
 import pwd
 import re
@@ -518,7 +520,9 @@ def test_usage_errors_exit_2_and_name_the_word():
             (["status", "extra"], 'onionbalanced status: unexpected '
              'argument "extra" (see onionbalanced --help)'),
             (["status", "--bogus"], 'onionbalanced status: unknown option '
-             '"--bogus"')]:
+             '"--bogus"'),
+            (["--hs-version", "v2"], 'onionbalanced: --hs-version: "v2" is '
+             'not v3')]:
         r = pe.run_parent(*argv, env=CLEAN_ENV)
         assert r.returncode == 2, (argv, r)
         assert r.stderr.splitlines()[0] == line, (argv, r.stderr)
@@ -777,7 +781,8 @@ def test_help_and_man_page_list_the_same_flags():
     takes_value = {"-c": "x", "--config": "x", "-i": "::1", "--ip": "::1",
                    "-p": "9051", "--port": "9051", "-s": "", "--socket": "",
                    "-v": "info", "--verbosity": "critical",
-                   "--libexecdir": "/x", "--restart-backoff-ms": "50"}
+                   "--libexecdir": "/x", "--restart-backoff-ms": "50",
+                   "--hs-version": "v3"}
     for flag in sorted(helped - {"--json", "--watch", "-h", "--help"}):
         argv = [flag] + ([takes_value[flag]] if flag in takes_value else [])
         r = pe.run_parent(*argv, "--version")
@@ -819,6 +824,134 @@ def test_is_testnet_is_accepted(s):
     s.start("--is-testnet")
     s.wait_state("publishd", readies=1)
     assert s.stop(signal.SIGTERM) == 0, s.log_text()
+
+
+# -- Onionspray and EOTK (docs/onionspray.md) ------------------------------
+
+
+def tor_key_files(secrets, pem):
+    """The frontend key as EOTK and Onionspray keep it: secrets/<onion>
+    .v3sec.key and .v3pub.key, tor's hs_ed25519_secret_key and
+    hs_ed25519_public_key (a 32-byte header, then the expanded secret key
+    or the public key), made here from the PEM key's seed.  Returns
+    (secret key path, onion address)."""
+    with open(pem) as f:
+        der = base64.b64decode("".join(
+            ln for ln in f.read().splitlines() if not ln.startswith("-")))
+    expanded = bytearray(hashlib.sha512(der[-32:]).digest())
+    expanded[0] &= 248
+    expanded[31] &= 63
+    expanded[31] |= 64
+    onion = pe.onion_address(pe.KEY_PUB)
+    os.makedirs(secrets, mode=0o700, exist_ok=True)
+    sec = os.path.join(secrets, f"{onion}.v3sec.key")
+    with open(os.open(sec, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
+        f.write(b"== ed25519v1-secret: type0 ==\0\0\0" + bytes(expanded))
+    with open(os.path.join(secrets, f"{onion}.v3pub.key"), "wb") as f:
+        f.write(b"== ed25519v1-public: type0 ==\0\0\0" + pe.KEY_PUB)
+    return sec, onion
+
+
+def ob_gather_config(s, key, workers, status):
+    """config.yaml as `ob-gather` writes it (EOTK's eotk and
+    lib.d/do-obconfig.pl): Onionbalance v2's upper-case settings, then
+    the project's softmap onions, each with every worker onion, quoted,
+    without ".onion".  The sandbox users (root only) go last."""
+    lines = ["LOG_LEVEL: info", "TOR_ADDRESS: 127.0.0.1", "TOR_PORT: 9055",
+             f"STATUS_SOCKET_LOCATION: {status}", "REFRESH_INTERVAL: 600",
+             "INITIAL_DELAY: 100", "PUBLISH_CHECK_INTERVAL: 300",
+             "DESCRIPTOR_OVERLAP_PERIOD: 2400",
+             "DESCRIPTOR_UPLOAD_PERIOD: 2400",
+             "DESCRIPTOR_VALIDITY_PERIOD: 86400", "services:",
+             "# PROJECT softexample",
+             f"  # example.com => {FRONTEND}.onion", f"  - key: {key}",
+             "    instances:"]
+    lines += [f"      - address: '{w}'" for w in workers]
+    lines += pe.SANDBOX_USERS
+    with open(s.config, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def still_running(pid):
+    """pid (not our child: ob-start's shell started it) has not exited."""
+    try:
+        return pe.alive(pid)
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+@with_setup
+def test_onionspray_ob_start_reload_stop(s):
+    """What `onionspray ob-start` does, with onionbalanced as the
+    `onionbalance` in its PATH: `onionbalance -s <tor-control.sock> -c
+    <config.yaml> </dev/null >onionbalance.log 2>&1 &`, $! into ob.pid.
+    The v2 names give the status socket (ob-status's socat reads it) and
+    the log level (info: the reload is logged); SIGHUP reloads; SIGTERM
+    to the pid in ob.pid (ob-stop) stops everything, exit 0."""
+    key, _ = tor_key_files(os.path.join(s.dir, "secrets"), pe.KEY_PEM)
+    obdir = os.path.join(s.dir, "onionbalance")
+    os.mkdir(obdir, 0o700)
+    status = os.path.join(obdir, "ob-status.sock")
+    ob_gather_config(s, key, [A0, A1], status)
+    bindir = os.path.join(s.dir, "bin")
+    os.mkdir(bindir)
+    os.symlink(pe.PARENT, os.path.join(bindir, "onionbalance"))
+    env = dict(CLEAN_ENV, OB_STANDIN_DIR=s.dir,
+               PATH=bindir + os.pathsep + CLEAN_ENV.get("PATH", ""))
+    r = subprocess.run(["onionbalance", "--version"], capture_output=True,
+                       text=True, timeout=pe.TIMEOUT, env=env)
+    assert r.returncode == 0 and r.stdout.startswith("onionbalanced "), r
+    # The flags our tests need go after Onionspray's own.
+    script = ('onionbalance -s "$1" -c "$2" --libexecdir "$3" '
+              '--chroot-dir "$4" </dev/null >"$5/onionbalance.log" 2>&1 &\n'
+              'echo $! >"$5/ob.pid"\n')
+    subprocess.run(["/bin/sh", "-c", script, "ob-start", s.tor.path,
+                    s.config, s.libexec, pe.SANDBOX_ARGS[1], obdir],
+                   env=env, check=True, timeout=pe.TIMEOUT)
+    with open(os.path.join(obdir, "ob.pid")) as f:
+        pid = int(f.read())
+    log = os.path.join(obdir, "onionbalance.log")
+    try:
+        s.wait_state("publishd", readies=1)
+        assert stat.S_ISSOCK(os.stat(status).st_mode), status
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            assert f.read().split(b"\0")[0] == b"onionbalance"
+        os.kill(pid, signal.SIGHUP)
+        deadline = time.monotonic() + pe.TIMEOUT
+        want = f"onionbalanced: [info] SIGHUP: reloading {s.config}"
+        while want not in open(log).read().splitlines():
+            assert time.monotonic() < deadline, open(log).read()
+            time.sleep(0.05)
+        assert pe.alive(pid)
+    finally:
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + pe.TIMEOUT
+    while still_running(pid):
+        assert time.monotonic() < deadline, open(log).read()
+        time.sleep(0.05)
+    assert not os.path.exists(status), status
+    text = open(log).read()
+    for name in ("TOR_ADDRESS", "TOR_PORT", "REFRESH_INTERVAL"):
+        assert f"{name}: Onionbalance v2 setting, ignored" in text, text
+    assert "[error]" not in text, text
+
+
+@with_setup
+def test_onionspray_v2_key_name_points_at_the_v3_key(s):
+    """EOTK's do-obconfig.pl names the key secrets.d/<onion>.key (the v2
+    name); its v3 key is <onion>.v3sec.key: the error says so."""
+    secrets = os.path.join(s.dir, "secrets.d")
+    sec, onion = tor_key_files(secrets, pe.KEY_PEM)
+    s.key = os.path.join(secrets, f"{onion}.key")
+    write_config(s, [A0, A1])
+    both(s, f"services[0].key: cannot open {s.key}: No such file or "
+         f"directory (the v3 key beside it is {sec}, as EOTK and "
+         "Onionspray name it: put that path in key:)")
+    # Named as the hint says, it is read.
+    s.key = sec
+    write_config(s, [A0, A1])
+    r = check(s)
+    assert r.returncode == 0 and f"frontend {onion}.onion" in r.stdout, r
 
 
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
