@@ -72,6 +72,7 @@ CHROOT_DIR = RUN_DIR + "/empty"
 STATUS_SOCKET = RUN_DIR + "/status.sock"
 UNIT = "/lib/systemd/system/onionbalanced.service"
 LIBEXEC = "/usr/libexec/onionbalanced"
+ONIONSPRAY_DIR = "/usr/lib/onionbalanced/onionspray"
 USERS = {
     "keyd": "onionbalanced-keyd",
     "fetchd": "onionbalanced-fetchd",
@@ -186,6 +187,13 @@ def check_files():
           f"/usr/share/doc/onionbalanced/examples")
     version = run(["/usr/sbin/onionbalanced", "--version"]).strip()
     check(version.startswith("onionbalanced "), f"--version: {version}")
+    # Onionspray's `onionbalance` (docs/onionspray.md): a link, and only
+    # in our own directory, never on the PATH.
+    link = ONIONSPRAY_DIR + "/onionbalance"
+    check(os.path.islink(link) and os.path.realpath(link) ==
+          "/usr/sbin/onionbalanced", f"{link} -> /usr/sbin/onionbalanced")
+    check(run([link, "--version"]).strip() == version,
+          f"{link} --version: {version}")
 
 
 def check_users():
