@@ -10,8 +10,10 @@ suite 'package'; docs/packaging.md).
   3. checks the files, their modes, the three system users (postinst
      makes them from /usr/lib/sysusers.d/onionbalanced.conf: ours that
      exist before, e.g. made by scripts/setup, are removed first and made
-     again at the end if the test fails before postinst) and
-     /etc/onionbalanced;
+     again at the end if the test fails before postinst),
+     /etc/onionbalanced, and the link for Onionspray
+     (/usr/lib/onionbalanced/onionspray/onionbalance -> the parent;
+     docs/onionspray.md);
   4. starts a private Tor network (tests/testnet), writes the
      configuration with the installed onionbalanced-config into
      /etc/onionbalanced, makes the backends instances of the frontend,
