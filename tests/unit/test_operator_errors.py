@@ -937,6 +937,45 @@ def test_onionspray_ob_start_reload_stop(s):
 
 
 @with_setup
+def test_onionspray_ob_start_as_its_user(s):
+    """Onionspray runs as an ordinary user, and so does what ob-start
+    starts: as root the test is that user (nobody), owning the key and
+    the onionbalance folder; the children then share its uid (sandbox.md,
+    "Started as an ordinary user")."""
+    if os.getuid() != 0:
+        return      # the test above is this one then
+    os.chmod(s.dir, 0o1777)
+    os.chmod(s.tor.cookie_path, 0o644)
+    os.chmod(s.tor.path, 0o666)
+    key, _ = tor_key_files(os.path.join(s.dir, "secrets"), pe.KEY_PEM)
+    obdir = os.path.join(s.dir, "onionbalance")
+    os.mkdir(obdir, 0o700)
+    for path in (os.path.dirname(key), key, obdir):
+        os.chown(path, NOBODY, NOBODY)
+    status = os.path.join(obdir, "ob-status.sock")
+    ob_gather_config(s, key, [A0, A1], status)
+    os.chmod(s.config, 0o644)
+    log = open(os.path.join(s.dir, "nobody.log"), "w")
+    proc = subprocess.Popen(
+        [pe.PARENT, "-s", s.tor.path, "-c", s.config, "--libexecdir",
+         s.libexec], stdin=subprocess.DEVNULL, stdout=log,
+        stderr=subprocess.STDOUT, preexec_fn=as_nobody,
+        env=dict(CLEAN_ENV, OB_STANDIN_DIR=s.dir))
+    try:
+        s.wait_state("publishd", readies=1)
+        assert stat.S_ISSOCK(os.stat(status).st_mode), status
+        assert os.stat(status).st_uid == NOBODY
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(pe.TIMEOUT)
+        log.close()
+    text = open(os.path.join(s.dir, "nobody.log")).read()
+    assert code == 0, text
+    assert "[error]" not in text, text
+    assert f"[info] running as uid {NOBODY}, not root" in text, text
+
+
+@with_setup
 def test_onionspray_v2_key_name_points_at_the_v3_key(s):
     """EOTK's do-obconfig.pl names the key secrets.d/<onion>.key (the v2
     name); its v3 key is <onion>.v3sec.key: the error says so."""
