@@ -15,6 +15,10 @@ Then Onionbalance compatibility: the file Onionbalance's generator writes
 (with real addresses filled in) and the example of Onionbalance's
 status-socket documentation, found and steered only through Onionbalance's
 environment variables, each of which must change what the binary does.
+Then Onionspray's (docs/onionspray.md): ob-gather's config.yaml with
+the key in tor's format, started as ob-start starts `onionbalance` (a
+link to the binary), as root and as an ordinary user, SIGHUP and
+ob-stop's SIGTERM; EOTK's v2 key name answered with the v3 one.
 Last, --help and the man pages list the same flags, and each is accepted.
 
 It reuses the fake tor and the work-directory setup of
