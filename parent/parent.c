@@ -31,6 +31,7 @@
 enum long_only_opt {
 	OPT_VERSION = 256,
 	OPT_IS_TESTNET,
+	OPT_HS_VERSION,
 	OPT_CHECK,
 	OPT_LIBEXECDIR,
 	OPT_BACKOFF_MS,
@@ -44,6 +45,7 @@ usage(FILE *out)
 	    "usage: onionbalanced [-c config.yaml] [-i address] [-p port]\n"
 	    "                     [-s control-socket] [-v level] [--check]"
 	    " [--is-testnet]\n"
+	    "                     [--hs-version v3]\n"
 	    "       onionbalanced status [-c config.yaml] [-s status-socket]"
 	    " [--json]\n"
 	    "                            [--watch[=SECONDS]]\n"
@@ -66,6 +68,8 @@ usage(FILE *out)
 	    " print a verdict;\n"
 	    "                        exit 1 on a problem; start nothing\n"
 	    "      --is-testnet      accepted for Onionbalance; not needed\n"
+	    "      --hs-version v3   accepted for Onionbalance (v3 is the only"
+	    " one)\n"
 	    "      --version         print the version\n"
 	    "  -h, --help            print this\n"
 	    "      --libexecdir DIR  run keyd, fetchd and publishd from DIR"
@@ -166,6 +170,11 @@ handle_option(struct parent *p, int ch)
 	case OPT_IS_TESTNET:
 		/* Intervals come from the consensus: nothing to switch. */
 		return 0;
+	case OPT_HS_VERSION:
+		/* Onionbalance 0.2.x's flag; "v3" is its only choice too. */
+		if (strcmp(optarg, "v3") != 0)
+			bad_arg("--hs-version", optarg, "v3");
+		return 0;
 	case OPT_CHECK:
 		return 1;
 	case OPT_LIBEXECDIR:
@@ -202,6 +211,7 @@ parse_args(struct parent *p, int argc, char *argv[])
 		{ "verbosity", required_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "is-testnet", no_argument, NULL, OPT_IS_TESTNET },
+		{ "hs-version", required_argument, NULL, OPT_HS_VERSION },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		/* For tests and the demo: children from a build directory. */
 		{ "libexecdir", required_argument, NULL, OPT_LIBEXECDIR },

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,12 +136,41 @@ explain_denied(const char *path, char *out, size_t outlen)
 	    (unsigned)(st.st_mode & 07777), me);
 }
 
+/*
+ * EOTK's (and so Onionspray's) ob-gather names a frontend key
+ * <dir>/<onion>.key, Onionbalance v2's name, while it keeps a v3 key as
+ * <dir>/<onion>.v3sec.key, tor's hs_ed25519_secret_key
+ * (docs/onionspray.md).  When the first is missing and the second is
+ * there, say which file to name; reading it unasked would be a guess.
+ */
+static void
+explain_missing(const char *path, char *out, size_t outlen)
+{
+	static const char v2[] = ".key", v3[] = ".v3sec.key";
+	size_t len = strlen(path), stem;
+	char alt[PATH_MAX];
+	struct stat st;
+	int n;
+
+	if (len < sizeof(v2) - 1 ||
+	    strcmp(path + len - (sizeof(v2) - 1), v2) != 0)
+		return;
+	stem = len - (sizeof(v2) - 1);
+	n = snprintf(alt, sizeof(alt), "%.*s%s", (int)stem, path, v3);
+	if (n < 0 || (size_t)n >= sizeof(alt))
+		return;
+	if (stat(alt, &st) == -1 || !S_ISREG(st.st_mode))
+		return;
+	snprintf(out, outlen, " (the v3 key beside it is %s, as EOTK and "
+	    "Onionspray name it: put that path in key:)", alt);
+}
+
 int
 parent_key_open(const struct ob_config *cfg, size_t i, char *err,
     size_t errlen)
 {
 	const char *path = cfg->services[i].key_path;
-	char why[256] = "";
+	char why[PATH_MAX + 128] = "";
 	struct stat st;
 	int fd, saved;
 
@@ -158,6 +188,8 @@ parent_key_open(const struct ob_config *cfg, size_t i, char *err,
 	saved = errno;
 	if (saved == EACCES || saved == EPERM)
 		explain_denied(path, why, sizeof(why));
+	else if (saved == ENOENT)
+		explain_missing(path, why, sizeof(why));
 	snprintf(err, errlen, "services[%zu].key: cannot open %s: %s%s", i,
 	    path, strerror(saved), why);
 	errno = saved;

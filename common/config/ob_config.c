@@ -557,10 +557,11 @@ key_is_onionbalance_v2(const char *name)
 {
 	static const char *const v2_keys[] = {
 		"REFRESH_INTERVAL", "PUBLISH_CHECK_INTERVAL", "INITIAL_DELAY",
-		"LOG_LOCATION", "LOG_LEVEL", "STATUS_SOCKET_LOCATION",
-		"TOR_CONTROL_PASSWORD", "REPLICAS", "HSDIR_SET",
-		"MAX_INTRO_POINTS", "DESCRIPTOR_OVERLAP_PERIOD",
+		"LOG_LOCATION", "TOR_CONTROL_PASSWORD", "REPLICAS",
+		"HSDIR_SET", "MAX_INTRO_POINTS", "DESCRIPTOR_OVERLAP_PERIOD",
 		"DESCRIPTOR_UPLOAD_PERIOD", "DISTINCT_DESCRIPTORS", "auth",
+		/* Older still; EOTK's and Onionspray's ob-gather writes them. */
+		"TOR_ADDRESS", "TOR_PORT", "DESCRIPTOR_VALIDITY_PERIOD",
 	};
 	size_t i;
 
@@ -1190,6 +1191,15 @@ static const struct config_key top_keys[] = {
 	    "the list of frontend services" },
 	{ "status-socket-location", parse_optional_path,
 	    offsetof(struct ob_config, status_socket_path), NULL },
+	/*
+	 * Onionbalance v2's names of two settings, which EOTK's and
+	 * Onionspray's ob-gather still writes (docs/onionspray.md): read
+	 * with the same meaning (check_v2_names()).
+	 */
+	{ "STATUS_SOCKET_LOCATION", parse_optional_path,
+	    offsetof(struct ob_config, status_socket_path), NULL },
+	{ "LOG_LEVEL", parse_log_level,
+	    offsetof(struct ob_config, log_level), NULL },
 	/* Ours. */
 	{ "metrics-location", parse_metrics_location, 0, NULL },
 	{ "log-level", parse_log_level,
@@ -1355,6 +1365,51 @@ check_single_document(struct config_parser *p, yaml_parser_t *parser,
 	return rv;
 }
 
+/* The key node named name in the mapping map, or NULL. */
+static const yaml_node_t *
+mapping_key(struct config_parser *p, const yaml_node_t *map, const char *name)
+{
+	const yaml_node_pair_t *pair;
+	const yaml_node_t *key;
+
+	for (pair = map->data.mapping.pairs.start;
+	    pair < map->data.mapping.pairs.top; pair++) {
+		key = yaml_document_get_node(&p->doc, pair->key);
+		if (key != NULL && key->type == YAML_SCALAR_NODE &&
+		    key->data.scalar.length == strlen(name) &&
+		    memcmp(key->data.scalar.value, name, strlen(name)) == 0)
+			return key;
+	}
+	return NULL;
+}
+
+/*
+ * A setting under both its v2 name and its own is an error, as a key
+ * given twice is: which one wins would depend on the order.
+ */
+static int
+check_v2_names(struct config_parser *p, const yaml_node_t *root)
+{
+	static const char *const names[][2] = {
+		{ "STATUS_SOCKET_LOCATION", "status-socket-location" },
+		{ "LOG_LEVEL", "log-level" },
+	};
+	const yaml_node_t *v2, *v3;
+	size_t i;
+
+	if (root->type != YAML_MAPPING_NODE)
+		return 0;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		v2 = mapping_key(p, root, names[i][0]);
+		v3 = mapping_key(p, root, names[i][1]);
+		if (v2 != NULL && v3 != NULL)
+			return config_error(p, v2, names[i][0], "the same "
+			    "setting as %s on line %lu (its Onionbalance v2 "
+			    "name); keep one", names[i][1], node_pos(v3).line);
+	}
+	return 0;
+}
+
 static int
 parse_document(struct config_parser *p, const char *buf, size_t len)
 {
@@ -1377,6 +1432,8 @@ parse_document(struct config_parser *p, const char *buf, size_t len)
 		    "empty; onionbalanced-config writes a first one)");
 		goto out;
 	}
+	if (check_v2_names(p, root) == -1)
+		goto out;
 	rv = parse_mapping(p, root, "", top_keys,
 	    sizeof(top_keys) / sizeof(top_keys[0]), p->cfg);
 out:

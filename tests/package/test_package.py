@@ -10,8 +10,10 @@ suite 'package'; docs/packaging.md).
   3. checks the files, their modes, the three system users (postinst
      makes them from /usr/lib/sysusers.d/onionbalanced.conf: ours that
      exist before, e.g. made by scripts/setup, are removed first and made
-     again at the end if the test fails before postinst) and
-     /etc/onionbalanced;
+     again at the end if the test fails before postinst),
+     /etc/onionbalanced, and the link for Onionspray
+     (/usr/lib/onionbalanced/onionspray/onionbalance -> the parent;
+     docs/onionspray.md);
   4. starts a private Tor network (tests/testnet), writes the
      configuration with the installed onionbalanced-config into
      /etc/onionbalanced, makes the backends instances of the frontend,
@@ -72,6 +74,7 @@ CHROOT_DIR = RUN_DIR + "/empty"
 STATUS_SOCKET = RUN_DIR + "/status.sock"
 UNIT = "/lib/systemd/system/onionbalanced.service"
 LIBEXEC = "/usr/libexec/onionbalanced"
+ONIONSPRAY_DIR = "/usr/lib/onionbalanced/onionspray"
 USERS = {
     "keyd": "onionbalanced-keyd",
     "fetchd": "onionbalanced-fetchd",
@@ -186,6 +189,13 @@ def check_files():
           f"/usr/share/doc/onionbalanced/examples")
     version = run(["/usr/sbin/onionbalanced", "--version"]).strip()
     check(version.startswith("onionbalanced "), f"--version: {version}")
+    # Onionspray's `onionbalance` (docs/onionspray.md): a link, and only
+    # in our own directory, never on the PATH.
+    link = ONIONSPRAY_DIR + "/onionbalance"
+    check(os.path.islink(link) and os.path.realpath(link) ==
+          "/usr/sbin/onionbalanced", f"{link} -> /usr/sbin/onionbalanced")
+    check(run([link, "--version"]).strip() == version,
+          f"{link} --version: {version}")
 
 
 def check_users():

@@ -709,6 +709,9 @@ test_error_messages(void)
 		    "supported; write the settings out" },
 		{ "two-documents", "6:1: a second YAML document begins here; "
 		    "the file must have one" },
+		{ "v2-name-twice", "1:1: STATUS_SOCKET_LOCATION: the same "
+		    "setting as status-socket-location on line 6 (its "
+		    "Onionbalance v2 name); keep one" },
 	};
 	char path[128], want[1024];
 	size_t i;
@@ -1052,6 +1055,59 @@ test_frontend_listed_as_instance(void)
 	ob_config_free(cfg);
 }
 
+/*
+ * The config.yaml that EOTK's and Onionspray's `ob-gather` writes for a
+ * softmap project (docs/onionspray.md): Onionbalance v2's upper-case
+ * settings first, then one service per softmap onion, each with the
+ * project's worker onions, quoted and without ".onion".  The v2 names of
+ * the status socket and the log level are read; the rest is ignored with
+ * a warning each.
+ */
+static void
+test_onionspray_softmap(void)
+{
+	static const char *const ignored[] = {
+		"2:1: TOR_ADDRESS", "3:1: TOR_PORT", "5:1: REFRESH_INTERVAL",
+		"6:1: INITIAL_DELAY", "7:1: PUBLISH_CHECK_INTERVAL",
+		"8:1: DESCRIPTOR_OVERLAP_PERIOD",
+		"9:1: DESCRIPTOR_UPLOAD_PERIOD",
+		"10:1: DESCRIPTOR_VALIDITY_PERIOD",
+	};
+	struct ob_config *cfg;
+	char want[2048] = "", line[160];
+	char *out;
+	size_t i;
+
+	enter_data_dir();
+	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++) {
+		snprintf(line, sizeof(line), "test_config: [warning] "
+		    "valid/onionspray-softmap.yaml:%s: Onionbalance v2 "
+		    "setting, ignored\n", ignored[i]);
+		strncat(want, line, sizeof(want) - strlen(want) - 1);
+	}
+	out = capture_stderr(&cfg, "valid/onionspray-softmap.yaml");
+	CHECK_STR_EQ(out, want);
+	free(out);
+	if (cfg == NULL)
+		return;
+	CHECK_STR_EQ(cfg->status_socket_path,
+	    "/home/eotk/eotk/onionbalance.d/ob-status.sock");
+	CHECK_INT_EQ(cfg->log_level, LOG_LEVEL_INFO);
+	CHECK_INT_EQ(cfg->nservices, 2);
+	CHECK_STR_EQ(cfg->services[0].key_path,
+	    "/home/eotk/eotk/secrets.d/" ADDR_C ".v3sec.key");
+	CHECK_STR_EQ(cfg->services[1].key_path,
+	    "/home/eotk/eotk/secrets.d/" ADDR_D ".v3sec.key");
+	for (i = 0; i < 2; i++) {
+		CHECK_INT_EQ(cfg->services[i].ninstances, 2);
+		check_instance(&cfg->services[i].instances[0], ADDR_A, PK_A,
+		    NULL, 16 + 5 * i);
+		check_instance(&cfg->services[i].instances[1], ADDR_B, PK_B,
+		    NULL, 17 + 5 * i);
+	}
+	ob_config_free(cfg);
+}
+
 static void
 test_init(void)
 {
@@ -1074,6 +1130,7 @@ TEST_MAIN(
 	TEST_CASE(test_authorized_clients),
 	TEST_CASE(test_client_keys),
 	TEST_CASE(test_unknown_keys_warn_with_line),
+	TEST_CASE(test_onionspray_softmap),
 	TEST_CASE(test_no_warnings_for_onionbalance_files),
 	TEST_CASE(test_error_messages),
 	TEST_CASE(test_bad_onion_addresses),

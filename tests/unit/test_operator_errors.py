@@ -15,6 +15,10 @@ Then Onionbalance compatibility: the file Onionbalance's generator writes
 (with real addresses filled in) and the example of Onionbalance's
 status-socket documentation, found and steered only through Onionbalance's
 environment variables, each of which must change what the binary does.
+Then Onionspray's (docs/onionspray.md): ob-gather's config.yaml with
+the key in tor's format, started as ob-start starts `onionbalance` (a
+link to the binary), as root and as an ordinary user, SIGHUP and
+ob-stop's SIGTERM; EOTK's v2 key name answered with the v3 one.
 Last, --help and the man pages list the same flags, and each is accepted.
 
 It reuses the fake tor and the work-directory setup of
@@ -23,7 +27,9 @@ OB_STANDIN, OB_TEST_DATA (as there), OB_CONFIG_GEN (onionbalanced-config),
 OB_MAN_DIR (docs/man).
 """
 
+import base64
 import grp
+import hashlib
 import os
 import pwd
 import re
@@ -518,7 +524,9 @@ def test_usage_errors_exit_2_and_name_the_word():
             (["status", "extra"], 'onionbalanced status: unexpected '
              'argument "extra" (see onionbalanced --help)'),
             (["status", "--bogus"], 'onionbalanced status: unknown option '
-             '"--bogus"')]:
+             '"--bogus"'),
+            (["--hs-version", "v2"], 'onionbalanced: --hs-version: "v2" is '
+             'not v3')]:
         r = pe.run_parent(*argv, env=CLEAN_ENV)
         assert r.returncode == 2, (argv, r)
         assert r.stderr.splitlines()[0] == line, (argv, r.stderr)
@@ -777,7 +785,8 @@ def test_help_and_man_page_list_the_same_flags():
     takes_value = {"-c": "x", "--config": "x", "-i": "::1", "--ip": "::1",
                    "-p": "9051", "--port": "9051", "-s": "", "--socket": "",
                    "-v": "info", "--verbosity": "critical",
-                   "--libexecdir": "/x", "--restart-backoff-ms": "50"}
+                   "--libexecdir": "/x", "--restart-backoff-ms": "50",
+                   "--hs-version": "v3"}
     for flag in sorted(helped - {"--json", "--watch", "-h", "--help"}):
         argv = [flag] + ([takes_value[flag]] if flag in takes_value else [])
         r = pe.run_parent(*argv, "--version")
@@ -819,6 +828,173 @@ def test_is_testnet_is_accepted(s):
     s.start("--is-testnet")
     s.wait_state("publishd", readies=1)
     assert s.stop(signal.SIGTERM) == 0, s.log_text()
+
+
+# -- Onionspray and EOTK (docs/onionspray.md) ------------------------------
+
+
+def tor_key_files(secrets, pem):
+    """The frontend key as EOTK and Onionspray keep it: secrets/<onion>
+    .v3sec.key and .v3pub.key, tor's hs_ed25519_secret_key and
+    hs_ed25519_public_key (a 32-byte header, then the expanded secret key
+    or the public key), made here from the PEM key's seed.  Returns
+    (secret key path, onion address)."""
+    with open(pem) as f:
+        der = base64.b64decode("".join(
+            ln for ln in f.read().splitlines() if not ln.startswith("-")))
+    expanded = bytearray(hashlib.sha512(der[-32:]).digest())
+    expanded[0] &= 248
+    expanded[31] &= 63
+    expanded[31] |= 64
+    onion = pe.onion_address(pe.KEY_PUB)
+    os.makedirs(secrets, mode=0o700, exist_ok=True)
+    sec = os.path.join(secrets, f"{onion}.v3sec.key")
+    with open(os.open(sec, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
+        f.write(b"== ed25519v1-secret: type0 ==\0\0\0" + bytes(expanded))
+    with open(os.path.join(secrets, f"{onion}.v3pub.key"), "wb") as f:
+        f.write(b"== ed25519v1-public: type0 ==\0\0\0" + pe.KEY_PUB)
+    return sec, onion
+
+
+def ob_gather_config(s, key, workers, status):
+    """config.yaml as `ob-gather` writes it (EOTK's eotk and
+    lib.d/do-obconfig.pl): Onionbalance v2's upper-case settings, then
+    the project's softmap onions, each with every worker onion, quoted,
+    without ".onion".  The sandbox users (root only) go last."""
+    lines = ["LOG_LEVEL: info", "TOR_ADDRESS: 127.0.0.1", "TOR_PORT: 9055",
+             f"STATUS_SOCKET_LOCATION: {status}", "REFRESH_INTERVAL: 600",
+             "INITIAL_DELAY: 100", "PUBLISH_CHECK_INTERVAL: 300",
+             "DESCRIPTOR_OVERLAP_PERIOD: 2400",
+             "DESCRIPTOR_UPLOAD_PERIOD: 2400",
+             "DESCRIPTOR_VALIDITY_PERIOD: 86400", "services:",
+             "# PROJECT softexample",
+             f"  # example.com => {FRONTEND}.onion", f"  - key: {key}",
+             "    instances:"]
+    lines += [f"      - address: '{w}'" for w in workers]
+    lines += pe.SANDBOX_USERS
+    with open(s.config, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def still_running(pid):
+    """pid (not our child: ob-start's shell started it) has not exited."""
+    try:
+        return pe.alive(pid)
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+@with_setup
+def test_onionspray_ob_start_reload_stop(s):
+    """What `onionspray ob-start` does, with onionbalanced as the
+    `onionbalance` in its PATH: `onionbalance -s <tor-control.sock> -c
+    <config.yaml> </dev/null >onionbalance.log 2>&1 &`, $! into ob.pid.
+    The v2 names give the status socket (ob-status's socat reads it) and
+    the log level (info: the reload is logged); SIGHUP reloads; SIGTERM
+    to the pid in ob.pid (ob-stop) stops everything, exit 0."""
+    key, _ = tor_key_files(os.path.join(s.dir, "secrets"), pe.KEY_PEM)
+    obdir = os.path.join(s.dir, "onionbalance")
+    os.mkdir(obdir, 0o700)
+    status = os.path.join(obdir, "ob-status.sock")
+    ob_gather_config(s, key, [A0, A1], status)
+    bindir = os.path.join(s.dir, "bin")
+    os.mkdir(bindir)
+    os.symlink(pe.PARENT, os.path.join(bindir, "onionbalance"))
+    env = dict(CLEAN_ENV, OB_STANDIN_DIR=s.dir,
+               PATH=bindir + os.pathsep + CLEAN_ENV.get("PATH", ""))
+    r = subprocess.run(["onionbalance", "--version"], capture_output=True,
+                       text=True, timeout=pe.TIMEOUT, env=env)
+    assert r.returncode == 0 and r.stdout.startswith("onionbalanced "), r
+    # The flags our tests need go after Onionspray's own.
+    script = ('onionbalance -s "$1" -c "$2" --libexecdir "$3" '
+              '--chroot-dir "$4" </dev/null >"$5/onionbalance.log" 2>&1 &\n'
+              'echo $! >"$5/ob.pid"\n')
+    subprocess.run(["/bin/sh", "-c", script, "ob-start", s.tor.path,
+                    s.config, s.libexec, pe.SANDBOX_ARGS[1], obdir],
+                   env=env, check=True, timeout=pe.TIMEOUT)
+    with open(os.path.join(obdir, "ob.pid")) as f:
+        pid = int(f.read())
+    log = os.path.join(obdir, "onionbalance.log")
+    try:
+        s.wait_state("publishd", readies=1)
+        assert stat.S_ISSOCK(os.stat(status).st_mode), status
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            assert f.read().split(b"\0")[0] == b"onionbalance"
+        os.kill(pid, signal.SIGHUP)
+        deadline = time.monotonic() + pe.TIMEOUT
+        want = f"onionbalanced: [info] SIGHUP: reloading {s.config}"
+        while want not in open(log).read().splitlines():
+            assert time.monotonic() < deadline, open(log).read()
+            time.sleep(0.05)
+        assert pe.alive(pid)
+    finally:
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + pe.TIMEOUT
+    while still_running(pid):
+        assert time.monotonic() < deadline, open(log).read()
+        time.sleep(0.05)
+    assert not os.path.exists(status), status
+    text = open(log).read()
+    for name in ("TOR_ADDRESS", "TOR_PORT", "REFRESH_INTERVAL"):
+        assert f"{name}: Onionbalance v2 setting, ignored" in text, text
+    assert "[error]" not in text, text
+
+
+@with_setup
+def test_onionspray_ob_start_as_its_user(s):
+    """Onionspray runs as an ordinary user, and so does what ob-start
+    starts: as root the test is that user (nobody), owning the key and
+    the onionbalance folder; the children then share its uid (sandbox.md,
+    "Started as an ordinary user")."""
+    if os.getuid() != 0:
+        return      # the test above is this one then
+    os.chmod(s.dir, 0o1777)
+    os.chmod(s.tor.cookie_path, 0o644)
+    os.chmod(s.tor.path, 0o666)
+    key, _ = tor_key_files(os.path.join(s.dir, "secrets"), pe.KEY_PEM)
+    obdir = os.path.join(s.dir, "onionbalance")
+    os.mkdir(obdir, 0o700)
+    for path in (os.path.dirname(key), key, obdir):
+        os.chown(path, NOBODY, NOBODY)
+    status = os.path.join(obdir, "ob-status.sock")
+    ob_gather_config(s, key, [A0, A1], status)
+    os.chmod(s.config, 0o644)
+    log = open(os.path.join(s.dir, "nobody.log"), "w")
+    proc = subprocess.Popen(
+        [pe.PARENT, "-s", s.tor.path, "-c", s.config, "--libexecdir",
+         s.libexec], stdin=subprocess.DEVNULL, stdout=log,
+        stderr=subprocess.STDOUT, preexec_fn=as_nobody,
+        env=dict(CLEAN_ENV, OB_STANDIN_DIR=s.dir))
+    try:
+        s.wait_state("publishd", readies=1)
+        assert stat.S_ISSOCK(os.stat(status).st_mode), status
+        assert os.stat(status).st_uid == NOBODY
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(pe.TIMEOUT)
+        log.close()
+    text = open(os.path.join(s.dir, "nobody.log")).read()
+    assert code == 0, text
+    assert "[error]" not in text, text
+    assert f"[info] running as uid {NOBODY}, not root" in text, text
+
+
+@with_setup
+def test_onionspray_v2_key_name_points_at_the_v3_key(s):
+    """EOTK's do-obconfig.pl names the key secrets.d/<onion>.key (the v2
+    name); its v3 key is <onion>.v3sec.key: the error says so."""
+    secrets = os.path.join(s.dir, "secrets.d")
+    sec, onion = tor_key_files(secrets, pe.KEY_PEM)
+    s.key = os.path.join(secrets, f"{onion}.key")
+    write_config(s, [A0, A1])
+    both(s, f"services[0].key: cannot open {s.key}: No such file or "
+         f"directory (the v3 key beside it is {sec}, as EOTK and "
+         "Onionspray name it: put that path in key:)")
+    # Named as the hint says, it is read.
+    s.key = sec
+    write_config(s, [A0, A1])
+    r = check(s)
+    assert r.returncode == 0 and f"frontend {onion}.onion" in r.stdout, r
 
 
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
