@@ -369,7 +369,8 @@ parent_control_fd(struct fetchd_proc *fp, const struct ipc_msg *msg)
 	    torctl_subscribe(fp->ctl, "HS_DESC", on_event, fp) == -1 ||
 	    torctl_subscribe(fp->ctl, "HS_DESC_CONTENT", on_event, fp) == -1 ||
 	    torctl_subscribe(fp->ctl, "STATUS_CLIENT", on_event, fp) == -1 ||
-	    torctl_subscribe(fp->ctl, "CIRC", on_event, fp) == -1)
+	    torctl_subscribe(fp->ctl, "CIRC", on_event, fp) == -1 ||
+	    torctl_subscribe(fp->ctl, "SIGNAL", on_event, fp) == -1)
 		fatal("control connection");
 	if (torctl_adopt_fd(fp->ctl, msg->fd, true) == -1) {
 		log_warnx("cannot use the control connection; asking again");

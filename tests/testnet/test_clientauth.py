@@ -35,10 +35,13 @@ and the service's `client-auth-dir` starts empty:
            through the frontend
 
 Environment: OB_BUILD_DIR (set by tests/meson.build), OB_TESTNET_KEEP=1
-keeps the work directory.  Exit status: 0 pass, 1 fail, 77 skip.
+keeps the work directory, OB_CAPTURE_DIR=DIR writes be1's restricted
+descriptor and its client key there (how tests/data/tor-0.4.9-restricted/
+was made).  Exit status: 0 pass, 1 fail, 77 skip.
 """
 
 import base64
+import json
 import os
 import shutil
 import signal
@@ -49,6 +52,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import hsdesc  # noqa: E402
 import obdaemon  # noqa: E402
 import test_daemon  # noqa: E402
 from test_daemon import TestFailure, check, note  # noqa: E402
@@ -211,6 +215,34 @@ def check_mgmt_holds_key(net, address, when):
         time.sleep(1)
 
 
+def capture_restricted(net, address, key_file, out):
+    """Test data for the codec (tests/data/tor-0.4.9-restricted/): the
+    descriptor tor made for the restricted backend, as an HSDir serves it,
+    with the client key that opens it."""
+    ctl = net.controller("client")
+    try:
+        ctl.setevents(["HS_DESC", "HS_DESC_CONTENT"])
+        text = hsdesc.hsfetch(ctl, address)
+        version = ctl.command("GETINFO version")[0].text
+    finally:
+        ctl.close()
+    if text is None:
+        raise TestFailure(f"capture: no descriptor of {address}")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "restricted-descriptor.txt"), "w") as f:
+        f.write(text)
+    shutil.copy(key_file, os.path.join(out, "restricted.auth_private"))
+    meta = {"restricted_address": address,
+            "captured_at_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                             time.gmtime()),
+            "voting_interval_s": 20,
+            "tor_version": version.split("=", 1)[-1]}
+    with open(os.path.join(out, "meta.json"), "w") as f:
+        json.dump(meta, f, indent=2)
+        f.write("\n")
+    note(f"captured be1's restricted descriptor into {out}")
+
+
 def run(build_dir):
     t_start = time.monotonic()
     keep = os.environ.get("OB_TESTNET_KEEP") == "1"
@@ -246,6 +278,9 @@ def run(build_dir):
                           lambda i: i.get("state") == "invalid" and
                           i.get("stateDetail") ==
                           "client authorization required")
+            if os.environ.get("OB_CAPTURE_DIR"):
+                capture_restricted(net, be1, be1_key,
+                                   os.environ["OB_CAPTURE_DIR"])
 
             note("none: no client key")
             expect_refused(net, ob, None, 0xF4, "no key")
@@ -281,7 +316,13 @@ def run(build_dir):
                 ctl.signal("NEWNYM")
             finally:
                 ctl.close()
+            t_newnym = time.time()
             check_mgmt_holds_key(net, be1, "after a NEWNYM on it")
+            wait_instance(ob, "node2", "probed through after the NEWNYM",
+                          lambda i: i.get("lastProbeOutcome") ==
+                          "stream opened" and
+                          (obdaemon.parse_time(i.get("lastProbe")) or 0) >
+                          t_newnym + 1, limit=60)
             expect_refused(net, ob, alice, 0xF5, "alice, removed")
             expect_answered(net, ob, bob, "bob's key, after the reload", 1)
             answered = [outcome(net, ob, bob) for _ in range(BE1_TRIES)]

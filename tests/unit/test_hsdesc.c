@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "encoding.h"
 #include "hs_common.h"
 #include "hsdesc_private.h"
 #include "onion_address.h"
@@ -17,6 +18,7 @@
 #include "test_hsdesc_fixture.h"
 
 #define TESTNET	"tor-0.4.9-testnet/"
+#define RESTRICTED	"tor-0.4.9-restricted/"
 
 /* "YYYY-MM-DD?HH:MM:SS" with any separator in the middle. */
 static time_t
@@ -457,8 +459,87 @@ test_strerror_complete(void)
 	CHECK_STR_EQ(hsdesc_strerror(HSDESC_ERR_MAX_), "unknown error");
 }
 
+/* The key of an .auth_private line; its address in addr (57 bytes). */
+static void
+read_auth_private(const char *file, char addr[57], uint8_t key[32])
+{
+	size_t len;
+	char *text = test_read_data(file, &len), *b32;
+	static const char mid[] = ":descriptor:x25519:";
+
+	if (len < 56 + sizeof(mid) - 1 + 52 ||
+	    memcmp(text + 56, mid, sizeof(mid) - 1) != 0)
+		abort();
+	memcpy(addr, text, 56);
+	addr[56] = '\0';
+	b32 = text + 56 + sizeof(mid) - 1;
+	CHECK_INT_EQ(base32_decode(key, 32, b32, 52), 32);
+	sodium_memzero(text, len);
+	free(text);
+}
+
+/*
+ * A descriptor tor made for a restricted service (a backend with
+ * HiddenServiceDir/authorized_clients/, captured from an HSDir on a
+ * private network by tests/testnet/test_clientauth.py with
+ * OB_CAPTURE_DIR): the matching client key finds tor's cookie and opens
+ * the inner layer; no key and a key tor does not list do not.
+ */
+static void
+test_decode_tor_restricted(void)
+{
+	struct hs_period_params pp;
+	struct hsdesc *d = NULL;
+	struct hsdesc_diag diag;
+	char addr[57], buf[160], *meta, *cap;
+	uint8_t id[32], key[32], other[32];
+	uint64_t tp, tp_out;
+	time_t now;
+	size_t len, i;
+	char *text = test_read_data(RESTRICTED "restricted-descriptor.txt",
+	    &len);
+	enum hsdesc_error err;
+
+	meta = test_read_data(RESTRICTED "meta.json", NULL);
+	if ((cap = strstr(meta, "\"captured_at_utc\": \"")) == NULL)
+		abort();
+	now = parse_time(cap + 20);
+	CHECK(strstr(meta, "\"voting_interval_s\": 20") != NULL);
+	CHECK_INT_EQ(hs_period_params_init(&pp, 20, 0), 0);
+	tp = hs_time_period_num(&pp, now);
+	read_auth_private(RESTRICTED "restricted.auth_private", addr, key);
+	CHECK_INT_EQ(onion_address_to_pubkey(id, addr, 56), ONION_ADDRESS_OK);
+	err = hsdesc_decode_near(text, len, id, tp, pp.length_min, now, 0, key,
+	    &tp_out, &d, &diag);
+	if (err != HSDESC_OK)
+		fprintf(stderr, "restricted: %s\n",
+		    hsdesc_diag_format(buf, sizeof(buf), err, &diag));
+	CHECK_INT_EQ(err, HSDESC_OK);
+	if (d != NULL) {
+		CHECK(d->used_client_auth);
+		CHECK_INT_EQ(d->n_auth_clients, 16);	/* tor's padding */
+		CHECK_INT_EQ(d->n_intro_points, 3);
+		for (i = 0; i < d->n_intro_points; i++)
+			check_intro_point_sane(&d->intro_points[i]);
+	}
+	hsdesc_free(d);
+	d = NULL;
+	CHECK_INT_EQ(hsdesc_decode_near(text, len, id, tp, pp.length_min, now,
+	    0, NULL, &tp_out, &d, NULL), HSDESC_ERR_NEED_CLIENT_AUTH);
+	CHECK(d == NULL);
+	memcpy(other, key, sizeof(other));
+	other[0] ^= 0x40;
+	CHECK_INT_EQ(hsdesc_decode_near(text, len, id, tp, pp.length_min, now,
+	    0, other, &tp_out, &d, NULL), HSDESC_ERR_CLIENT_NOT_AUTHORIZED);
+	CHECK(d == NULL);
+	sodium_memzero(key, sizeof(key));
+	free(meta);
+	free(text);
+}
+
 TEST_MAIN(
 	TEST_CASE(test_decode_tor_backends),
+	TEST_CASE(test_decode_tor_restricted),
 	TEST_CASE(test_decode_onionbalance_superdescriptor),
 	TEST_CASE(test_round_trip_1_to_20),
 	TEST_CASE(test_encode_caps_at_20),
