@@ -325,7 +325,9 @@ def run(build_dir):
                           t_newnym + 1, limit=60)
             expect_refused(net, ob, alice, 0xF5, "alice, removed")
             expect_answered(net, ob, bob, "bob's key, after the reload", 1)
-            answered = [outcome(net, ob, bob) for _ in range(BE1_TRIES)]
+            answered = []
+            while len(answered) < BE1_TRIES and "be1" not in answered:
+                answered.append(outcome(net, ob, bob))
             check("be1" in answered, f"the restricted be1 answers one of "
                   f"{BE1_TRIES} requests through the frontend: {answered}")
         except BaseException:
