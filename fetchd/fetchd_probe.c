@@ -219,21 +219,52 @@ set_liveness(struct fetchd_instance *in, uint32_t liveness, time_t now)
 	in->probe.liveness = liveness;
 }
 
+/*
+ * Whether every other probed backend is failing too (suspect, dead or
+ * returning).  A failure all share more likely comes from our side (a
+ * stalled management tor or machine) than from each backend, so it says
+ * nothing about this one flapping.  Without another probed backend there
+ * is nothing to compare with: false.
+ */
+static bool
+all_others_failing(const struct fetchd *fd, const struct fetchd_instance *in)
+{
+	const struct fetchd_instance *o;
+	size_t i, others = 0;
+
+	for (i = 0; i < fd->ninst; i++) {
+		o = &fd->inst[i];
+		/* The same backend in another service is not another one. */
+		if (o == in || !probed(o) || strcmp(o->address, in->address) == 0)
+			continue;
+		if (o->probe.liveness != PEER_LIVENESS_SUSPECT &&
+		    o->probe.liveness != PEER_LIVENESS_DEAD &&
+		    o->probe.liveness != PEER_LIVENESS_RETURNING)
+			return false;
+		others++;
+	}
+	return others > 0;
+}
+
 static void
-drop(struct fetchd_instance *in, time_t now)
+drop(const struct fetchd *fd, struct fetchd_instance *in, time_t now)
 {
 	struct fetchd_probe *p = &in->probe;
+	bool shared = all_others_failing(fd, in);
 
-	if (p->returned_at != 0 && now - p->returned_at < FETCHD_FLAP_WINDOW_S)
+	/* A shared failure neither counts as a flap nor clears the count. */
+	if (!shared && p->returned_at != 0 &&
+	    now - p->returned_at < FETCHD_FLAP_WINDOW_S)
 		p->flaps++;
-	else
+	else if (!shared)
 		p->flaps = 0;
 	snprintf(p->reason, sizeof(p->reason), "%s", p->outcome);
 	set_liveness(in, PEER_LIVENESS_DEAD, now);
 	p->dead_backoff = p->cfg.interval_s;
 	p->next = now + p->dead_backoff;
 	log_warnx("%s: dropped from the frontend: %s (%u failed probes in a "
-	    "row)", in->name, p->reason, p->fails);
+	    "row%s)", in->name, p->reason, p->fails, shared ? "; every other "
+	    "backend is failing too, so not counted as a flap" : "");
 }
 
 static void
@@ -288,7 +319,7 @@ may_be_back(const struct fetchd_probe *p)
 }
 
 static void
-on_failure(struct fetchd_instance *in, time_t now)
+on_failure(const struct fetchd *fd, struct fetchd_instance *in, time_t now)
 {
 	struct fetchd_probe *p = &in->probe;
 
@@ -311,7 +342,7 @@ on_failure(struct fetchd_instance *in, time_t now)
 		return;
 	default:
 		if (p->fails >= FETCHD_PROBE_FALL) {
-			drop(in, now);
+			drop(fd, in, now);
 			return;
 		}
 		/* Confirm at once, on fresh circuits. */
@@ -347,7 +378,7 @@ apply_outcome(struct fetchd *fd, struct fetchd_instance *in,
 		if ((unfit = tor_unfit(fd, now)) == NULL &&
 		    (outcome != PROBE_TIMEOUT ||
 		    (unfit = timeout_uncorroborated(fd, in, now)) == NULL)) {
-			on_failure(in, now);
+			on_failure(fd, in, now);
 			break;
 		}
 		snprintf(p->outcome, sizeof(p->outcome), "not counted (%s): "

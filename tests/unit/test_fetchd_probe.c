@@ -240,6 +240,89 @@ test_flap_hold_down(void)
 	fetchd_free(fd);
 }
 
+/* Ends each probe in flight: instance i's with out[i]. */
+static void
+answer_each(struct fetchd *fd, struct fake *f, const enum probe_outcome *out,
+    time_t t)
+{
+	size_t i;
+	unsigned k;
+
+	fetchd_tick(fd, t);
+	for (i = 0; i < fd->ninst; i++) {
+		if (!fd->inst[i].probe.in_flight)
+			continue;
+		for (k = f->nprobe; k > 0; k--)
+			if (strcmp(f->probed[k - 1], fd->inst[i].address) == 0)
+				break;
+		CHECK(k > 0);
+		if (k == 0)
+			return;
+		fetchd_probe_result(fd, f->probe_id[k - 1], out[i],
+		    out[i] == PROBE_OK ? "stream opened" :
+		    "introduction failed", t);
+	}
+}
+
+/* Probes with out[] each second until inst[i] has liveness l; when. */
+static time_t
+until_liveness(struct fetchd *fd, struct fake *f, const enum probe_outcome *out,
+    size_t i, uint32_t l, time_t t, time_t limit)
+{
+	while (fd->inst[i].probe.liveness != l && t < limit)
+		answer_each(fd, f, out, t++);
+	CHECK_INT_EQ(fd->inst[i].probe.liveness, l);
+	return t;
+}
+
+/*
+ * A drop that every other backend shares (both fail together: a stalled
+ * management side, as a loaded CI machine once made) is no flap: the
+ * backend comes back after two good probes, with no hold-down, even
+ * soon after an earlier drop of its own.
+ */
+static void
+test_shared_failure_no_flap(void)
+{
+	static const char *const two[] = { BE1, BE2 };
+	static const enum probe_outcome ok_ok[] = { PROBE_OK, PROBE_OK },
+	    bad_ok[] = { PROBE_UNREACHABLE, PROBE_OK },
+	    bad_bad[] = { PROBE_UNREACHABLE, PROBE_UNREACHABLE };
+	struct fake f;
+	time_t now = util_capture_time(), t, back;
+	struct fetchd *fd = ready_with(&f, two, 2, now);
+	size_t len;
+	char *body = test_read_data(TESTNET "backend-be2-descriptor.txt", &len);
+	char *ev = util_content_event(BE2, body, len);
+
+	util_feed_events(fd, ev, strlen(ev), now);
+	free(ev);
+	free(body);
+	CHECK(fd->inst[1].desc != NULL);
+	t = until_liveness(fd, &f, ok_ok, 1, PEER_LIVENESS_ALIVE, now,
+	    now + 100);
+	/* be1 alone dies and comes back: its own drop. */
+	t = until_liveness(fd, &f, bad_ok, 0, PEER_LIVENESS_DEAD, t, t + 100);
+	t = until_liveness(fd, &f, ok_ok, 0, PEER_LIVENESS_ALIVE, t, t + 600);
+	/* Soon after, both fail together: be1's drop is shared. */
+	t = until_liveness(fd, &f, bad_bad, 0, PEER_LIVENESS_DEAD, t + 10,
+	    t + 110);
+	CHECK(fd->inst[1].probe.liveness != PEER_LIVENESS_ALIVE);
+	CHECK_INT_EQ(fd->inst[0].probe.flaps, 0);
+	back = until_liveness(fd, &f, ok_ok, 0, PEER_LIVENESS_ALIVE, t,
+	    t + 600);
+	CHECK(back - t <= 2 * FETCHD_PROBE_INTERVAL_S + 2);
+	/* Alone again, soon after: a flap after all, held back. */
+	t = until_liveness(fd, &f, bad_ok, 0, PEER_LIVENESS_DEAD, back + 10,
+	    back + 110);
+	CHECK_INT_EQ(fd->inst[0].probe.flaps, 1);
+	back = until_liveness(fd, &f, ok_ok, 0, PEER_LIVENESS_ALIVE, t,
+	    t + 600);
+	CHECK(back - t >= FETCHD_FLAP_HOLD_BASE_S);
+	util_fake_clear(&f);
+	fetchd_free(fd);
+}
+
 static void
 test_dead_backs_off(void)
 {
@@ -415,6 +498,7 @@ TEST_MAIN(
 	TEST_CASE(test_drop_and_return),
 	TEST_CASE(test_not_counted_without_circuits),
 	TEST_CASE(test_flap_hold_down),
+	TEST_CASE(test_shared_failure_no_flap),
 	TEST_CASE(test_dead_backs_off),
 	TEST_CASE(test_new_descriptor_probes_now),
 	TEST_CASE(test_timeouts_need_corroboration),
