@@ -18,8 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "config.h"
 #include "digest.h"
 #include "log.h"
@@ -27,11 +25,12 @@
 #include "sandbox_private.h"
 
 /*
- * Libraries that read files on first use do it now, while the file system
- * is still there.  OpenSSL 3 reads its config file (and maybe provider
- * modules) the first time an algorithm is fetched, so everything
- * common/crypto/digest.c uses is fetched; glibc reads /etc/localtime once
- * (timegm() asks for it), so tzset() reads it here.
+ * Libraries that set themselves up on first use do it now, while the file
+ * system is still there and before the filter: OpenSSL 3 builds its
+ * default provider's tables the first time an algorithm is fetched, so
+ * everything common/crypto/digest.c takes from OpenSSL is fetched and
+ * used once (its config file is not read, see digest.c); glibc reads
+ * /etc/localtime once (timegm() asks for it), so tzset() reads it here.
  */
 static void
 preload_libraries(void)
@@ -41,13 +40,10 @@ preload_libraries(void)
 	struct bytes_ref part = BYTES_STR("sandbox");
 	uint8_t text[7];
 
-	if (OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL) != 1)
-		fatalx("sandbox: OPENSSL_init_crypto failed");
 	digest_init();		/* kept for the process, see digest.c */
 	sha3_256(out, part.ptr, part.len);
 	shake256_parts(out, sizeof(out), &part, 1);
 	aes256_ctr(text, part.ptr, sizeof(text), key, iv);
-	hmac_sha256(out, key, sizeof(key), part.ptr, part.len);
 	explicit_bzero(out, sizeof(out));
 	tzset();
 }

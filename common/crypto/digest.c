@@ -1,5 +1,6 @@
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <sodium.h>
 
 #include "digest.h"
 #include "log.h"
@@ -13,15 +14,19 @@
  * descriptions, no key material; they live as long as the process (the
  * pointers stay reachable, so LeakSanitizer does not report them).
  *
- * The first fetch reads OpenSSL's config file, so each process calls
- * digest_init() before its sandbox's filter is loaded (sandbox.c's
- * preload_libraries() does); the lazy fetch below only serves programs
- * that never enter a sandbox (tests, benchmarks, tools).
+ * OpenSSL's config file (/etc/ssl/openssl.cnf) is not read: nothing here
+ * needs it, and what it can do (load other providers or engines, change
+ * the default properties) is not wanted in a process that holds keys.
+ * Leaving it out also saves each process the config's parsed tree.  The
+ * first fetch sets up OpenSSL's built-in default provider, which
+ * allocates its tables; each process calls digest_init() before its
+ * sandbox's filter is loaded (sandbox.c's preload_libraries() does), and
+ * the lazy call below only serves programs that never enter a sandbox
+ * (tests, benchmarks, tools).
  */
 static struct {
 	EVP_MD		*sha3_256;
 	EVP_MD		*shake256;
-	EVP_MD		*sha256;
 	EVP_CIPHER	*aes256_ctr;
 } algs;
 
@@ -30,12 +35,14 @@ digest_init(void)
 {
 	if (algs.aes256_ctr != NULL)
 		return;
+	/* The first call decides: no later one loads the config either. */
+	if (OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) != 1)
+		fatalx("%s: OPENSSL_init_crypto failed", __func__);
 	if ((algs.sha3_256 = EVP_MD_fetch(NULL, "SHA3-256", NULL)) == NULL ||
 	    (algs.shake256 = EVP_MD_fetch(NULL, "SHAKE-256", NULL)) == NULL ||
-	    (algs.sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL)) == NULL ||
 	    (algs.aes256_ctr = EVP_CIPHER_fetch(NULL, "AES-256-CTR",
 	    NULL)) == NULL)
-		fatalx("%s: OpenSSL has no SHA3-256, SHAKE-256, SHA2-256 or "
+		fatalx("%s: OpenSSL has no SHA3-256, SHAKE-256 or "
 		    "AES-256-CTR", __func__);
 }
 
@@ -112,13 +119,13 @@ void
 hmac_sha256(uint8_t out[32], const void *key, size_t keylen, const void *msg,
     size_t msglen)
 {
-	unsigned int outlen = 0;
+	crypto_auth_hmacsha256_state st;
 
-	digest_init();
-	if (keylen > INT32_MAX ||
-	    HMAC(algs.sha256, key, (int)keylen, msg, msglen, out,
-	    &outlen) == NULL || outlen != 32)
-		fatalx("%s: OpenSSL HMAC failed", __func__);
+	if (crypto_auth_hmacsha256_init(&st, key, keylen) != 0 ||
+	    crypto_auth_hmacsha256_update(&st, msg, msglen) != 0 ||
+	    crypto_auth_hmacsha256_final(&st, out) != 0)
+		fatalx("%s: libsodium HMAC-SHA256 failed", __func__);
+	sodium_memzero(&st, sizeof(st));
 }
 
 void

@@ -2,7 +2,8 @@
  * The hash and stream-cipher primitives of the onion service v3 protocol,
  * over OpenSSL's EVP interface: SHA3-256 ("H" in rend-spec-v3), SHAKE-256
  * ("KDF") and AES-256-CTR ("STREAM", the 16-byte IV is the whole initial
- * big-endian counter block).
+ * big-endian counter block); and HMAC-SHA256 (tor's SAFECOOKIE) by
+ * libsodium.
  *
  * Inputs are given as a list of byte ranges, because nearly every protocol
  * hash is a concatenation of constants, keys and integers.  Failure inside
@@ -30,10 +31,10 @@ struct bytes_ref {
 #define BYTES_OF(x)	((struct bytes_ref){ &(x), sizeof(x) })
 
 /*
- * Fetches the algorithms from OpenSSL once for the process (the first
- * fetch reads OpenSSL's config file).  Every function below calls it, so
- * it is needed only before a sandbox that forbids opening files; calling
- * it again does nothing.
+ * Fetches the algorithms from OpenSSL once for the process, without
+ * reading OpenSSL's config file.  Every OpenSSL-backed function below
+ * calls it, so it is needed only before a sandbox's filter (the first
+ * fetch allocates the provider's tables); calling it again does nothing.
  */
 void	digest_init(void);
 
