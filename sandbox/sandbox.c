@@ -28,12 +28,15 @@
  * Libraries that set themselves up on first use do it now, while the file
  * system is still there and before the filter: OpenSSL 3 builds its
  * default provider's tables the first time an algorithm is fetched, so
- * everything common/crypto/digest.c takes from OpenSSL is fetched and
- * used once (its config file is not read, see digest.c); glibc reads
- * /etc/localtime once (timegm() asks for it), so tzset() reads it here.
+ * what common/crypto/digest.c takes from OpenSSL for this role is fetched
+ * and used once (its config file is not read, see digest.c): SHA3 in
+ * every child, AES-256-CTR in fetchd and publishd, which decrypt and
+ * encrypt descriptors (keyd's revision counter has its own AES, see
+ * revcounter.c).  glibc reads /etc/localtime once (timegm() asks for
+ * it), so tzset() reads it here.
  */
 static void
-preload_libraries(void)
+preload_libraries(enum sandbox_role role)
 {
 	static const uint8_t key[32], iv[16];
 	uint8_t out[SHA3_256_LEN];
@@ -43,8 +46,11 @@ preload_libraries(void)
 	digest_init();		/* kept for the process, see digest.c */
 	sha3_256(out, part.ptr, part.len);
 	shake256_parts(out, sizeof(out), &part, 1);
-	aes256_ctr(text, part.ptr, sizeof(text), key, iv);
 	explicit_bzero(out, sizeof(out));
+	if (role == SANDBOX_FETCHD || role == SANDBOX_PUBLISHD) {
+		aes256_ctr_init();
+		aes256_ctr(text, part.ptr, sizeof(text), key, iv);
+	}
 	tzset();
 }
 
@@ -207,7 +213,7 @@ sandbox_enter(enum sandbox_role role, const struct sandbox_user *user)
 
 	if (user == NULL && geteuid() == 0)
 		fatalx("sandbox: running as root without a user to become");
-	preload_libraries();
+	preload_libraries(role);
 	sandbox_sanitizer_prepare();
 	close_fs_fds();
 	if (user != NULL) {

@@ -19,10 +19,11 @@
  * the default properties) is not wanted in a process that holds keys.
  * Leaving it out also saves each process the config's parsed tree.  The
  * first fetch sets up OpenSSL's built-in default provider, which
- * allocates its tables; each process calls digest_init() before its
- * sandbox's filter is loaded (sandbox.c's preload_libraries() does), and
- * the lazy call below only serves programs that never enter a sandbox
- * (tests, benchmarks, tools).
+ * allocates its tables; each child calls digest_init() (and, if it uses
+ * the cipher, aes256_ctr_init()) before its sandbox's filter is loaded
+ * (sandbox.c's preload_libraries() does), and the lazy calls below serve
+ * the parent and programs that never enter a sandbox (tests, benchmarks,
+ * tools).
  */
 static struct {
 	EVP_MD		*sha3_256;
@@ -30,20 +31,42 @@ static struct {
 	EVP_CIPHER	*aes256_ctr;
 } algs;
 
+/*
+ * The first call decides for the process: no later OpenSSL call loads
+ * the config either.
+ */
+static void
+openssl_init_without_config(void)
+{
+	if (OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) != 1)
+		fatalx("%s: OPENSSL_init_crypto failed", __func__);
+}
+
 void
 digest_init(void)
 {
+	if (algs.shake256 != NULL)
+		return;
+	openssl_init_without_config();
+	if ((algs.sha3_256 = EVP_MD_fetch(NULL, "SHA3-256", NULL)) == NULL ||
+	    (algs.shake256 = EVP_MD_fetch(NULL, "SHAKE-256", NULL)) == NULL)
+		fatalx("%s: OpenSSL has no SHA3-256 or SHAKE-256", __func__);
+}
+
+/*
+ * Apart from digest_init(): the first cipher fetch builds OpenSSL's
+ * table of every cipher the provider has (about 140 kB of heap), which
+ * the parent and keyd, who never use this cipher, need not hold.
+ */
+void
+aes256_ctr_init(void)
+{
 	if (algs.aes256_ctr != NULL)
 		return;
-	/* The first call decides: no later one loads the config either. */
-	if (OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) != 1)
-		fatalx("%s: OPENSSL_init_crypto failed", __func__);
-	if ((algs.sha3_256 = EVP_MD_fetch(NULL, "SHA3-256", NULL)) == NULL ||
-	    (algs.shake256 = EVP_MD_fetch(NULL, "SHAKE-256", NULL)) == NULL ||
-	    (algs.aes256_ctr = EVP_CIPHER_fetch(NULL, "AES-256-CTR",
+	openssl_init_without_config();
+	if ((algs.aes256_ctr = EVP_CIPHER_fetch(NULL, "AES-256-CTR",
 	    NULL)) == NULL)
-		fatalx("%s: OpenSSL has no SHA3-256, SHAKE-256 or "
-		    "AES-256-CTR", __func__);
+		fatalx("%s: OpenSSL has no AES-256-CTR", __func__);
 }
 
 static void
@@ -104,7 +127,7 @@ aes256_ctr(uint8_t *out, const uint8_t *in, size_t len,
 
 	if (len > INT32_MAX)
 		fatalx("%s: %zu bytes is too long", __func__, len);
-	digest_init();
+	aes256_ctr_init();
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
 		fatalx("%s: EVP_CIPHER_CTX_new failed", __func__);
 	ok = EVP_EncryptInit_ex(ctx, algs.aes256_ctr, NULL, key, iv) &&

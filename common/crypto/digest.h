@@ -31,12 +31,14 @@ struct bytes_ref {
 #define BYTES_OF(x)	((struct bytes_ref){ &(x), sizeof(x) })
 
 /*
- * Fetches the algorithms from OpenSSL once for the process, without
- * reading OpenSSL's config file.  Every OpenSSL-backed function below
- * calls it, so it is needed only before a sandbox's filter (the first
- * fetch allocates the provider's tables); calling it again does nothing.
+ * Fetch SHA3-256 and SHAKE-256 (digest_init) or AES-256-CTR
+ * (aes256_ctr_init) from OpenSSL once for the process, without reading
+ * OpenSSL's config file.  The functions below call the one they need, so
+ * an explicit call is needed only before a sandbox's filter (the first
+ * fetch allocates the provider's tables); calling one again does nothing.
  */
 void	digest_init(void);
+void	aes256_ctr_init(void);
 
 void	sha3_256(uint8_t out[SHA3_256_LEN], const void *in, size_t len);
 void	sha3_256_parts(uint8_t out[SHA3_256_LEN], const struct bytes_ref *parts,
