@@ -7,7 +7,8 @@
  *              and pick the responsible HSDirs of one service in each
  *              (publishd, on every consensus);
  *   decode.*   verify and decrypt a real tor-made backend descriptor
- *              (fetchd, on every fetch);
+ *              (fetchd, on every fetch); and the bound that its eight
+ *              ed25519 verifications alone set (ed25519_verify*);
  *   encode.*   build a 20-intro-point superdescriptor through keyd:
  *              REVISION, 40 CERTIFY, SIGN and both encryption layers
  *              (publishd, on every build).
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "bench.h"
@@ -38,6 +40,7 @@
 #include "keyd.h"
 #include "log.h"
 #include "onion_address.h"
+#include "torcert.h"
 
 #define SYNTH_SEED	20261122
 #define SYNTH_RELAYS	8000
@@ -361,6 +364,94 @@ bench_decode(const struct options *o, struct decode_work *w)
 	    "layers decrypted, 3 intro points (tor 0.4.9 backend, 14107 B)");
 }
 
+/* --- the bound that a decode's signatures set ---------------------------- */
+
+/*
+ * A decode verifies eight ed25519 signatures: the descriptor's, its
+ * signing-key certificate's and two certificates per intro point (three
+ * in the captures).  However fast the rest, no decoder that verifies them
+ * all exceeds 1 / (8 x one verification) descriptors a second.  One
+ * verification is timed with libsodium (ed25519_verify(), what the
+ * decoder calls) and with OpenSSL's EVP, the other library the project
+ * may use, its key object made once (the most favourable case for it).
+ */
+#define DECODE_VERIFICATIONS	8
+
+struct verify_work {
+	uint8_t		 pk[32];
+	uint8_t		 sig[ED25519_SIG_LEN];
+	uint8_t		 msg[TORCERT_BODY_LEN];	/* a certificate's body */
+	EVP_PKEY	*pkey;
+};
+
+static void
+verify_sodium_once(void *arg)
+{
+	struct verify_work *w = arg;
+
+	if (ed25519_verify(w->sig, w->msg, sizeof(w->msg), w->pk) != 0)
+		fatalx("ed25519_verify refused a good signature");
+}
+
+static void
+verify_openssl_once(void *arg)
+{
+	struct verify_work *w = arg;
+	EVP_MD_CTX *ctx;
+	int ok;
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		fatalx("EVP_MD_CTX_new failed");
+	ok = EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, w->pkey) == 1 &&
+	    EVP_DigestVerify(ctx, w->sig, sizeof(w->sig), w->msg,
+	    sizeof(w->msg)) == 1;
+	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		fatalx("OpenSSL refused a good ed25519 signature");
+}
+
+static void
+bench_verify(const struct options *o)
+{
+	static const uint8_t seed[crypto_sign_SEEDBYTES] = { 22 };
+	struct verify_work w;
+	uint8_t sk[crypto_sign_SECRETKEYBYTES];
+	unsigned long n;
+	double t;
+	int sodium, openssl;
+
+	sodium = selected(o, "ed25519_verify") ||
+	    selected(o, "decode.verify_bound");
+	openssl = selected(o, "ed25519_verify.openssl");
+	if (!sodium && !openssl)
+		return;
+	memset(w.msg, 0x5a, sizeof(w.msg));
+	if (crypto_sign_seed_keypair(w.pk, sk, seed) != 0 ||
+	    crypto_sign_detached(w.sig, NULL, w.msg, sizeof(w.msg), sk) != 0)
+		fatalx("ed25519 key or signature failed");
+	sodium_memzero(sk, sizeof(sk));
+	if ((w.pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL,
+	    w.pk, sizeof(w.pk))) == NULL)
+		fatalx("EVP_PKEY_new_raw_public_key failed");
+
+	if (sodium) {
+		t = run_timed(verify_sodium_once, &w, o->min_seconds, &n);
+		bench_figure("ed25519_verify", t * 1e6, "us", n,
+		    "one ed25519 verification, libsodium (the decoder's)");
+		bench_figure("decode.verify_bound",
+		    1.0 / (DECODE_VERIFICATIONS * t), "desc/s", n,
+		    "the most descriptors a second with 8 libsodium "
+		    "verifications each and nothing else");
+	}
+	if (openssl) {
+		t = run_timed(verify_openssl_once, &w, o->min_seconds, &n);
+		bench_figure("ed25519_verify.openssl", t * 1e6, "us", n,
+		    "one ed25519 verification, OpenSSL EVP, key object "
+		    "reused");
+	}
+	EVP_PKEY_free(w.pkey);
+}
+
 /* --- encode: a superdescriptor through keyd ------------------------------ */
 
 struct encode_work {
@@ -631,6 +722,7 @@ main(int argc, char *argv[])
 	    "backend-be2-address.txt");
 	capture_period(&o, &dw);
 	bench_decode(&o, &dw);
+	bench_verify(&o);
 	bench_encode(&o, &dw);
 	free(dw.desc[0].text);
 	free(dw.desc[1].text);
