@@ -16,8 +16,8 @@
  *
  * Every failure is fatal: a child never goes on unsandboxed.  Libraries
  * that read files or build tables when first used (OpenSSL's provider,
- * the sanitizers' maps) are initialised before step 2, and so must be the libevent base
- * and anything else the process opens for itself.
+ * the sanitizers' maps) are initialised before step 2, and so must be
+ * the libevent base and anything else the process opens for itself.
  *
  * How the parent tells the child whom to become: it resolves the
  * configured user names before it forks (a chrooted child cannot read
