@@ -74,12 +74,17 @@ void	sandbox_enter_child(enum sandbox_role role);
  * The start-up every child makes first (sandbox_child.c): logging as
  * name, the command line (-d, --log-level, --parent-fd; usage and exit 2
  * on anything else), death with the parent (PR_SET_PDEATHSIG), SIGPIPE
- * ignored, libsodium.  Returns the parent channel's fd: --parent-fd's, or
- * parent_fd.  Then the child sets up, calls sandbox_enter_child() and
- * runs its loop.
+ * ignored, libsodium, glibc's malloc thresholds (below).  Returns the
+ * parent channel's fd: --parent-fd's, or parent_fd.  Then the child sets
+ * up, calls sandbox_enter_child() and runs its loop.
  */
 int	sandbox_child_setup(int argc, char *argv[], const char *name,
 	    int parent_fd);
+/*
+ * Fixes glibc's mmap and trim thresholds at 128 KiB, so that a freed
+ * consensus goes back to the system (sandbox_child.c says why).
+ */
+void	sandbox_fix_malloc_thresholds(void);
 /* The child's end: _exit(0), so that no atexit hook runs sandboxed. */
 void	sandbox_child_exit(void) __attribute__((noreturn));
 

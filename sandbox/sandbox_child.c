@@ -50,11 +50,12 @@ parse_fd(const char *s)
  * and stays there: fetchd and publishd each kept about 7.6 MB dirty
  * between consensuses on the synthetic full-size network, 0.5 MB with
  * the thresholds fixed at glibc's defaults (docs/benchmarks.md,
- * "Memory").  Setting them fixes them: large blocks are mmapped and
- * returned when freed, and the heap is trimmed above 128 KiB.
+ * "Memory"; bench/heap_kept.c measures it).  Setting them fixes them:
+ * large blocks are mmapped and returned when freed, and the heap is
+ * trimmed above 128 KiB.
  */
-static void
-fix_malloc_thresholds(void)
+void
+sandbox_fix_malloc_thresholds(void)
 {
 	/*
 	 * Not fatal: only memory is at stake, and a sanitizer's allocator
@@ -102,7 +103,7 @@ sandbox_child_setup(int argc, char *argv[], const char *name, int parent_fd)
 	signal(SIGPIPE, SIG_IGN);
 	if (sodium_init() < 0)
 		fatalx("sodium_init failed");
-	fix_malloc_thresholds();
+	sandbox_fix_malloc_thresholds();
 	return parent_fd;
 }
 

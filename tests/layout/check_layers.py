@@ -28,7 +28,7 @@ MAY_USE = {
     "parent": ["common/crypto", "common/torctl", "common/config",
                "sandbox", "tools/status_client.h", "keyd/keyd_proto.h"],
     "bench": ["common/crypto", "common/codec", "keyd",
-              "publishd/keyd_client.h"],
+              "publishd/keyd_client.h", "sandbox/sandbox.h"],
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
