@@ -47,7 +47,7 @@ parse_fd(const char *s)
  * mmapped block freed so far (up to 32 MiB) and its trim threshold to
  * twice that.  So after the first consensus and md/all (2.8 and 3.3 MB on
  * the live network) are freed, every later one is allocated in the heap
- * and stays there: fetchd and publishd each kept about 7.6 MB dirty
+ * and stays there: fetchd and publishd each kept about 8 MB dirty
  * between consensuses on the synthetic full-size network, 0.5 MB with
  * the thresholds fixed at glibc's defaults (docs/benchmarks.md,
  * "Memory"; bench/heap_kept.c measures it).  Setting them fixes them:
