@@ -35,6 +35,11 @@ int	bench_write_file(const char *path, const char *data, size_t len);
 
 /* --- the synthetic network (synth.c) --- */
 
+/* The full-size network every figure uses: a live-network size. */
+#define SYNTH_SEED	20261122
+#define SYNTH_RELAYS	8000
+#define SYNTH_HSDIRS	4000
+
 struct synth_params {
 	uint64_t	seed;
 	size_t		n_relays;	/* 8000 */

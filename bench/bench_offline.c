@@ -43,9 +43,6 @@
 #include "onion_address.h"
 #include "torcert.h"
 
-#define SYNTH_SEED	20261122
-#define SYNTH_RELAYS	8000
-#define SYNTH_HSDIRS	4000
 #define ENCODE_INTROS	20
 
 struct options {

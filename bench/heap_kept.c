@@ -35,9 +35,6 @@
 #include "log.h"
 #include "sandbox.h"
 
-#define SYNTH_SEED	20261122
-#define SYNTH_RELAYS	8000
-#define SYNTH_HSDIRS	4000
 #define DEFAULT_ROUNDS	3
 
 /* Private_Clean + Private_Dirty would count our own text; dirty only. */
